@@ -1,0 +1,709 @@
+//! The pipeline file (`pipelines/<name>.toml`): what an experiment is.
+//!
+//! Parsing is strict: an unknown key anywhere is an error naming the key and
+//! the keys allowed. [`Pipeline::load`] then validates every value before any
+//! stage does work (the `Params -> check() -> ValidParams` pattern of linfa),
+//! so a bad blur kernel fails in milliseconds, not after an hour.
+//!
+//! A task family is data, not code: either a `sweep` of one transform over a
+//! parameter (`rotate` by `start + i * step` degrees, `shift` by
+//! `start + i * step` pixels) or an explicit list of `tasks`, each one
+//! transform with its parameters.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A loaded and validated pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The pipeline's name: the file stem (`pipelines/rotation.toml` -> `rotation`).
+    pub name: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Free text shown in the report.
+    pub description: String,
+    /// `[data]`: which images, which task family.
+    pub data: DataConfig,
+    /// `[train]`: the model and optimiser.
+    pub train: TrainConfig,
+    /// `[analyze]`: analysis settings.
+    pub analyze: AnalyzeConfig,
+    /// `[report]`: report settings.
+    pub report: ReportConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    #[serde(default)]
+    description: String,
+    data: DataConfig,
+    #[serde(default)]
+    train: TrainConfig,
+    #[serde(default)]
+    analyze: AnalyzeConfig,
+    #[serde(default)]
+    report: ReportConfig,
+}
+
+/// `[data]`: the MNIST source and the task family built from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Folder with the four MNIST IDX files (gzip-compressed or not).
+    #[serde(default = "default_mnist_dir")]
+    pub mnist_dir: PathBuf,
+    /// Use only the first N training images (all 60,000 when absent).
+    #[serde(default)]
+    pub train_images: Option<usize>,
+    /// Use only the first N test images (all 10,000 when absent).
+    #[serde(default)]
+    pub test_images: Option<usize>,
+    /// Seed of the random augmentations.
+    #[serde(default)]
+    pub seed: u64,
+    /// The task family.
+    pub family: FamilyConfig,
+}
+
+fn default_mnist_dir() -> PathBuf {
+    PathBuf::from("data/mnist")
+}
+
+/// `[data.family]`: a named list of tasks, given as a sweep or a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyConfig {
+    /// The family's display name, e.g. `RotationMNIST`.
+    pub name: String,
+    /// One transform swept over a parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Sweep>,
+    /// An explicit list of tasks, one transform each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Transform>,
+    /// Optional display names for the tasks of `tasks` (same length).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_names: Vec<String>,
+}
+
+/// Task `i` applies `transform` with parameter `start + i * step`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// Which transform is swept.
+    pub transform: SweepTransform,
+    /// Number of tasks.
+    pub count: usize,
+    /// Parameter of task 0.
+    #[serde(default)]
+    pub start: f64,
+    /// Parameter increment between tasks (degrees or pixels); positive.
+    pub step: f64,
+}
+
+/// Transforms that can be swept over a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepTransform {
+    /// Rotation counter-clockwise by the parameter, in degrees.
+    Rotate,
+    /// Periodic shift right by the parameter, in whole pixels.
+    Shift,
+}
+
+/// One task's image transform. In TOML: `{ transform = "gaussian_blur",
+/// kernel = 5, sigma = 2.0 }`. Semantics follow torchvision (see the data
+/// crate's `transforms` module).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "transform", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Transform {
+    /// The original image (the paper's T1).
+    #[serde(alias = "original")]
+    Identity,
+    /// Rotate counter-clockwise about the centre, nearest neighbour, fill 0.
+    Rotate {
+        /// Angle in degrees.
+        degrees: f64,
+    },
+    /// Shift right with wrap-around (negative: left).
+    Shift {
+        /// Whole pixels.
+        pixels: i64,
+    },
+    /// Mirror left-right.
+    Hflip,
+    /// Mirror top-bottom.
+    Vflip,
+    /// `255 - pixel`.
+    Invert,
+    /// Gaussian blur with reflect padding.
+    GaussianBlur {
+        /// Odd kernel size.
+        kernel: usize,
+        /// Standard deviation in pixels.
+        sigma: f64,
+    },
+    /// torchvision `RandomPerspective(distortion, p=1)`, bilinear, fill 0.
+    RandomPerspective {
+        /// Distortion scale in [0, 1].
+        #[serde(default = "default_distortion")]
+        distortion: f64,
+    },
+    /// torchvision `RandomErasing(p=1, scale, ratio, value)`.
+    RandomErasing {
+        /// Range of the erased fraction of the area.
+        #[serde(default = "default_erasing_scale")]
+        scale: [f64; 2],
+        /// Range of the erased box's aspect ratio.
+        #[serde(default = "default_erasing_ratio")]
+        ratio: [f64; 2],
+        /// Value written into the box.
+        #[serde(default)]
+        value: u8,
+    },
+    /// torchvision `RandomResizedCrop(28, scale, ratio)`, bilinear.
+    RandomResizedCrop {
+        /// Range of the crop's fraction of the area.
+        #[serde(default = "default_crop_scale")]
+        scale: [f64; 2],
+        /// Range of the crop's aspect ratio.
+        #[serde(default = "default_crop_ratio")]
+        ratio: [f64; 2],
+    },
+}
+
+fn default_distortion() -> f64 {
+    0.5
+}
+fn default_erasing_scale() -> [f64; 2] {
+    [0.02, 0.33]
+}
+fn default_erasing_ratio() -> [f64; 2] {
+    [0.3, 3.3]
+}
+fn default_crop_scale() -> [f64; 2] {
+    [0.08, 1.0]
+}
+fn default_crop_ratio() -> [f64; 2] {
+    [3.0 / 4.0, 4.0 / 3.0]
+}
+
+impl Transform {
+    /// The snake_case name used in TOML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Transform::Identity => "identity",
+            Transform::Rotate { .. } => "rotate",
+            Transform::Shift { .. } => "shift",
+            Transform::Hflip => "hflip",
+            Transform::Vflip => "vflip",
+            Transform::Invert => "invert",
+            Transform::GaussianBlur { .. } => "gaussian_blur",
+            Transform::RandomPerspective { .. } => "random_perspective",
+            Transform::RandomErasing { .. } => "random_erasing",
+            Transform::RandomResizedCrop { .. } => "random_resized_crop",
+        }
+    }
+
+    /// The one numeric parameter of swept transforms (degrees or pixels).
+    pub fn parameter(&self) -> Option<f64> {
+        match self {
+            Transform::Rotate { degrees } => Some(*degrees),
+            Transform::Shift { pixels } => Some(*pixels as f64),
+            _ => None,
+        }
+    }
+
+    /// Whether the transform draws random parameters per image.
+    pub fn is_random(&self) -> bool {
+        matches!(
+            self,
+            Transform::RandomPerspective { .. }
+                | Transform::RandomErasing { .. }
+                | Transform::RandomResizedCrop { .. }
+        )
+    }
+
+    /// A short human-readable description, e.g. `rotate 30°`.
+    pub fn describe(&self) -> String {
+        match self {
+            Transform::Rotate { degrees } => format!("rotate {degrees}°"),
+            Transform::Shift { pixels } => format!("shift {pixels}px"),
+            Transform::GaussianBlur { kernel, sigma } => format!("gaussian_blur k={kernel} σ={sigma}"),
+            Transform::RandomPerspective { distortion } => format!("random_perspective d={distortion}"),
+            other => other.kind().to_string(),
+        }
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let range = |name: &str, r: [f64; 2], lo: f64, hi: f64| {
+            if !(r[0].is_finite() && r[1].is_finite() && lo <= r[0] && r[0] <= r[1] && r[1] <= hi) {
+                Err(format!(
+                    "{name} = [{}, {}] is invalid: need {lo} <= {name}[0] <= {name}[1] <= {hi}",
+                    r[0], r[1]
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match *self {
+            Transform::Rotate { degrees } if !degrees.is_finite() => {
+                Err(format!("degrees = {degrees} is invalid: need a finite angle"))
+            }
+            Transform::GaussianBlur { kernel, sigma } => {
+                if kernel == 0 || kernel % 2 == 0 || kernel > 27 {
+                    Err(format!(
+                        "kernel = {kernel} is invalid: need an odd size from 1 to 27 (the paper uses 5)"
+                    ))
+                } else if !(sigma.is_finite() && sigma > 0.0) {
+                    Err(format!("sigma = {sigma} is invalid: need sigma > 0 (the paper uses 2)"))
+                } else {
+                    Ok(())
+                }
+            }
+            Transform::RandomPerspective { distortion } => {
+                if (0.0..=1.0).contains(&distortion) {
+                    Ok(())
+                } else {
+                    Err(format!("distortion = {distortion} is invalid: need 0 <= distortion <= 1"))
+                }
+            }
+            Transform::RandomErasing { scale, ratio, .. } => {
+                range("scale", scale, 0.0, 1.0)?;
+                range("ratio", ratio, f64::MIN_POSITIVE, f64::MAX)
+            }
+            Transform::RandomResizedCrop { scale, ratio } => {
+                range("scale", scale, f64::MIN_POSITIVE, 1.0)?;
+                range("ratio", ratio, f64::MIN_POSITIVE, f64::MAX)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One task of a family, after expanding sweeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    /// Task index, from 0.
+    pub id: usize,
+    /// Display name.
+    pub name: String,
+    /// What is applied to every image.
+    pub transform: Transform,
+}
+
+impl FamilyConfig {
+    /// The tasks in order, sweeps expanded. Call after validation.
+    pub fn expand(&self) -> Vec<TaskSpec> {
+        let transforms: Vec<Transform> = match &self.sweep {
+            Some(sweep) => (0..sweep.count)
+                .map(|i| {
+                    let value = sweep.start + i as f64 * sweep.step;
+                    match sweep.transform {
+                        SweepTransform::Rotate => Transform::Rotate { degrees: value },
+                        SweepTransform::Shift => Transform::Shift {
+                            pixels: value as i64,
+                        },
+                    }
+                })
+                .collect(),
+            None => self.tasks.clone(),
+        };
+        transforms
+            .into_iter()
+            .enumerate()
+            .map(|(id, transform)| TaskSpec {
+                id,
+                name: self
+                    .task_names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| transform.describe()),
+                transform,
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        match (&self.sweep, self.tasks.is_empty()) {
+            (Some(_), false) => {
+                return Err("data.family: give either `sweep` or `tasks`, not both".into());
+            }
+            (None, true) => {
+                return Err("data.family: give `sweep = { transform, count, step }` or a `tasks` list".into());
+            }
+            _ => {}
+        }
+        if let Some(sweep) = &self.sweep {
+            if sweep.count == 0 || sweep.count > u16::MAX as usize {
+                return Err(format!(
+                    "data.family.sweep.count = {} is invalid: need 1 to {}",
+                    sweep.count,
+                    u16::MAX
+                ));
+            }
+            if !(sweep.step.is_finite() && sweep.step > 0.0) {
+                return Err(format!(
+                    "data.family.sweep.step = {} is invalid: need a positive step",
+                    sweep.step
+                ));
+            }
+            if !sweep.start.is_finite() {
+                return Err(format!("data.family.sweep.start = {} is invalid", sweep.start));
+            }
+            if sweep.transform == SweepTransform::Shift
+                && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0)
+            {
+                return Err(format!(
+                    "data.family.sweep: a shift needs whole pixels, got start = {}, step = {}",
+                    sweep.start, sweep.step
+                ));
+            }
+        }
+        for (i, t) in self.tasks.iter().enumerate() {
+            t.validate()
+                .map_err(|e| format!("data.family.tasks[{i}] ({}): {e}", t.kind()))?;
+        }
+        if !self.task_names.is_empty() && self.task_names.len() != self.expand_len() {
+            return Err(format!(
+                "data.family.task_names has {} names for {} tasks",
+                self.task_names.len(),
+                self.expand_len()
+            ));
+        }
+        Ok(())
+    }
+
+    fn expand_len(&self) -> usize {
+        self.sweep.as_ref().map_or(self.tasks.len(), |s| s.count)
+    }
+}
+
+/// The fixed random encoder's construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncoderKind {
+    /// Fly hash: each hidden unit sums `inputs_per_unit` pixels drawn without replacement.
+    Flyhash,
+    /// Dense Gaussian random projection (the generic T-GSH of Eq. 1).
+    Dense,
+}
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceChoice {
+    /// The CPU (hand-written sparse kernels).
+    Cpu,
+    /// A CUDA GPU (needs the `cuda` cargo feature).
+    Cuda,
+    /// CUDA when built with it and a GPU is present, else CPU.
+    Auto,
+}
+
+/// `[train]`: the CRWN model and its optimiser (REFERENCE.md §1-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// One model is trained per seed; the seed draws encoder, decoder, inits and shuffles.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Epochs per task (the paper: 3).
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// RMSprop learning rate.
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: f64,
+    /// RMSprop smoothing constant (PyTorch `alpha`).
+    #[serde(default = "default_alpha")]
+    pub rmsprop_alpha: f64,
+    /// RMSprop epsilon.
+    #[serde(default = "default_eps")]
+    pub rmsprop_eps: f64,
+    /// Encoder construction.
+    #[serde(default = "default_encoder")]
+    pub encoder: EncoderKind,
+    /// Hidden units `H` (the paper: 10 x 784 = 7840).
+    #[serde(default = "default_hidden")]
+    pub hidden: usize,
+    /// Pixels read by each fly-hash unit (the paper: 7).
+    #[serde(default = "default_inputs_per_unit")]
+    pub inputs_per_unit: usize,
+    /// Where to train.
+    #[serde(default = "default_device")]
+    pub device: DeviceChoice,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+fn default_epochs() -> usize {
+    3
+}
+fn default_batch_size() -> usize {
+    128
+}
+fn default_learning_rate() -> f64 {
+    1e-2
+}
+fn default_alpha() -> f64 {
+    0.99
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_encoder() -> EncoderKind {
+    EncoderKind::Flyhash
+}
+fn default_hidden() -> usize {
+    7840
+}
+fn default_inputs_per_unit() -> usize {
+    7
+}
+fn default_device() -> DeviceChoice {
+    DeviceChoice::Cpu
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every field has a default")
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value; the message names the key, the value and what is allowed.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.seeds.is_empty() {
+            return Err("train.seeds is empty: list at least one seed, e.g. seeds = [0]".into());
+        }
+        let mut sorted = self.seeds.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.seeds.len() {
+            return Err(format!("train.seeds = {:?} repeats a seed", self.seeds));
+        }
+        if self.epochs == 0 {
+            return Err("train.epochs = 0 is invalid: need at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return Err("train.batch_size = 0 is invalid: need at least 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(format!("train.learning_rate = {} is invalid: need > 0", self.learning_rate));
+        }
+        if !(0.0..1.0).contains(&self.rmsprop_alpha) {
+            return Err(format!("train.rmsprop_alpha = {} is invalid: need 0 <= alpha < 1", self.rmsprop_alpha));
+        }
+        if !(self.rmsprop_eps.is_finite() && self.rmsprop_eps > 0.0) {
+            return Err(format!("train.rmsprop_eps = {} is invalid: need > 0", self.rmsprop_eps));
+        }
+        if self.hidden < 2 {
+            return Err(format!("train.hidden = {} is invalid: need at least 2 units", self.hidden));
+        }
+        if self.inputs_per_unit == 0 || self.inputs_per_unit > crate::PIXELS {
+            return Err(format!(
+                "train.inputs_per_unit = {} is invalid: need 1 to {}",
+                self.inputs_per_unit,
+                crate::PIXELS
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[analyze]`: nothing to set yet; unknown keys are still rejected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzeConfig {}
+
+/// `[report]`: what the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Digits per task in the sample grid.
+    #[serde(default = "default_samples")]
+    pub samples_per_task: usize,
+}
+
+fn default_samples() -> usize {
+    8
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            samples_per_task: default_samples(),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Reads, parses and validates a pipeline file.
+    pub fn load(path: &Path) -> Result<Pipeline> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Pipeline::parse(path, &text)
+    }
+
+    /// Parses and validates pipeline text; `path` names it in errors and gives the name.
+    pub fn parse(path: &Path, text: &str) -> Result<Pipeline> {
+        let config_error = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: PipelineFile = toml::from_str(text).map_err(|e| config_error(e.to_string()))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(config_error(format!(
+                "the pipeline name `{name}` (the file name) may use only letters, digits, '-' and '_'"
+            )));
+        }
+        file.data.family.validate().map_err(config_error)?;
+        for (key, limit) in [
+            ("train_images", file.data.train_images),
+            ("test_images", file.data.test_images),
+        ] {
+            if limit == Some(0) {
+                return Err(config_error(format!(
+                    "data.{key} = 0 is invalid: need at least 1 image, or leave it out for all"
+                )));
+            }
+        }
+        file.train.validate().map_err(config_error)?;
+        if file.report.samples_per_task == 0 || file.report.samples_per_task > 32 {
+            return Err(config_error(format!(
+                "report.samples_per_task = {} is invalid: need 1 to 32",
+                file.report.samples_per_task
+            )));
+        }
+        Ok(Pipeline {
+            name,
+            path: path.to_path_buf(),
+            description: file.description,
+            data: file.data,
+            train: file.train,
+            analyze: file.analyze,
+            report: file.report,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Pipeline> {
+        Pipeline::parse(Path::new("pipelines/test.toml"), text)
+    }
+
+    const ROTATION: &str = r#"
+        [data.family]
+        name = "RotationMNIST"
+        sweep = { transform = "rotate", count = 36, step = 10.0 }
+    "#;
+
+    #[test]
+    fn sweep_expands_to_tasks_with_parameters() {
+        let p = parse(ROTATION).unwrap();
+        let tasks = p.data.family.expand();
+        assert_eq!(tasks.len(), 36);
+        assert_eq!(tasks[5].transform, Transform::Rotate { degrees: 50.0 });
+        assert_eq!(tasks[35].transform.parameter(), Some(350.0));
+        assert_eq!(p.name, "test");
+        assert_eq!(p.train, TrainConfig::default());
+        assert_eq!(p.train.hidden, 7840);
+    }
+
+    #[test]
+    fn task_list_with_names_and_defaults() {
+        let p = parse(
+            r#"
+            [data.family]
+            name = "AugmentMNIST"
+            task_names = ["T1", "T2", "T3"]
+            tasks = [
+                { transform = "original" },
+                { transform = "gaussian_blur", kernel = 5, sigma = 2.0 },
+                { transform = "random_erasing" },
+            ]
+        "#,
+        )
+        .unwrap();
+        let tasks = p.data.family.expand();
+        assert_eq!(tasks[0].transform, Transform::Identity);
+        assert_eq!(tasks[1].name, "T2");
+        assert_eq!(
+            tasks[2].transform,
+            Transform::RandomErasing {
+                scale: [0.02, 0.33],
+                ratio: [0.3, 3.3],
+                value: 0
+            }
+        );
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_by_name() {
+        let e = error_of(&format!("{ROTATION}\n[train]\nepoch = 3\n"));
+        assert!(e.contains("unknown field `epoch`"), "{e}");
+        let e = error_of(&format!("{ROTATION}\nfoo = 1\n"));
+        assert!(e.contains("unknown field `foo`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_transform_and_unknown_transform_key_are_rejected() {
+        let e = error_of(
+            "[data.family]\nname = \"x\"\ntasks = [{ transform = \"swirl\" }]\n",
+        );
+        assert!(e.contains("swirl") && e.contains("gaussian_blur"), "{e}");
+        let e = error_of(
+            "[data.family]\nname = \"x\"\ntasks = [{ transform = \"gaussian_blur\", kernel = 5, sigma = 2.0, size = 3 }]\n",
+        );
+        assert!(e.contains("size"), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_name_key_value_and_what_is_allowed() {
+        let e = error_of(
+            "[data.family]\nname = \"x\"\ntasks = [{ transform = \"gaussian_blur\", kernel = 4, sigma = 2.0 }]\n",
+        );
+        assert!(e.contains("tasks[0]") && e.contains("kernel = 4") && e.contains("odd"), "{e}");
+        let e = error_of(
+            "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = -10.0 }\n",
+        );
+        assert!(e.contains("step = -10") && e.contains("positive"), "{e}");
+        let e = error_of(
+            "[data.family]\nname = \"x\"\nsweep = { transform = \"shift\", count = 3, step = 1.5 }\n",
+        );
+        assert!(e.contains("whole pixels"), "{e}");
+        let e = error_of(&format!("{ROTATION}\n[train]\nseeds = []\n"));
+        assert!(e.contains("train.seeds"), "{e}");
+        let e = error_of(&format!("{ROTATION}\n[train]\nencoder = \"conv\"\n"));
+        assert!(e.contains("conv") && e.contains("flyhash"), "{e}");
+    }
+
+    #[test]
+    fn sweep_and_tasks_are_exclusive() {
+        let e = error_of(
+            "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = 1.0 }\ntasks = [{ transform = \"hflip\" }]\n",
+        );
+        assert!(e.contains("not both"), "{e}");
+    }
+}

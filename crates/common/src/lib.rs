@@ -1,0 +1,48 @@
+//! What every stage of the pipeline shares, and nothing else.
+//!
+//! The pipeline is four binaries (`tgsh-data`, `tgsh-train`, `tgsh-analyze`,
+//! `tgsh-report`) that talk only through files. This crate holds the pieces
+//! of that contract:
+//!
+//! - [`config`]: the `pipelines/*.toml` file, parsed strictly (unknown keys
+//!   are errors) and validated before any work starts ([`Pipeline::load`]).
+//! - [`paths`]: where each stage's artifacts live ([`Artifacts`]).
+//! - [`schema`]: the Parquet columns each artifact has, and small readers and
+//!   writers that name the file in every error.
+//! - [`record`]: the stage record (`stage.json`, modelled on DVC's
+//!   `dvc.lock`) that lets a stage skip itself when its inputs, parameters and
+//!   code are unchanged, and the atomic publish of a stage's outputs
+//!   ([`StageRun`]).
+//!
+//! ```no_run
+//! use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+//! let pipeline = Pipeline::load("pipelines/smoke.toml".as_ref()).unwrap();
+//! let artifacts = Artifacts::new("data".as_ref(), &pipeline.name);
+//! let run = StageRun::new(Stage::Analyze, &artifacts, &pipeline.analyze, vec![]).unwrap();
+//! if run.check().unwrap() == tgsh_common::record::Freshness::UpToDate {
+//!     println!("analyze: up to date, skipping");
+//! }
+//! ```
+#![deny(missing_docs)]
+
+pub mod config;
+mod error;
+pub mod paths;
+pub mod progress;
+pub mod record;
+pub mod schema;
+
+pub use config::Pipeline;
+pub use error::{Error, Result};
+pub use paths::{Artifacts, Stage};
+pub use record::StageRun;
+
+/// The version of this project, recorded in every artifact's metadata.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Side of an MNIST image, in pixels.
+pub const SIDE: usize = 28;
+/// Pixels in one MNIST image.
+pub const PIXELS: usize = SIDE * SIDE;
+/// Number of MNIST classes.
+pub const CLASSES: usize = 10;

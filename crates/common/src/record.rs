@@ -1,0 +1,320 @@
+//! Stage records and atomic publishing of a stage's outputs.
+//!
+//! A finished stage folder holds its outputs and `stage.json`, modelled on
+//! DVC's `dvc.lock`: the command, the SHA-256 of the code (the running
+//! binary) and of every input and output file, and the exact parameter values
+//! the stage read (its config section, not the whole file). A stage is up to
+//! date when all of them match what it would use now; change an input, a
+//! parameter or the code and the stage, and so everything downstream of it,
+//! runs again.
+//!
+//! Outputs are written into `<stage>.partial/` and the folder is renamed to
+//! `<stage>/` only after the record is written, so a killed stage never leaves
+//! anything that a later run accepts as finished.
+
+use crate::error::{Error, Result};
+use crate::paths::{Artifacts, Stage, RECORD_FILE};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Content hash and size of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHash {
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl FileHash {
+    /// Hashes a file.
+    pub fn of(path: &Path) -> Result<FileHash> {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(FileHash {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+        })
+    }
+}
+
+/// The record of a finished stage (`<stage>/stage.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// Stage name.
+    pub stage: String,
+    /// The command line that produced it (informative, not compared).
+    pub command: Vec<String>,
+    /// Project version that produced it (informative).
+    pub version: String,
+    /// Hash of the binary that ran the stage.
+    pub code: FileHash,
+    /// The parameter values the stage read.
+    pub params: serde_json::Value,
+    /// Input files by path, as given.
+    pub inputs: BTreeMap<String, FileHash>,
+    /// Output files by path relative to the stage folder.
+    pub outputs: BTreeMap<String, FileHash>,
+}
+
+/// Whether a stage must run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// Record, inputs, params, code and outputs all match.
+    UpToDate,
+    /// Must run; the reason says what changed.
+    Stale(String),
+}
+
+/// One execution of a stage: decides whether it must run, gives it a
+/// temporary folder, and publishes that folder atomically.
+#[derive(Debug)]
+pub struct StageRun {
+    stage: Stage,
+    final_dir: PathBuf,
+    partial_dir: PathBuf,
+    record: StageRecord,
+}
+
+impl StageRun {
+    /// Prepares a run of `stage` with the given parameters and input files.
+    /// Fails, naming the file and the stage to run first, if an input is missing.
+    pub fn new(
+        stage: Stage,
+        artifacts: &Artifacts,
+        params: &impl Serialize,
+        inputs: Vec<PathBuf>,
+    ) -> Result<StageRun> {
+        let final_dir = artifacts.stage_dir(stage);
+        let partial_dir = final_dir.with_extension("partial");
+        let mut hashes = BTreeMap::new();
+        for input in inputs {
+            if !input.exists() {
+                return Err(Error::io(
+                    &input,
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!(
+                            "input of the {stage} stage is missing: run the stage that writes it first (`just run <pipeline>` runs them in order)"
+                        ),
+                    ),
+                ));
+            }
+            hashes.insert(input.display().to_string(), FileHash::of(&input)?);
+        }
+        let exe = std::env::current_exe().map_err(|e| Error::io("<current executable>", e))?;
+        let record = StageRecord {
+            stage: stage.name().to_string(),
+            command: std::env::args().collect(),
+            version: crate::VERSION.to_string(),
+            code: FileHash::of(&exe)?,
+            params: serde_json::to_value(params).map_err(|source| Error::Json {
+                path: final_dir.join(RECORD_FILE),
+                source,
+            })?,
+            inputs: hashes,
+            outputs: BTreeMap::new(),
+        };
+        Ok(StageRun {
+            stage,
+            final_dir,
+            partial_dir,
+            record,
+        })
+    }
+
+    /// The folder the finished outputs will live in.
+    pub fn final_dir(&self) -> &Path {
+        &self.final_dir
+    }
+
+    /// Compares the existing record (if any) with this run.
+    pub fn check(&self) -> Result<Freshness> {
+        let path = self.final_dir.join(RECORD_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Freshness::Stale("no finished run".into()))
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let Ok(old) = serde_json::from_str::<StageRecord>(&text) else {
+            return Ok(Freshness::Stale(format!("{} is unreadable", path.display())));
+        };
+        if old.code != self.record.code {
+            return Ok(Freshness::Stale("the code changed".into()));
+        }
+        if old.params != self.record.params {
+            return Ok(Freshness::Stale("its parameters changed".into()));
+        }
+        if old.inputs != self.record.inputs {
+            let changed: Vec<&str> = self
+                .record
+                .inputs
+                .iter()
+                .filter(|(k, v)| old.inputs.get(*k) != Some(v))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            return Ok(Freshness::Stale(format!("inputs changed: {}", changed.join(", "))));
+        }
+        for (rel, hash) in &old.outputs {
+            let file = self.final_dir.join(rel);
+            if !file.exists() || FileHash::of(&file)? != *hash {
+                return Ok(Freshness::Stale(format!("output {} changed or is missing", file.display())));
+            }
+        }
+        Ok(Freshness::UpToDate)
+    }
+
+    /// Creates an empty `<stage>.partial/` folder (removing leftovers of an
+    /// interrupted run) and returns it; write every output there.
+    pub fn begin(&self) -> Result<PathBuf> {
+        if self.partial_dir.exists() {
+            std::fs::remove_dir_all(&self.partial_dir).map_err(|e| Error::io(&self.partial_dir, e))?;
+        }
+        std::fs::create_dir_all(&self.partial_dir).map_err(|e| Error::io(&self.partial_dir, e))?;
+        Ok(self.partial_dir.clone())
+    }
+
+    /// Hashes the outputs, writes the record, and renames the partial folder
+    /// into place, replacing the previous run's folder.
+    pub fn commit(mut self) -> Result<StageRecord> {
+        let mut files = Vec::new();
+        collect_files(&self.partial_dir, &mut files)?;
+        for file in files {
+            let rel = file
+                .strip_prefix(&self.partial_dir)
+                .expect("collected below the partial folder")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel == RECORD_FILE {
+                continue;
+            }
+            self.record.outputs.insert(rel, FileHash::of(&file)?);
+        }
+        let record_path = self.partial_dir.join(RECORD_FILE);
+        let json = serde_json::to_string_pretty(&self.record).map_err(|source| Error::Json {
+            path: record_path.clone(),
+            source,
+        })?;
+        std::fs::write(&record_path, json + "\n").map_err(|e| Error::io(&record_path, e))?;
+        let old = self.final_dir.with_extension("old");
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+        if self.final_dir.exists() {
+            std::fs::rename(&self.final_dir, &old).map_err(|e| Error::io(&self.final_dir, e))?;
+        }
+        std::fs::rename(&self.partial_dir, &self.final_dir).map_err(|e| Error::io(&self.partial_dir, e))?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+        Ok(self.record)
+    }
+
+    /// The stage this run is for.
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut paths: Vec<PathBuf> = entries
+        .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
+        .collect::<Result<_>>()?;
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tgsh-record-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_committed_stage_is_fresh_until_an_input_param_or_output_changes() {
+        let root = temp_root("fresh");
+        let artifacts = Artifacts::new(&root, "p");
+        let input = root.join("input.bin");
+        std::fs::write(&input, b"abc").unwrap();
+        let params = serde_json::json!({"epochs": 3});
+
+        let run = StageRun::new(Stage::Analyze, &artifacts, &params, vec![input.clone()]).unwrap();
+        assert!(matches!(run.check().unwrap(), Freshness::Stale(_)));
+        let dir = run.begin().unwrap();
+        std::fs::write(dir.join("out.txt"), b"result").unwrap();
+        let record = run.commit().unwrap();
+        assert_eq!(record.outputs["out.txt"].size, 6);
+        assert!(artifacts.stage_dir(Stage::Analyze).join("out.txt").exists());
+
+        let again = StageRun::new(Stage::Analyze, &artifacts, &params, vec![input.clone()]).unwrap();
+        assert_eq!(again.check().unwrap(), Freshness::UpToDate);
+
+        let other = serde_json::json!({"epochs": 4});
+        let changed = StageRun::new(Stage::Analyze, &artifacts, &other, vec![input.clone()]).unwrap();
+        assert_eq!(changed.check().unwrap(), Freshness::Stale("its parameters changed".into()));
+
+        std::fs::write(&input, b"abd").unwrap();
+        let changed = StageRun::new(Stage::Analyze, &artifacts, &params, vec![input.clone()]).unwrap();
+        assert!(matches!(changed.check().unwrap(), Freshness::Stale(r) if r.contains("input.bin")));
+
+        std::fs::write(&input, b"abc").unwrap();
+        std::fs::write(artifacts.stage_dir(Stage::Analyze).join("out.txt"), b"tampered").unwrap();
+        let changed = StageRun::new(Stage::Analyze, &artifacts, &params, vec![input]).unwrap();
+        assert!(matches!(changed.check().unwrap(), Freshness::Stale(r) if r.contains("out.txt")));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_run_is_never_taken_as_finished() {
+        let root = temp_root("interrupted");
+        let artifacts = Artifacts::new(&root, "p");
+        let run = StageRun::new(Stage::Train, &artifacts, &0, vec![]).unwrap();
+        let dir = run.begin().unwrap();
+        std::fs::write(dir.join("model.safetensors"), b"half").unwrap();
+        drop(run); // killed before commit
+        let next = StageRun::new(Stage::Train, &artifacts, &0, vec![]).unwrap();
+        assert_eq!(next.check().unwrap(), Freshness::Stale("no finished run".into()));
+        // The next run starts from an empty partial folder.
+        let dir = next.begin().unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_missing_input_names_the_file() {
+        let root = temp_root("missing");
+        let artifacts = Artifacts::new(&root, "p");
+        let missing = root.join("nope.parquet");
+        let err = StageRun::new(Stage::Train, &artifacts, &0, vec![missing]).unwrap_err();
+        assert!(err.to_string().contains("nope.parquet"), "{err}");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -1,0 +1,446 @@
+//! The Parquet artifacts' columns, and readers/writers that name the file in
+//! every error. ARCHITECTURE.md documents the same schemas for readers in
+//! other languages; the constructors here are the single source of truth.
+
+use crate::error::{Error, Result};
+use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, RecordBatch, UInt8Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::statistics::Statistics;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// `data/{train,test}.parquet`: one row per (task, image).
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `task` | uint16 | task index, from 0 (see `tasks.parquet`) |
+/// | `split` | utf8 | `train` or `test` |
+/// | `source_index` | uint32 | index of the source image in the MNIST split |
+/// | `label` | uint8 | digit 0-9 (transforms keep labels) |
+/// | `image` | fixed_size_list<uint8>[784] | the transformed 28x28 image, row-major |
+pub fn images_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("task", DataType::UInt16, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("source_index", DataType::UInt32, false),
+        Field::new("label", DataType::UInt8, false),
+        Field::new("image", image_type(), false),
+    ]))
+}
+
+fn image_item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::UInt8, false))
+}
+
+fn image_type() -> DataType {
+    DataType::FixedSizeList(image_item(), crate::PIXELS as i32)
+}
+
+/// Builds the `image` column from concatenated 784-byte images.
+pub fn image_column(pixels: Vec<u8>) -> Result<ArrayRef> {
+    assert_eq!(pixels.len() % crate::PIXELS, 0, "whole images only");
+    let list = FixedSizeListArray::try_new(
+        image_item(),
+        crate::PIXELS as i32,
+        Arc::new(UInt8Array::from(pixels)),
+        None,
+    )
+    .map_err(|source| Error::Arrow {
+        path: PathBuf::from("<image column>"),
+        source,
+    })?;
+    Ok(Arc::new(list))
+}
+
+/// `data/tasks.parquet`: one row per task.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `task` | uint16 | task index |
+/// | `name` | utf8 | display name |
+/// | `transform` | utf8 | transform kind (`rotate`, `shift`, `hflip`, ...) |
+/// | `parameter` | float64, nullable | degrees or pixels for swept transforms |
+/// | `spec` | utf8 | the transform and all its parameters, as JSON |
+pub fn tasks_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("task", DataType::UInt16, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("transform", DataType::Utf8, false),
+        Field::new("parameter", DataType::Float64, true),
+        Field::new("spec", DataType::Utf8, false),
+    ]))
+}
+
+/// `train/metrics.parquet`: one row per (seed, task, epoch).
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `task` | uint16 | task index |
+/// | `epoch` | uint32 | 1-based epoch |
+/// | `loss` | float64 | mean training cross-entropy over the epoch's minibatches |
+/// | `train_accuracy` | float64 | accuracy on the minibatches seen during the epoch (before each step) |
+/// | `test_accuracy` | float64 | accuracy on the task's test split after the epoch |
+/// | `seconds` | float64 | wall time of the epoch, test evaluation included |
+pub fn metrics_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("seed", DataType::UInt64, false),
+        Field::new("task", DataType::UInt16, false),
+        Field::new("epoch", DataType::UInt32, false),
+        Field::new("loss", DataType::Float64, false),
+        Field::new("train_accuracy", DataType::Float64, false),
+        Field::new("test_accuracy", DataType::Float64, false),
+        Field::new("seconds", DataType::Float64, false),
+    ]))
+}
+
+/// `analyze/similarity.parquet`: cosine similarity of context vectors, one
+/// row per (seed, state, task_i, task_j), all ordered pairs.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `state` | utf8 | `before` or `after` training |
+/// | `task_i`, `task_j` | uint16 | task indices |
+/// | `cosine` | float64 | cos(c_i, c_j) |
+pub fn similarity_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("seed", DataType::UInt64, false),
+        Field::new("state", DataType::Utf8, false),
+        Field::new("task_i", DataType::UInt16, false),
+        Field::new("task_j", DataType::UInt16, false),
+        Field::new("cosine", DataType::Float64, false),
+    ]))
+}
+
+/// A Parquet file being written (zstd), one row group per `write` call.
+pub struct ParquetSink {
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+}
+
+impl ParquetSink {
+    /// Creates `path` with `schema` and key-value `metadata` in its footer.
+    pub fn create(path: &Path, schema: SchemaRef, metadata: &BTreeMap<String, String>) -> Result<Self> {
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+            .set_max_row_group_row_count(Some(1 << 20))
+            .set_key_value_metadata(Some(
+                metadata
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                    .collect(),
+            ))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| Error::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(ParquetSink {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    /// Writes `batch` as its own row group.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let path = &self.path;
+        let wrap = |source| Error::Parquet {
+            path: path.clone(),
+            source,
+        };
+        self.writer.write(batch).map_err(wrap)?;
+        self.writer.flush().map_err(wrap)
+    }
+
+    /// Finishes the footer.
+    pub fn close(self) -> Result<()> {
+        let path = self.path;
+        self.writer.close().map_err(|source| Error::Parquet { path, source })?;
+        Ok(())
+    }
+}
+
+/// Writes one batch as a whole file.
+pub fn write_parquet(path: &Path, batch: &RecordBatch, metadata: &BTreeMap<String, String>) -> Result<()> {
+    let mut sink = ParquetSink::create(path, batch.schema(), metadata)?;
+    sink.write(batch)?;
+    sink.close()
+}
+
+/// Builds a record batch, naming `path` if the columns do not fit `schema`.
+pub fn batch(path: &Path, schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    RecordBatch::try_new(schema, columns).map_err(|source| Error::Arrow {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A whole Parquet file: its batches and its footer metadata.
+#[derive(Debug)]
+pub struct ParquetTable {
+    /// The file.
+    pub path: PathBuf,
+    /// Its rows.
+    pub batches: Vec<RecordBatch>,
+    /// Its key-value metadata.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Reads a whole Parquet file and checks it has `expected`'s columns and types.
+pub fn read_parquet(path: &Path, expected: &SchemaRef) -> Result<ParquetTable> {
+    read_filtered(path, expected, None)
+}
+
+/// Reads only the rows of `path` whose uint16 `task` column equals `task`,
+/// skipping row groups whose statistics exclude it.
+pub fn read_task(path: &Path, expected: &SchemaRef, task: u16) -> Result<ParquetTable> {
+    read_filtered(path, expected, Some(task))
+}
+
+fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
+    let wrap = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    check_schema(path, builder.schema(), expected)?;
+    let metadata: BTreeMap<String, String> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(task) = task {
+        let column = builder
+            .parquet_schema()
+            .columns()
+            .iter()
+            .position(|c| c.name() == "task")
+            .ok_or_else(|| Error::schema(path, "no `task` column"))?;
+        let groups: Vec<usize> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .enumerate()
+            .filter(|(_, rg)| match rg.column(column).statistics() {
+                Some(Statistics::Int32(s)) => match (s.min_opt(), s.max_opt()) {
+                    (Some(&lo), Some(&hi)) => lo <= task as i32 && task as i32 <= hi,
+                    _ => true,
+                },
+                _ => true,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        builder = builder.with_row_groups(groups);
+    }
+    let reader = builder.with_batch_size(1 << 16).build().map_err(wrap)?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let batch = match task {
+            Some(task) => {
+                let tasks = batch.column_by_name("task").expect("schema checked");
+                let keep = arrow::compute::kernels::cmp::eq(
+                    tasks,
+                    &arrow::array::UInt16Array::new_scalar(task),
+                )
+                .map_err(|source| Error::Arrow {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                arrow::compute::filter_record_batch(&batch, &keep).map_err(|source| Error::Arrow {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+            }
+            None => batch,
+        };
+        if batch.num_rows() > 0 {
+            batches.push(batch);
+        }
+    }
+    Ok(ParquetTable {
+        path: path.to_path_buf(),
+        batches,
+        metadata,
+    })
+}
+
+fn check_schema(path: &Path, actual: &SchemaRef, expected: &SchemaRef) -> Result<()> {
+    for field in expected.fields() {
+        match actual.field_with_name(field.name()) {
+            Ok(found) if found.data_type().equals_datatype(field.data_type()) => {}
+            Ok(found) => {
+                return Err(Error::schema(
+                    path,
+                    format!(
+                        "column `{}` has type {}, the artifact contract (ARCHITECTURE.md) says {}",
+                        field.name(),
+                        found.data_type(),
+                        field.data_type()
+                    ),
+                ))
+            }
+            Err(_) => {
+                return Err(Error::schema(
+                    path,
+                    format!(
+                        "column `{}` ({}) is missing; the artifact contract is in ARCHITECTURE.md",
+                        field.name(),
+                        field.data_type()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ParquetTable {
+    /// Total rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    /// A primitive column, concatenated over batches.
+    pub fn primitive<T: arrow::datatypes::ArrowPrimitiveType>(&self, name: &str) -> Result<Vec<T::Native>> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))?;
+            let values = column.as_primitive_opt::<T>().ok_or_else(|| {
+                Error::schema(&self.path, format!("column `{name}` has type {}", column.data_type()))
+            })?;
+            if values.null_count() > 0 {
+                return Err(Error::schema(&self.path, format!("column `{name}` has nulls")));
+            }
+            out.extend_from_slice(values.values());
+        }
+        Ok(out)
+    }
+
+    /// A nullable float column (nulls become NaN).
+    pub fn f64_or_nan(&self, name: &str) -> Result<Vec<f64>> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))?;
+            let values = column
+                .as_primitive_opt::<arrow::datatypes::Float64Type>()
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is not float64")))?;
+            out.extend(values.iter().map(|v| v.unwrap_or(f64::NAN)));
+        }
+        Ok(out)
+    }
+
+    /// A string column, concatenated over batches.
+    pub fn strings(&self, name: &str) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))?;
+            let values = column
+                .as_string_opt::<i32>()
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is not utf8")))?;
+            out.extend(values.iter().map(|v| v.unwrap_or_default().to_string()));
+        }
+        Ok(out)
+    }
+
+    /// The `image` column as concatenated 784-byte images.
+    pub fn images(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.num_rows() * crate::PIXELS);
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name("image")
+                .ok_or_else(|| Error::schema(&self.path, "column `image` is missing"))?;
+            let list = column
+                .as_fixed_size_list_opt()
+                .ok_or_else(|| Error::schema(&self.path, "column `image` is not a fixed-size list"))?;
+            let values = list
+                .values()
+                .as_primitive_opt::<arrow::datatypes::UInt8Type>()
+                .ok_or_else(|| Error::schema(&self.path, "column `image` items are not uint8"))?;
+            let start = list.value_offset_at(0) as usize;
+            out.extend_from_slice(&values.values()[start..start + list.len() * crate::PIXELS]);
+        }
+        Ok(out)
+    }
+
+    /// A metadata value, or an error naming the key.
+    pub fn meta(&self, key: &str) -> Result<&str> {
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| Error::schema(&self.path, format!("metadata key `{key}` is missing")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, UInt16Array, UInt32Array};
+    use arrow::datatypes::{UInt16Type, UInt8Type};
+
+    #[test]
+    fn images_round_trip_and_task_filter_reads_only_that_task() {
+        let dir = std::env::temp_dir().join(format!("tgsh-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("images.parquet");
+        let meta = BTreeMap::from([("family".to_string(), "Test".to_string())]);
+        let mut sink = ParquetSink::create(&path, images_schema(), &meta).unwrap();
+        for task in 0..3u16 {
+            let n = 4;
+            let pixels: Vec<u8> = (0..n * crate::PIXELS).map(|i| (i as u16 + task) as u8).collect();
+            let b = batch(
+                &path,
+                images_schema(),
+                vec![
+                    Arc::new(UInt16Array::from(vec![task; n])),
+                    Arc::new(StringArray::from(vec!["train"; n])),
+                    Arc::new(UInt32Array::from((0..n as u32).collect::<Vec<_>>())),
+                    Arc::new(UInt8Array::from(vec![7u8; n])),
+                    image_column(pixels).unwrap(),
+                ],
+            )
+            .unwrap();
+            sink.write(&b).unwrap();
+        }
+        sink.close().unwrap();
+
+        let all = read_parquet(&path, &images_schema()).unwrap();
+        assert_eq!(all.num_rows(), 12);
+        assert_eq!(all.meta("family").unwrap(), "Test");
+        let one = read_task(&path, &images_schema(), 1).unwrap();
+        assert_eq!(one.primitive::<UInt16Type>("task").unwrap(), vec![1; 4]);
+        assert_eq!(one.primitive::<UInt8Type>("label").unwrap(), vec![7; 4]);
+        let images = one.images().unwrap();
+        assert_eq!(images.len(), 4 * crate::PIXELS);
+        assert_eq!(images[0], 1);
+        assert_eq!(images[5], 6);
+
+        let wrong = read_parquet(&path, &metrics_schema()).unwrap_err().to_string();
+        assert!(wrong.contains("images.parquet") && wrong.contains("`seed`"), "{wrong}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,352 @@
+//! Stage 1, `data`: MNIST -> a task family -> Parquet.
+//!
+//! A task family is a list of tasks, each one image transform applied to
+//! every MNIST image (labels unchanged): RotationMNIST rotates by `10 i`
+//! degrees, ShiftMNIST shifts right by `i` pixels with wrap-around,
+//! AugmentMNIST applies eight different augmentations. The family comes from
+//! the pipeline file (`[data.family]`), never from code.
+//!
+//! - [`mnist`] loads the IDX files and verifies their SHA-256.
+//! - [`transforms`] holds the image transforms, matching torchvision byte
+//!   for byte where torchvision is deterministic.
+//! - [`generate`] applies a family and writes `train.parquet`,
+//!   `test.parquet` and `tasks.parquet` (schemas in `tgsh_common::schema`).
+//!
+//! Random transforms draw fresh parameters for every image from a generator
+//! seeded by `(data.seed, task, split, source index)`, so the output is the
+//! same on any number of threads and any rerun.
+#![deny(missing_docs)]
+
+pub mod mnist;
+pub mod transforms;
+
+use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt8Array};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tgsh_common::config::{DataConfig, TaskSpec, Transform};
+use tgsh_common::record::Freshness;
+use tgsh_common::schema::{self, ParquetSink};
+use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, PIXELS};
+use transforms::Image;
+
+/// Errors of the data stage.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// MNIST could not be loaded or verified.
+    #[error(transparent)]
+    Mnist(#[from] mnist::MnistError),
+    /// Writing artifacts or reading the config failed.
+    #[error(transparent)]
+    Common(#[from] tgsh_common::Error),
+}
+
+/// Version of the generator, stored in the Parquet metadata. Bump it when the
+/// output of any transform changes.
+pub const GENERATOR_VERSION: &str = "tgsh-data/1";
+
+/// Applies one task's transform to one image.
+pub fn apply(transform: &Transform, image: &Image, rng: &mut ChaCha8Rng) -> Image {
+    match *transform {
+        Transform::Identity => *image,
+        Transform::Rotate { degrees } => transforms::rotate(image, degrees),
+        Transform::Shift { pixels } => transforms::shift_right(image, pixels),
+        Transform::Hflip => transforms::hflip(image),
+        Transform::Vflip => transforms::vflip(image),
+        Transform::Invert => transforms::invert(image),
+        Transform::GaussianBlur { kernel, sigma } => transforms::gaussian_blur(image, kernel, sigma),
+        Transform::RandomPerspective { distortion } => transforms::random_perspective(image, distortion, rng).0,
+        Transform::RandomErasing { scale, ratio, value } => {
+            transforms::random_erasing(image, (scale[0], scale[1]), (ratio[0], ratio[1]), value, rng).0
+        }
+        Transform::RandomResizedCrop { scale, ratio } => {
+            transforms::random_resized_crop(image, (scale[0], scale[1]), (ratio[0], ratio[1]), rng).0
+        }
+    }
+}
+
+/// The generator for one image's random parameters: a pure function of the
+/// data seed, task, split and source index (splitmix64 mixing).
+pub fn image_rng(seed: u64, task: usize, split: u8, index: usize) -> ChaCha8Rng {
+    let mut x = seed;
+    for v in [task as u64, split as u64, index as u64] {
+        x = splitmix(x ^ splitmix(v.wrapping_add(0x9E37_79B9_7F4A_7C15)));
+    }
+    ChaCha8Rng::seed_from_u64(x)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Applies `task` to every image of `split` (in parallel), in source order.
+pub fn transform_split(task: &TaskSpec, split: &mnist::Split, split_id: u8, seed: u64) -> Vec<u8> {
+    let mut out = vec![0u8; split.len() * PIXELS];
+    out.par_chunks_mut(PIXELS).enumerate().for_each(|(i, dst)| {
+        let mut rng = image_rng(seed, task.id, split_id, i);
+        dst.copy_from_slice(&apply(&task.transform, split.image(i), &mut rng));
+    });
+    out
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Number of tasks.
+    pub tasks: usize,
+    /// Training images per task.
+    pub train_images: usize,
+    /// Test images per task.
+    pub test_images: usize,
+}
+
+/// Builds the family of `config` from `mnist` and writes the three Parquet
+/// files into `dir`. `progress` is called after each task.
+pub fn generate(
+    config: &DataConfig,
+    mnist: &mnist::Mnist,
+    dir: &Path,
+    mut progress: impl FnMut(usize),
+) -> Result<Summary, DataError> {
+    let mut train = mnist.train.clone();
+    let mut test = mnist.test.clone();
+    train.truncate(config.train_images);
+    test.truncate(config.test_images);
+    let tasks = config.family.expand();
+    let metadata = file_metadata(config, mnist, &train, &test);
+
+    write_tasks(&dir.join("tasks.parquet"), &tasks, &metadata)?;
+    let train_path = dir.join("train.parquet");
+    let test_path = dir.join("test.parquet");
+    let mut train_sink = ParquetSink::create(&train_path, schema::images_schema(), &metadata)?;
+    let mut test_sink = ParquetSink::create(&test_path, schema::images_schema(), &metadata)?;
+    // Encoding and compressing a task overlaps with transforming the next:
+    // each file has its own writer thread fed through a one-slot channel.
+    std::thread::scope(|scope| -> Result<(), DataError> {
+        let (train_tx, train_rx) = std::sync::mpsc::sync_channel::<arrow::array::RecordBatch>(1);
+        let (test_tx, test_rx) = std::sync::mpsc::sync_channel::<arrow::array::RecordBatch>(1);
+        let train_writer = scope.spawn(move || -> Result<(), DataError> {
+            for batch in train_rx {
+                train_sink.write(&batch)?;
+            }
+            Ok(train_sink.close()?)
+        });
+        let test_writer = scope.spawn(move || -> Result<(), DataError> {
+            for batch in test_rx {
+                test_sink.write(&batch)?;
+            }
+            Ok(test_sink.close()?)
+        });
+        let mut produce = || -> Result<(), DataError> {
+            for task in &tasks {
+                for (split, split_id, path, tx) in [
+                    (&train, 0u8, &train_path, &train_tx),
+                    (&test, 1u8, &test_path, &test_tx),
+                ] {
+                    let pixels = transform_split(task, split, split_id, config.seed);
+                    let batch = images_batch(path, task.id, split_id, split, pixels)?;
+                    if tx.send(batch).is_err() {
+                        break; // the writer failed; its error is reported below
+                    }
+                }
+                progress(task.id + 1);
+            }
+            Ok(())
+        };
+        let produced = produce();
+        drop(train_tx);
+        drop(test_tx);
+        train_writer.join().expect("writer thread panicked")?;
+        test_writer.join().expect("writer thread panicked")?;
+        produced
+    })?;
+    Ok(Summary {
+        tasks: tasks.len(),
+        train_images: train.len(),
+        test_images: test.len(),
+    })
+}
+
+fn images_batch(
+    path: &Path,
+    task: usize,
+    split_id: u8,
+    split: &mnist::Split,
+    pixels: Vec<u8>,
+) -> Result<arrow::array::RecordBatch, DataError> {
+    let n = split.len();
+    let name = if split_id == 0 { "train" } else { "test" };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt16Array::from(vec![task as u16; n])),
+        Arc::new(StringArray::from(vec![name; n])),
+        Arc::new(UInt32Array::from((0..n as u32).collect::<Vec<_>>())),
+        Arc::new(UInt8Array::from(split.labels.clone())),
+        schema::image_column(pixels)?,
+    ];
+    Ok(schema::batch(path, schema::images_schema(), columns)?)
+}
+
+fn write_tasks(path: &Path, tasks: &[TaskSpec], metadata: &BTreeMap<String, String>) -> Result<(), DataError> {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt16Array::from(tasks.iter().map(|t| t.id as u16).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(tasks.iter().map(|t| t.transform.kind()).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            tasks.iter().map(|t| t.transform.parameter()).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            tasks
+                .iter()
+                .map(|t| serde_json::to_string(&t.transform).expect("serialisable"))
+                .collect::<Vec<_>>(),
+        )),
+    ];
+    let batch = schema::batch(path, schema::tasks_schema(), columns)?;
+    Ok(schema::write_parquet(path, &batch, metadata)?)
+}
+
+/// The footer metadata of every data file: family, its parameters, seed,
+/// MNIST checksums, sizes and generator version.
+fn file_metadata(
+    config: &DataConfig,
+    mnist: &mnist::Mnist,
+    train: &mnist::Split,
+    test: &mnist::Split,
+) -> BTreeMap<String, String> {
+    let mut meta = BTreeMap::new();
+    meta.insert("family".into(), config.family.name.clone());
+    meta.insert(
+        "family_config".into(),
+        serde_json::to_string(&config.family).expect("serialisable"),
+    );
+    meta.insert("seed".into(), config.seed.to_string());
+    meta.insert("generator".into(), GENERATOR_VERSION.into());
+    meta.insert("tgsh_version".into(), tgsh_common::VERSION.into());
+    meta.insert("train_images".into(), train.len().to_string());
+    meta.insert("test_images".into(), test.len().to_string());
+    for (name, sha) in &mnist.checksums {
+        meta.insert(format!("mnist_sha256:{name}"), sha.clone());
+    }
+    meta
+}
+
+/// Runs the data stage for `pipeline`: skips when up to date (unless
+/// `force`), else generates into a partial folder and publishes it.
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, mnist_dir: Option<&Path>, force: bool) -> Result<(), DataError> {
+    let mut config = pipeline.data.clone();
+    if let Some(dir) = mnist_dir {
+        config.mnist_dir = dir.to_path_buf();
+    }
+    let inputs = mnist_inputs(&config.mnist_dir);
+    let stage = StageRun::new(Stage::Data, artifacts, &config, inputs)?;
+    match stage.check()? {
+        Freshness::UpToDate if !force => {
+            eprintln!("data: up to date, skipping ({})", stage.final_dir().display());
+            return Ok(());
+        }
+        Freshness::UpToDate => eprintln!("data: --force given, regenerating"),
+        Freshness::Stale(reason) => eprintln!("data: running ({reason})"),
+    }
+    let mnist = mnist::load(&config.mnist_dir)?;
+    let dir = stage.begin()?;
+    let tasks = config.family.expand().len();
+    let bar = tgsh_common::progress::bar(tasks as u64, format!("{} tasks", config.family.name));
+    let start = std::time::Instant::now();
+    let summary = generate(&config, &mnist, &dir, |done| bar.set_position(done as u64))?;
+    bar.finish_and_clear();
+    stage.commit()?;
+    eprintln!(
+        "data: wrote {} tasks x ({} train + {} test) images of {} in {:.1} s to {}",
+        summary.tasks,
+        summary.train_images,
+        summary.test_images,
+        config.family.name,
+        start.elapsed().as_secs_f64(),
+        artifacts.stage_dir(Stage::Data).display()
+    );
+    Ok(())
+}
+
+/// The MNIST files the stage reads (whichever of raw or `.gz` exists).
+fn mnist_inputs(dir: &Path) -> Vec<PathBuf> {
+    mnist::CHECKSUMS
+        .iter()
+        .map(|(name, _)| {
+            let gz = dir.join(format!("{name}.gz"));
+            if gz.exists() {
+                gz
+            } else {
+                dir.join(name)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tgsh_common::schema::read_task;
+
+    #[test]
+    fn image_rng_depends_on_every_coordinate() {
+        use rand::Rng;
+        let draw = |s, t, sp, i| image_rng(s, t, sp, i).random::<u64>();
+        let base = draw(0, 1, 0, 5);
+        assert_eq!(base, draw(0, 1, 0, 5));
+        for other in [draw(1, 1, 0, 5), draw(0, 2, 0, 5), draw(0, 1, 1, 5), draw(0, 1, 0, 6)] {
+            assert_ne!(base, other);
+        }
+    }
+
+    #[test]
+    fn generates_a_small_family_readable_by_task() {
+        let pipeline = Pipeline::parse(
+            Path::new("tiny.toml"),
+            r#"
+            [data]
+            mnist_dir = "../../data/mnist"
+            train_images = 20
+            test_images = 10
+            [data.family]
+            name = "Tiny"
+            tasks = [{ transform = "identity" }, { transform = "hflip" }, { transform = "random_erasing" }]
+            "#,
+        )
+        .unwrap();
+        let mut config = pipeline.data.clone();
+        config.mnist_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
+        let mnist = mnist::load(&config.mnist_dir).unwrap();
+        let dir = std::env::temp_dir().join(format!("tgsh-data-gen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let summary = generate(&config, &mnist, &dir, |_| {}).unwrap();
+        assert_eq!((summary.tasks, summary.train_images, summary.test_images), (3, 20, 10));
+
+        let flipped = read_task(&dir.join("train.parquet"), &schema::images_schema(), 1).unwrap();
+        assert_eq!(flipped.num_rows(), 20);
+        let images = flipped.images().unwrap();
+        let expected = transforms::hflip(mnist.train.image(3));
+        assert_eq!(&images[3 * PIXELS..4 * PIXELS], &expected[..]);
+        assert_eq!(flipped.meta("family").unwrap(), "Tiny");
+        assert_eq!(
+            flipped.meta("mnist_sha256:t10k-images-idx3-ubyte").unwrap(),
+            mnist::CHECKSUMS[2].1
+        );
+        let labels = flipped.primitive::<arrow::datatypes::UInt8Type>("label").unwrap();
+        assert_eq!(labels, mnist.train.labels[..20]);
+
+        // Random tasks are a pure function of the seed: a second run is identical.
+        let erased = read_task(&dir.join("test.parquet"), &schema::images_schema(), 2).unwrap();
+        let dir2 = dir.join("again");
+        std::fs::create_dir_all(&dir2).unwrap();
+        generate(&config, &mnist, &dir2, |_| {}).unwrap();
+        let again = read_task(&dir2.join("test.parquet"), &schema::images_schema(), 2).unwrap();
+        assert_eq!(erased.images().unwrap(), again.images().unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,40 @@
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Stage 1 of the T-GSH pipeline: builds a task family from MNIST.
+///
+/// Reads: the four MNIST IDX files (data.mnist_dir, default data/mnist,
+/// verified by SHA-256) and the [data] section of the pipeline file.
+/// Writes: <artifacts>/<pipeline>/data/{train,test,tasks}.parquet and
+/// stage.json. Skips itself when inputs, parameters and code are unchanged.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Pipeline file, e.g. pipelines/rotation.toml.
+    pipeline: PathBuf,
+    /// Folder holding the MNIST IDX files (overrides data.mnist_dir).
+    #[arg(long)]
+    mnist_dir: Option<PathBuf>,
+    /// Root of the artifact tree.
+    #[arg(long, default_value = "data")]
+    artifacts: PathBuf,
+    /// Run even if the stage is up to date.
+    #[arg(long)]
+    force: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = tgsh_common::Pipeline::load(&args.pipeline).map_err(anyhow::Error::from).and_then(|pipeline| {
+        let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
+        Ok(tgsh_data::run(&pipeline, &artifacts, args.mnist_dir.as_deref(), args.force)?)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Stage 4, `report`: figures and one HTML page per pipeline.
+//!
+//! Reads every upstream artifact (tasks, test images, metrics, similarity),
+//! builds the tables with polars and the figures with plotters ([`figures`]:
+//! PNG and SVG, fixed colour ranges), and writes `report/index.html`, which
+//! links everything by relative path so the folder can be copied or served
+//! as it is.
+#![deny(missing_docs)]
+
+pub mod figures;
+
+use polars::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+use tgsh_common::record::Freshness;
+use tgsh_common::schema;
+use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, PIXELS, SIDE};
+
+/// Errors of the report stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Reading inputs or writing artifacts failed.
+    #[error(transparent)]
+    Common(#[from] tgsh_common::Error),
+    /// polars could not read or shape a table.
+    #[error("{path}: {source}")]
+    Polars {
+        /// The file.
+        path: String,
+        /// The error.
+        source: PolarsError,
+    },
+    /// A figure could not be drawn.
+    #[error(transparent)]
+    Figure(#[from] figures::FigureError),
+    /// `--check-min-accuracy` found tasks below the bar.
+    #[error("accuracy check failed: {0}")]
+    Check(String),
+    /// Writing the page failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn read_frame(path: &Path) -> Result<DataFrame, ReportError> {
+    let wrap = |source: PolarsError| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    ParquetReader::new(file).finish().map_err(wrap)
+}
+
+/// Final-epoch test accuracy per (seed, task), from `metrics.parquet`.
+pub struct Accuracy {
+    /// Seeds, ascending.
+    pub seeds: Vec<u64>,
+    /// `accuracy[s][t]`: seed `seeds[s]`, task `t`.
+    pub by_seed: Vec<Vec<f64>>,
+    /// The polars table: task, one column per seed, mean.
+    pub table: DataFrame,
+}
+
+/// Reads `metrics.parquet` and keeps each (seed, task)'s last epoch.
+pub fn final_accuracy(path: &Path, tasks: usize) -> Result<Accuracy, ReportError> {
+    let wrap = |source: PolarsError| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    };
+    let df = read_frame(path)?;
+    let seed = df.column("seed").and_then(|c| c.u64().cloned()).map_err(wrap)?;
+    let task = df
+        .column("task")
+        .and_then(|c| c.cast(&DataType::UInt32))
+        .map_err(wrap)?;
+    let task = task.u32().map_err(wrap)?;
+    let epoch = df.column("epoch").and_then(|c| c.u32().cloned()).map_err(wrap)?;
+    let acc = df.column("test_accuracy").and_then(|c| c.f64().cloned()).map_err(wrap)?;
+    let mut seeds: Vec<u64> = seed.into_no_null_iter().collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let mut by_seed = vec![vec![f64::NAN; tasks]; seeds.len()];
+    let mut last_epoch = vec![vec![0u32; tasks]; seeds.len()];
+    for (((s, t), e), a) in seed
+        .into_no_null_iter()
+        .zip(task.into_no_null_iter())
+        .zip(epoch.into_no_null_iter())
+        .zip(acc.into_no_null_iter())
+    {
+        let si = seeds.binary_search(&s).expect("seed listed");
+        let t = t as usize;
+        if t < tasks && e >= last_epoch[si][t] {
+            last_epoch[si][t] = e;
+            by_seed[si][t] = a;
+        }
+    }
+    let mut columns = vec![Column::new("task".into(), (0..tasks as u32).collect::<Vec<_>>())];
+    for (s, values) in seeds.iter().zip(&by_seed) {
+        columns.push(Column::new(format!("seed {s}").into(), values.iter().map(|a| 100.0 * a).collect::<Vec<_>>()));
+    }
+    let mean: Vec<f64> = (0..tasks)
+        .map(|t| 100.0 * by_seed.iter().map(|v| v[t]).sum::<f64>() / by_seed.len().max(1) as f64)
+        .collect();
+    columns.push(Column::new("mean".into(), mean));
+    let table = DataFrame::new_infer_height(columns).map_err(wrap)?;
+    Ok(Accuracy { seeds, by_seed, table })
+}
+
+/// The `n x n` matrix of one (seed, state) from `similarity.parquet`.
+pub fn similarity(path: &Path, seed: u64, state: &str, n: usize) -> Result<Vec<f64>, ReportError> {
+    let table = schema::read_parquet(path, &schema::similarity_schema())?;
+    let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
+    let states = table.strings("state")?;
+    let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
+    let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
+    let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+    let mut out = vec![f64::NAN; n * n];
+    for k in 0..cos.len() {
+        if seeds[k] == seed && states[k] == state && (is[k] as usize) < n && (js[k] as usize) < n {
+            out[is[k] as usize * n + js[k] as usize] = cos[k];
+        }
+    }
+    Ok(out)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn html_table(df: &DataFrame, names: &[String]) -> String {
+    let mut html = String::from("<table>\n<tr><th>task</th><th>name</th>");
+    for c in df.get_column_names().iter().skip(1) {
+        let _ = write!(html, "<th>{} test acc. (%)</th>", html_escape(c));
+    }
+    html.push_str("</tr>\n");
+    for row in 0..df.height() {
+        let _ = write!(html, "<tr><td>{row}</td><td>{}</td>", html_escape(&names[row]));
+        for column in df.columns().iter().skip(1) {
+            let v = column.f64().ok().and_then(|c| c.get(row)).unwrap_or(f64::NAN);
+            let _ = write!(html, "<td>{v:.2}</td>");
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    html
+}
+
+/// Runs the report stage; with `min_accuracy`, then checks that the page
+/// exists and that every (seed, task) reached that final test accuracy.
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, force: bool, min_accuracy: Option<f64>) -> Result<(), ReportError> {
+    let inputs = vec![
+        artifacts.tasks(),
+        artifacts.test_images(),
+        artifacts.metrics(),
+        artifacts.similarity(),
+    ];
+    let params = (&pipeline.report, &pipeline.description);
+    let stage = StageRun::new(Stage::Report, artifacts, &params, inputs)?;
+    match stage.check()? {
+        Freshness::UpToDate if !force => {
+            eprintln!("report: up to date, skipping ({})", artifacts.report_page().display());
+        }
+        freshness => {
+            if let Freshness::Stale(reason) = freshness {
+                eprintln!("report: running ({reason})");
+            }
+            let dir = stage.begin()?;
+            build(pipeline, artifacts, &dir)?;
+            stage.commit()?;
+            eprintln!("report: wrote {}", artifacts.report_page().display());
+        }
+    }
+    if let Some(bar) = min_accuracy {
+        check(artifacts, bar)?;
+    }
+    Ok(())
+}
+
+fn check(artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
+    let page = artifacts.report_page();
+    if !page.exists() {
+        return Err(ReportError::Check(format!("{} does not exist", page.display())));
+    }
+    let tasks = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?.num_rows();
+    let acc = final_accuracy(&artifacts.metrics(), tasks)?;
+    let mut failures = Vec::new();
+    for (seed, values) in acc.seeds.iter().zip(&acc.by_seed) {
+        for (t, &a) in values.iter().enumerate() {
+            if !(a >= bar) {
+                failures.push(format!("seed {seed} task {t}: {:.2} %", 100.0 * a));
+            }
+        }
+    }
+    if failures.is_empty() {
+        eprintln!(
+            "report: check passed: {} exists; all {} task(s) x {} seed(s) at or above {:.1} % test accuracy",
+            page.display(),
+            tasks,
+            acc.seeds.len(),
+            100.0 * bar
+        );
+        Ok(())
+    } else {
+        Err(ReportError::Check(format!("below {:.1} %: {}", 100.0 * bar, failures.join(", "))))
+    }
+}
+
+fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), ReportError> {
+    let tasks_table = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;
+    let names = tasks_table.strings("name")?;
+    let family = tasks_table.meta("family")?.to_string();
+    let n = names.len();
+    let short: Vec<String> = (0..n).map(|t| t.to_string()).collect();
+
+    let acc = final_accuracy(&artifacts.metrics(), n)?;
+    println!("{family}: final test accuracy (%) per task\n{}", acc.table);
+    let series: Vec<(String, Vec<f64>)> = acc
+        .seeds
+        .iter()
+        .zip(&acc.by_seed)
+        .map(|(s, v)| (format!("seed {s}"), v.iter().map(|a| 100.0 * a).collect()))
+        .collect();
+    figures::line_chart(
+        &dir.join("accuracy"),
+        &format!("{family}: test accuracy after training"),
+        "task",
+        "test accuracy (%)",
+        &short,
+        &series,
+        None,
+    )?;
+
+    let mut sims = String::new();
+    for &seed in &acc.seeds {
+        for state in ["before", "after"] {
+            let m = similarity(&artifacts.similarity(), seed, state, n)?;
+            let stem = format!("similarity_{state}_seed{seed}");
+            figures::heatmap(
+                &dir.join(&stem),
+                &format!("Context similarity {state} training (seed {seed})"),
+                &m,
+                n,
+                &short,
+                (0.0, 1.0),
+            )?;
+            let _ = write!(
+                sims,
+                "<figure><img src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{state} training, seed {seed} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>\n"
+            );
+        }
+    }
+
+    let k = pipeline.report.samples_per_task;
+    let mut images = Vec::with_capacity(n * k);
+    for t in 0..n {
+        let table = schema::read_task(&artifacts.test_images(), &schema::images_schema(), t as u16)?;
+        let pixels = table.images()?;
+        for i in 0..k {
+            images.push(
+                pixels
+                    .get(i * PIXELS..(i + 1) * PIXELS)
+                    .map(|p| p.to_vec())
+                    .unwrap_or_else(|| vec![0; PIXELS]),
+            );
+        }
+    }
+    figures::image_grid(&dir.join("samples"), &format!("{family}: the same test digits under every task"), &images, SIDE, n, k, &names)?;
+
+    let means: Vec<f64> = acc
+        .by_seed
+        .iter()
+        .map(|v| 100.0 * v.iter().sum::<f64>() / v.len().max(1) as f64)
+        .collect();
+    let mut summary = String::new();
+    for (s, m) in acc.seeds.iter().zip(&means) {
+        let _ = write!(summary, "<li>seed {s}: mean test accuracy over {n} tasks <b>{m:.2} %</b></li>");
+    }
+    let page = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
+figure{{display:inline-block;margin:0.5em}} img{{max-width:520px}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head>
+<body>
+<h1>{title}</h1>
+<p>{description}</p>
+<p>Pipeline <code>{pipeline}</code>, tgsh {version}. Artifacts: <code>{root}</code>.</p>
+<h2>Test accuracy</h2>
+<ul>{summary}</ul>
+<figure><img src="accuracy.png" alt="accuracy"><figcaption>Final test accuracy per task (<a href="accuracy.svg">SVG</a>)</figcaption></figure>
+{table}
+<h2>Context-vector similarity</h2>
+<p>Cosine similarity of every pair of context vectors <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i>, colour scale fixed to 0..1.</p>
+{sims}
+<h2>Sample digits</h2>
+<figure><img src="samples.png" alt="samples"><figcaption>The first {k} test digits under every task (<a href="samples.svg">SVG</a>)</figcaption></figure>
+</body></html>
+"#,
+        title = html_escape(&family),
+        description = html_escape(&pipeline.description),
+        pipeline = html_escape(&pipeline.name),
+        version = tgsh_common::VERSION,
+        root = html_escape(&artifacts.root().display().to_string()),
+        table = html_table(&acc.table, &names),
+    );
+    let path = dir.join("index.html");
+    std::fs::write(&path, page).map_err(|source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}

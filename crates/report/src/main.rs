@@ -1,0 +1,42 @@
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Stage 4 of the T-GSH pipeline: figures (PNG + SVG) and one HTML report.
+///
+/// Reads: <artifacts>/<pipeline>/data/{tasks,test}.parquet,
+/// train/metrics.parquet and analyze/similarity.parquet. Writes:
+/// <artifacts>/<pipeline>/report/index.html with accuracy.{png,svg},
+/// similarity_{before,after}_seed<S>.{png,svg}, samples.{png,svg}, and
+/// stage.json. Skips itself when inputs, parameters and code are unchanged.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Pipeline file, e.g. pipelines/rotation.toml.
+    pipeline: PathBuf,
+    /// Root of the artifact tree.
+    #[arg(long, default_value = "data")]
+    artifacts: PathBuf,
+    /// Run even if the stage is up to date.
+    #[arg(long)]
+    force: bool,
+    /// After the report, fail unless it exists and every task of every seed
+    /// reached this final test accuracy (a fraction, e.g. 0.5; chance is 0.1).
+    #[arg(long, value_name = "FRACTION")]
+    check_min_accuracy: Option<f64>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = tgsh_common::Pipeline::load(&args.pipeline).map_err(anyhow::Error::from).and_then(|pipeline| {
+        let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
+        Ok(tgsh_report::run(&pipeline, &artifacts, args.force, args.check_min_accuracy)?)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

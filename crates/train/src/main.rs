@@ -1,0 +1,55 @@
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tgsh_common::config::DeviceChoice;
+
+/// Stage 2 of the T-GSH pipeline: trains one CRWN per seed, one context vector per task.
+///
+/// Reads: <artifacts>/<pipeline>/data/{train,test,tasks}.parquet and the
+/// [train] section of the pipeline file. Writes:
+/// <artifacts>/<pipeline>/train/model-seed<S>.safetensors (encoder, decoder,
+/// context vectors before and after training), metrics.parquet (loss and
+/// accuracy per seed, task and epoch) and stage.json. Skips itself when
+/// inputs, parameters and code are unchanged.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Pipeline file, e.g. pipelines/rotation.toml.
+    pipeline: PathBuf,
+    /// Where to train (overrides train.device). `cuda` needs a build with `--features cuda`.
+    #[arg(long, value_enum)]
+    device: Option<Device>,
+    /// Root of the artifact tree.
+    #[arg(long, default_value = "data")]
+    artifacts: PathBuf,
+    /// Run even if the stage is up to date.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Device {
+    Cpu,
+    Cuda,
+    Auto,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let device = args.device.map(|d| match d {
+        Device::Cpu => DeviceChoice::Cpu,
+        Device::Cuda => DeviceChoice::Cuda,
+        Device::Auto => DeviceChoice::Auto,
+    });
+    let result = tgsh_common::Pipeline::load(&args.pipeline).map_err(anyhow::Error::from).and_then(|pipeline| {
+        let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
+        Ok(tgsh_train::run(&pipeline, &artifacts, device, args.force)?)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
