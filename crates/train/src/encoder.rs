@@ -112,9 +112,19 @@ impl Encoder {
 
     /// Encodes `n` images (concatenated 784-byte rows) into `n x H` activations.
     pub fn encode(&self, images: &[u8]) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.encode_into(images, &mut out);
+        out
+    }
+
+    /// Like [`Encoder::encode`], into a reused buffer: a task's activations
+    /// are ~2 GB, and fresh pages for every task would cost more than the
+    /// encoding itself.
+    pub fn encode_into(&self, images: &[u8], out: &mut Vec<f32>) {
         let h = self.hidden();
         let n = images.len() / PIXELS;
-        let mut out = vec![0f32; n * h];
+        // Every element is overwritten below, so stale values never leak.
+        out.resize(n * h, 0.0);
         match self {
             Encoder::FlyHash { offsets, units, .. } => {
                 let scale = 1.0 / (255.0 * MNIST_STD);
@@ -154,7 +164,6 @@ impl Encoder {
                 );
             }
         }
-        out
     }
 }
 

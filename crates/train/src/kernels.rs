@@ -106,21 +106,243 @@ impl Encoded<'_> {
     }
 }
 
+/// SIMD width the kernels are written for. The lane structure (and hence
+/// every rounding) is fixed by this constant, not by the CPU, and every
+/// multiply-add is a fused `mul_add`: the AVX2/FMA path and the portable path
+/// give bit-identical results.
+const LANES: usize = 8;
+
 struct Workspace {
-    z: Vec<f32>,
-    t: Vec<f32>,
     grad: Vec<f32>,
+    g: Vec<[f32; CLASSES]>,
     loss: f64,
     correct: usize,
 }
 
-/// Logits of one encoded row under context `c`: `W2 (c ⊙ r)`.
-fn logits(row: &[f32], context: &[f32], decoder: &[f32], z: &mut [f32]) -> [f32; CLASSES] {
-    for ((z, &r), &c) in z.iter_mut().zip(row).zip(context) {
-        *z = r * c;
+/// `c ⊙ W2`, `10 x H`: the only place the context enters the forward pass.
+fn modulated_decoder(context: &[f32], decoder: &[f32]) -> Vec<f32> {
+    let h = context.len();
+    let mut mt = decoder.to_vec();
+    for row in mt.chunks_exact_mut(h) {
+        for (m, &c) in row.iter_mut().zip(context) {
+            *m *= c;
+        }
     }
+    mt
+}
+
+/// `logits_k = Σ_h r_h Mt_kh`: `r` is loaded once for all ten classes.
+/// Portable version; [`avx2::logits_row`] computes the same lane by lane.
+fn logits_row_portable(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
     let h = row.len();
-    std::array::from_fn(|k| dot(z, &decoder[k * h..(k + 1) * h]))
+    let (r_chunks, _) = row.as_chunks::<LANES>();
+    let mut acc = [[0f32; LANES]; CLASSES];
+    for (i, r) in r_chunks.iter().enumerate() {
+        for (k, acc) in acc.iter_mut().enumerate() {
+            let w = &mt[k * h + i * LANES..k * h + (i + 1) * LANES];
+            for l in 0..LANES {
+                acc[l] = r[l].mul_add(w[l], acc[l]);
+            }
+        }
+    }
+    finish_logits(row, mt, &acc)
+}
+
+/// Sums each class's lanes in order, then adds the tail past the last full lane chunk.
+fn finish_logits(row: &[f32], mt: &[f32], acc: &[[f32; LANES]; CLASSES]) -> [f32; CLASSES] {
+    let h = row.len();
+    let tail_start = h / LANES * LANES;
+    std::array::from_fn(|k| {
+        let mut sum = acc[k].iter().sum::<f32>();
+        for j in tail_start..h {
+            sum = row[j].mul_add(mt[k * h + j], sum);
+        }
+        sum
+    })
+}
+
+/// `grad_h += Σ_s r_sh (W2ᵀ g_s)_h` over the rows of one chunk. Portable
+/// version; [`avx2::backward_rows`] keeps the decoder slice in registers.
+fn backward_rows_portable(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
+    let h = grad.len();
+    for j in 0..h {
+        let mut acc = grad[j];
+        for (row, gs) in rows.iter().zip(g) {
+            let mut t = 0f32;
+            for k in 0..CLASSES {
+                t = gs[k].mul_add(decoder[k * h + j], t);
+            }
+            acc = row[j].mul_add(t, acc);
+        }
+        grad[j] = acc;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The two hot loops with AVX2 + FMA intrinsics. `_mm256_fmadd_ps` is a
+    //! fused multiply-add per lane, exactly what the portable `mul_add`
+    //! computes, in the same order: results are bit-identical.
+    use super::{finish_logits, CLASSES, LANES};
+    use std::arch::x86_64::*;
+
+    pub fn available() -> bool {
+        static DETECTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `mt` must hold `10 * row.len()` values.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn logits_row(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
+        let h = row.len();
+        assert!(mt.len() >= CLASSES * h);
+        let mut acc = [_mm256_setzero_ps(); CLASSES];
+        let (r, m) = (row.as_ptr(), mt.as_ptr());
+        for i in 0..h / LANES {
+            let rv = _mm256_loadu_ps(r.add(i * LANES));
+            for (k, acc) in acc.iter_mut().enumerate() {
+                *acc = _mm256_fmadd_ps(rv, _mm256_loadu_ps(m.add(k * h + i * LANES)), *acc);
+            }
+        }
+        let mut lanes = [[0f32; LANES]; CLASSES];
+        for k in 0..CLASSES {
+            _mm256_storeu_ps(lanes[k].as_mut_ptr(), acc[k]);
+        }
+        finish_logits(row, mt, &lanes)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `a` and `b` must have the same
+    /// length `H` and `mt` must hold `10 * H` values.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn logits_pair(a: &[f32], b: &[f32], mt: &[f32]) -> [[f32; CLASSES]; 2] {
+        let h = a.len();
+        assert!(b.len() == h && mt.len() >= CLASSES * h);
+        const HALF: usize = CLASSES / 2;
+        let mut lanes = [[[0f32; LANES]; CLASSES]; 2];
+        let (pa, pb, m) = (a.as_ptr(), b.as_ptr(), mt.as_ptr());
+        // Five classes at a time keep 10 accumulators + 3 operands in the 16 registers.
+        for half in [0, HALF] {
+            let mut acc = [[_mm256_setzero_ps(); HALF]; 2];
+            for i in 0..h / LANES {
+                let ra = _mm256_loadu_ps(pa.add(i * LANES));
+                let rb = _mm256_loadu_ps(pb.add(i * LANES));
+                for k in 0..HALF {
+                    let w = _mm256_loadu_ps(m.add((half + k) * h + i * LANES));
+                    acc[0][k] = _mm256_fmadd_ps(ra, w, acc[0][k]);
+                    acc[1][k] = _mm256_fmadd_ps(rb, w, acc[1][k]);
+                }
+            }
+            for (row, acc) in acc.iter().enumerate() {
+                for (k, v) in acc.iter().enumerate() {
+                    _mm256_storeu_ps(lanes[row][half + k].as_mut_ptr(), *v);
+                }
+            }
+        }
+        [finish_logits(a, mt, &lanes[0]), finish_logits(b, mt, &lanes[1])]
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; every row must hold `grad.len()`
+    /// values and `decoder` `10 * grad.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
+        let h = grad.len();
+        assert!(decoder.len() >= CLASSES * h && rows.iter().all(|r| r.len() >= h) && g.len() >= rows.len());
+        let d = decoder.as_ptr();
+        for i in 0..h / LANES {
+            let w: [__m256; CLASSES] = std::array::from_fn(|k| _mm256_loadu_ps(d.add(k * h + i * LANES)));
+            let mut acc = _mm256_loadu_ps(grad.as_ptr().add(i * LANES));
+            for (row, gs) in rows.iter().zip(g) {
+                let mut t = _mm256_setzero_ps();
+                for k in 0..CLASSES {
+                    t = _mm256_fmadd_ps(_mm256_set1_ps(gs[k]), w[k], t);
+                }
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(row.as_ptr().add(i * LANES)), t, acc);
+            }
+            _mm256_storeu_ps(grad.as_mut_ptr().add(i * LANES), acc);
+        }
+        super::backward_tail(rows, g, decoder, grad, h / LANES * LANES);
+    }
+}
+
+/// The scalar part of the backward pass past the last full lane chunk.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn backward_tail(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], from: usize) {
+    let h = grad.len();
+    for j in from..h {
+        let mut acc = grad[j];
+        for (row, gs) in rows.iter().zip(g) {
+            let mut t = 0f32;
+            for k in 0..CLASSES {
+                t = gs[k].mul_add(decoder[k * h + j], t);
+            }
+            acc = row[j].mul_add(t, acc);
+        }
+        grad[j] = acc;
+    }
+}
+
+/// Logits of two rows at once: each `Mt` load serves both rows. Every
+/// accumulator sums in the same order as [`logits_row`], so the results are
+/// the same bits as two single-row calls.
+fn logits_pair(a: &[f32], b: &[f32], mt: &[f32]) -> [[f32; CLASSES]; 2] {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
+        return unsafe { avx2::logits_pair(a, b, mt) };
+    }
+    [logits_row_portable(a, mt), logits_row_portable(b, mt)]
+}
+
+fn logits_row(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: AVX2 and FMA were detected; `mt` is `10 x H` by construction.
+        return unsafe { avx2::logits_row(row, mt) };
+    }
+    logits_row_portable(row, mt)
+}
+
+fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
+        return unsafe { avx2::backward_rows(rows, g, decoder, grad) };
+    }
+    backward_rows_portable(rows, g, decoder, grad)
+}
+
+/// Forward, loss and backward for one chunk of a minibatch.
+fn chunk_step(data: Encoded<'_>, samples: &[usize], mt: &[f32], decoder: &[f32], scale: f32, w: &mut Workspace) {
+    let h = w.grad.len();
+    w.grad.fill(0.0);
+    w.g.clear();
+    w.loss = 0.0;
+    w.correct = 0;
+    let mut rows: [&[f32]; CHUNK] = [&[]; CHUNK];
+    for (slot, &i) in samples.iter().enumerate() {
+        rows[slot] = data.row(i, h);
+    }
+    let rows = &rows[..samples.len()];
+    let mut logits = Vec::with_capacity(CHUNK);
+    for pair in rows.chunks(2) {
+        match pair {
+            [a, b] => logits.extend(logits_pair(a, b, mt)),
+            [a] => logits.push(logits_row(a, mt)),
+            _ => unreachable!("chunks of two"),
+        }
+    }
+    for (l, &i) in logits.iter().zip(samples) {
+        let (p, loss, right) = softmax_ce(l, data.labels[i]);
+        w.loss += loss as f64;
+        w.correct += right as usize;
+        let mut g = p;
+        g[data.labels[i] as usize] -= 1.0;
+        w.g.push(g.map(|v| v * scale));
+    }
+    backward_rows(rows, &w.g, decoder, &mut w.grad);
 }
 
 /// Softmax probabilities, cross-entropy and whether the argmax is right.
@@ -139,16 +361,21 @@ fn softmax_ce(logits: &[f32; CLASSES], label: u8) -> ([f32; CLASSES], f32, bool)
 /// Test accuracy of context `c` on `data`.
 pub fn accuracy(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> f64 {
     let h = context.len();
-    let correct: usize = (0..data.labels.len())
+    let mt = modulated_decoder(context, decoder);
+    let n = data.labels.len();
+    let correct: usize = (0..n.div_ceil(2))
         .into_par_iter()
-        .with_min_len(64)
-        .map_init(
-            || vec![0f32; h],
-            |z, i| {
-                let l = logits(data.row(i, h), context, decoder, z);
-                softmax_ce(&l, data.labels[i]).2 as usize
-            },
-        )
+        .with_min_len(32)
+        .map(|pair| {
+            let i = 2 * pair;
+            let right = |l: &[f32; CLASSES], i: usize| softmax_ce(l, data.labels[i]).2 as usize;
+            if i + 1 < n {
+                let [a, b] = logits_pair(data.row(i, h), data.row(i + 1, h), &mt);
+                right(&a, i) + right(&b, i + 1)
+            } else {
+                right(&logits_row(data.row(i, h), &mt), i)
+            }
+        })
         .sum();
     correct as f64 / data.labels.len().max(1) as f64
 }
@@ -157,13 +384,10 @@ pub fn accuracy(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> f64 {
 /// gradient check).
 pub fn mean_loss(data: Encoded<'_>, batch: &[usize], params: &TaskParams, decoder: &[f32]) -> f64 {
     let context = params.context();
-    let mut z = vec![0f32; context.len()];
+    let mt = modulated_decoder(&context, decoder);
     let total: f64 = batch
         .iter()
-        .map(|&i| {
-            let l = logits(data.row(i, context.len()), &context, decoder, &mut z);
-            softmax_ce(&l, data.labels[i]).1 as f64
-        })
+        .map(|&i| softmax_ce(&logits_row(data.row(i, context.len()), &mt), data.labels[i]).1 as f64)
         .sum();
     total / batch.len() as f64
 }
@@ -176,7 +400,6 @@ pub fn gradients(
     params: &TaskParams,
     decoder: &[f32],
 ) -> (Vec<f32>, f32, f64, usize) {
-    let h = params.modulation.len();
     let mut spaces: Vec<Workspace> = Vec::new();
     let context = params.context();
     let grad_c = batch_grad(data, batch, &context, decoder, &mut spaces);
@@ -185,11 +408,55 @@ pub fn gradients(
         .take(batch.len().div_ceil(CHUNK))
         .fold((0.0, 0), |(l, c), w| (l + w.loss, c + w.correct));
     let grad_m: Vec<f32> = grad_c.iter().map(|&g| g * params.strength).collect();
-    let grad_s = dot(&params.modulation, &grad_c[..h]);
+    let grad_s = dot(&params.modulation, &grad_c);
     (grad_m, grad_s, loss, correct)
 }
 
-/// dL/dc for one minibatch; `spaces` are reused chunk buffers.
+/// dL/dc for one minibatch into `grad`; `spaces` are reused chunk buffers
+/// and `mt` the reused `c ⊙ W2` buffer (fresh ~300 KB buffers every step
+/// would go back to the OS and cost a page fault per 4 KB).
+fn batch_grad_into(
+    data: Encoded<'_>,
+    batch: &[usize],
+    context: &[f32],
+    decoder: &[f32],
+    spaces: &mut Vec<Workspace>,
+    mt: &mut Vec<f32>,
+    grad: &mut Vec<f32>,
+) {
+    let h = context.len();
+    let chunks = batch.len().div_ceil(CHUNK);
+    while spaces.len() < chunks {
+        spaces.push(Workspace {
+            grad: vec![0.0; h],
+            g: Vec::with_capacity(CHUNK),
+            loss: 0.0,
+            correct: 0,
+        });
+    }
+    let scale = 1.0 / batch.len() as f32;
+    mt.clear();
+    mt.extend_from_slice(decoder);
+    for row in mt.chunks_exact_mut(h) {
+        for (m, &c) in row.iter_mut().zip(context) {
+            *m *= c;
+        }
+    }
+    let mt = &mt[..];
+    spaces[..chunks]
+        .par_iter_mut()
+        .zip(batch.par_chunks(CHUNK))
+        .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, w));
+    grad.clear();
+    grad.extend_from_slice(&spaces[0].grad);
+    for w in &spaces[1..chunks] {
+        for (a, &b) in grad.iter_mut().zip(&w.grad) {
+            *a += b;
+        }
+    }
+}
+
+/// dL/dc for one minibatch.
 fn batch_grad(
     data: Encoded<'_>,
     batch: &[usize],
@@ -197,53 +464,9 @@ fn batch_grad(
     decoder: &[f32],
     spaces: &mut Vec<Workspace>,
 ) -> Vec<f32> {
-    let h = context.len();
-    let chunks = batch.len().div_ceil(CHUNK);
-    while spaces.len() < chunks {
-        spaces.push(Workspace {
-            z: vec![0.0; h],
-            t: vec![0.0; h],
-            grad: vec![0.0; h],
-            loss: 0.0,
-            correct: 0,
-        });
-    }
-    let scale = 1.0 / batch.len() as f32;
-    spaces[..chunks]
-        .par_iter_mut()
-        .zip(batch.par_chunks(CHUNK))
-        .for_each(|(w, samples)| {
-            w.grad.fill(0.0);
-            w.loss = 0.0;
-            w.correct = 0;
-            for &i in samples {
-                let row = data.row(i, h);
-                let l = logits(row, context, decoder, &mut w.z);
-                let (p, loss, right) = softmax_ce(&l, data.labels[i]);
-                w.loss += loss as f64;
-                w.correct += right as usize;
-                // t = W2ᵀ g for this sample, then grad += r ⊙ t.
-                let mut g = p;
-                g[data.labels[i] as usize] -= 1.0;
-                w.t.fill(0.0);
-                for (k, gk) in g.iter().enumerate() {
-                    let gk = gk * scale;
-                    for (t, &d) in w.t.iter_mut().zip(&decoder[k * h..(k + 1) * h]) {
-                        *t += gk * d;
-                    }
-                }
-                for ((acc, &r), &t) in w.grad.iter_mut().zip(row).zip(&w.t) {
-                    *acc += r * t;
-                }
-            }
-        });
-    let mut total = spaces[0].grad.clone();
-    for w in &spaces[1..chunks] {
-        for (a, &b) in total.iter_mut().zip(&w.grad) {
-            *a += b;
-        }
-    }
-    total
+    let (mut mt, mut grad) = (Vec::new(), Vec::new());
+    batch_grad_into(data, batch, context, decoder, spaces, &mut mt, &mut grad);
+    grad
 }
 
 /// PyTorch's RMSprop (no momentum, not centred): `v = αv + (1-α)g²`,
@@ -271,12 +494,15 @@ pub fn train_task(
     let mut order: Vec<usize> = (0..n).collect();
     let mut spaces = Vec::new();
     let (mut v_m, mut v_s) = (vec![0f32; h], [0f32]);
+    let (mut context, mut mt, mut grad_c, mut grad_m) = (vec![0f32; h], Vec::new(), Vec::new(), vec![0f32; h]);
     for epoch in 1..=hyper.epochs {
         order.shuffle(rng);
         let (mut loss_sum, mut correct, mut steps) = (0.0f64, 0usize, 0usize);
         for (step, batch) in order.chunks(hyper.batch_size).enumerate() {
-            let context = params.context();
-            let grad_c = batch_grad(train, batch, &context, decoder, &mut spaces);
+            for (c, &m) in context.iter_mut().zip(&params.modulation) {
+                *c = m * params.strength;
+            }
+            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut mt, &mut grad_c);
             let chunks = batch.len().div_ceil(CHUNK);
             let batch_loss: f64 = spaces[..chunks].iter().map(|w| w.loss).sum();
             correct += spaces[..chunks].iter().map(|w| w.correct).sum::<usize>();
@@ -290,7 +516,9 @@ pub fn train_task(
             }
             loss_sum += mean as f64;
             steps += 1;
-            let grad_m: Vec<f32> = grad_c.iter().map(|&g| g * params.strength).collect();
+            for (gm, &gc) in grad_m.iter_mut().zip(&grad_c) {
+                *gm = gc * params.strength;
+            }
             let grad_s = dot(&params.modulation, &grad_c);
             rmsprop(&mut params.modulation, &grad_m, &mut v_m, hyper);
             rmsprop(std::slice::from_mut(&mut params.strength), &[grad_s], &mut v_s, hyper);
@@ -395,6 +623,31 @@ mod tests {
         let one = run(1);
         assert_ne!(one, params);
         assert_eq!(one, run(2));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_path_and_the_portable_path_agree_bit_for_bit() {
+        if !avx2::available() {
+            return; // nothing to compare on this CPU
+        }
+        let (h, n) = (203, 16); // a length with a tail after the 8-lane chunks
+        let (rows, _, decoder, params) = toy(n, h, 21);
+        let mt = modulated_decoder(&params.context(), &decoder);
+        let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
+        let g: Vec<[f32; CLASSES]> = (0..n).map(|s| std::array::from_fn(|k| (s * 7 + k) as f32 * 0.01 - 0.3)).collect();
+        for row in &row_refs {
+            // SAFETY: checked above.
+            assert_eq!(logits_row_portable(row, &mt), unsafe { avx2::logits_row(row, &mt) });
+        }
+        // SAFETY: checked above.
+        let pair = unsafe { avx2::logits_pair(row_refs[0], row_refs[1], &mt) };
+        assert_eq!(pair, [logits_row_portable(row_refs[0], &mt), logits_row_portable(row_refs[1], &mt)]);
+        let (mut portable, mut fast) = (vec![0.5f32; h], vec![0.5f32; h]);
+        backward_rows_portable(&row_refs, &g, &decoder, &mut portable);
+        // SAFETY: checked above.
+        unsafe { avx2::backward_rows(&row_refs, &g, &decoder, &mut fast) };
+        assert_eq!(portable, fast);
     }
 
     #[test]

@@ -27,7 +27,8 @@ use arrow::array::{ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::{DeviceChoice, EncoderKind, TrainConfig};
@@ -138,7 +139,7 @@ impl Model {
     }
 
     /// Writes the model as safetensors (tensor names in ARCHITECTURE.md).
-    pub fn save(&self, path: &Path, metadata: HashMap<String, String>) -> Result<(), TrainError> {
+    pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), TrainError> {
         let h = self.encoder.hidden();
         let t = self.after.len();
         let stack = |params: &[TaskParams], f: &dyn Fn(&TaskParams) -> Vec<f32>| -> Vec<f32> {
@@ -154,24 +155,48 @@ impl Model {
             ("context.before", vec![t, h], stack(&self.before, &|p| p.context())),
             ("context.after", vec![t, h], stack(&self.after, &|p| p.context())),
         ];
-        let bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = tensors
-            .into_iter()
-            .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-            .collect();
-        let fail = |message: String| TrainError::Safetensors {
+        write_safetensors(path, &tensors, &metadata).map_err(|e| TrainError::Safetensors {
             path: path.display().to_string(),
-            message,
-        };
-        let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = bytes
-            .iter()
-            .map(|(name, shape, data)| {
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
-                    .map(|view| (*name, view))
-                    .map_err(|e| fail(e.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        safetensors::serialize_to_file(views, Some(metadata), path).map_err(|e| fail(e.to_string()))
+            message: e.to_string(),
+        })
     }
+}
+
+/// Writes F32 tensors in the safetensors format: an 8-byte little-endian
+/// header length, a JSON header (keys sorted, `__metadata__` included, padded
+/// with spaces to 8 bytes) and the raw data in the given order. Written by
+/// hand because the `safetensors` crate serialises metadata from a `HashMap`,
+/// whose order changes run to run; this way equal models are equal bytes.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(&str, Vec<usize>, Vec<f32>)],
+    metadata: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::to_value(metadata).expect("strings"));
+    let mut offset = 0usize;
+    for (name, shape, values) in tensors {
+        assert_eq!(shape.iter().product::<usize>(), values.len(), "{name}: shape and data disagree");
+        let end = offset + 4 * values.len();
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    let mut json = serde_json::to_string(&header).expect("serialisable");
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(&(json.len() as u64).to_le_bytes())?;
+    out.write_all(json.as_bytes())?;
+    for (_, _, values) in tensors {
+        for v in values {
+            out.write_all(&v.to_le_bytes())?;
+        }
+    }
+    out.flush()
 }
 
 /// One row of `metrics.parquet`.
@@ -247,6 +272,13 @@ pub fn read_task_data(artifacts: &Artifacts, task: usize) -> Result<TaskData, Tr
     })
 }
 
+/// Buffers for encoded activations, reused from task to task.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    train: Vec<f32>,
+    test: Vec<f32>,
+}
+
 /// Trains task `task` of `model` on `data`; returns the trained parameters.
 pub fn train_one_task(
     model: &Model,
@@ -254,21 +286,23 @@ pub fn train_one_task(
     data: &TaskData,
     hyper: &Hyper,
     backend: &Backend,
+    scratch: &mut Scratch,
     mut on_epoch: impl FnMut(usize, EpochStats),
 ) -> Result<TaskParams, TrainError> {
     let seed = model.seed;
     let mut params = model.init_task(task);
     let mut rng = model.shuffle_rng(task);
-    let train_rows = model.encoder.encode(&data.train_images);
-    let test_rows = model.encoder.encode(&data.test_images);
+    model.encoder.encode_into(&data.train_images, &mut scratch.train);
+    model.encoder.encode_into(&data.test_images, &mut scratch.test);
+    let (train_rows, test_rows) = (&scratch.train, &scratch.test);
     match backend {
         Backend::Cpu => {
             let train = kernels::Encoded {
-                rows: &train_rows,
+                rows: train_rows,
                 labels: &data.train_labels,
             };
             let test = kernels::Encoded {
-                rows: &test_rows,
+                rows: test_rows,
                 labels: &data.test_labels,
             };
             kernels::train_task(train, test, &model.decoder, &mut params, hyper, &mut rng, &mut on_epoch)
@@ -276,9 +310,9 @@ pub fn train_one_task(
         }
         Backend::Candle(device) => {
             let h = model.encoder.hidden();
-            let upload = |rows: Vec<f32>| {
+            let upload = |rows: &[f32]| {
                 let n = rows.len() / h;
-                candle_core::Tensor::from_vec(rows, (n, h), device)
+                candle_core::Tensor::from_slice(rows, (n, h), device)
             };
             let wrap = |source| TrainError::Candle { seed, task, source };
             let train = candle_trainer::Input::Encoded(upload(train_rows).map_err(wrap)?);
@@ -341,6 +375,7 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
     );
     let start = std::time::Instant::now();
     let mut rows = Vec::new();
+    let mut scratch = Scratch::default();
     let mut models = Vec::new();
     for &seed in &config.seeds {
         models.push(Model::new(&config, seed));
@@ -352,7 +387,7 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
             let seed = model.seed;
             let mut epoch_start = std::time::Instant::now();
             let before = model.init_task(task);
-            let after = train_one_task(model, task, &data, &hyper, &backend, |epoch, stats| {
+            let after = train_one_task(model, task, &data, &hyper, &backend, &mut scratch, |epoch, stats| {
                 rows.push(MetricRow {
                     seed,
                     task,
@@ -369,7 +404,7 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
     }
     bar.finish_and_clear();
     for model in &models {
-        let metadata = HashMap::from([
+        let metadata = BTreeMap::from([
             ("format".to_string(), "tgsh-crwn/1".to_string()),
             ("seed".to_string(), model.seed.to_string()),
             ("family".to_string(), family.clone()),
@@ -380,7 +415,7 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
             ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
         ]);
-        model.save(&tgsh_common::paths::rebase(&artifacts.model(model.seed), &artifacts.stage_dir(Stage::Train), &dir), metadata)?;
+        model.save(&tgsh_common::paths::rebase(&artifacts.model(model.seed), &artifacts.stage_dir(Stage::Train), &dir), &metadata)?;
     }
     write_metrics(&dir.join("metrics.parquet"), &rows, &family)?;
     stage.commit()?;
