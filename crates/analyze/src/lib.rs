@@ -80,12 +80,14 @@ pub fn read_contexts(path: &Path) -> Result<(Matrix, Matrix), AnalyzeError> {
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let tensors = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| fail(format!("not a safetensors file: {e}")))?;
+    let tensors =
+        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("not a safetensors file: {e}")))?;
     let get = |name: &str| -> Result<Matrix, AnalyzeError> {
-        let view = tensors
-            .tensor(name)
-            .map_err(|_| fail(format!("tensor `{name}` is missing (ARCHITECTURE.md lists the tensors a model must have)")))?;
+        let view = tensors.tensor(name).map_err(|_| {
+            fail(format!(
+                "tensor `{name}` is missing (ARCHITECTURE.md lists the tensors a model must have)"
+            ))
+        })?;
         if view.dtype() != safetensors::Dtype::F32 || view.shape().len() != 2 {
             return Err(fail(format!(
                 "tensor `{name}` is {:?} {:?}, expected F32 [tasks, hidden]",

@@ -220,9 +220,7 @@ impl Transform {
     pub fn is_random(&self) -> bool {
         matches!(
             self,
-            Transform::RandomPerspective { .. }
-                | Transform::RandomErasing { .. }
-                | Transform::RandomResizedCrop { .. }
+            Transform::RandomPerspective { .. } | Transform::RandomErasing { .. } | Transform::RandomResizedCrop { .. }
         )
     }
 
@@ -267,7 +265,9 @@ impl Transform {
                 if (0.0..=1.0).contains(&distortion) {
                     Ok(())
                 } else {
-                    Err(format!("distortion = {distortion} is invalid: need 0 <= distortion <= 1"))
+                    Err(format!(
+                        "distortion = {distortion} is invalid: need 0 <= distortion <= 1"
+                    ))
                 }
             }
             Transform::RandomErasing { scale, ratio, .. } => {
@@ -303,9 +303,7 @@ impl FamilyConfig {
                     let value = sweep.start + i as f64 * sweep.step;
                     match sweep.transform {
                         SweepTransform::Rotate => Transform::Rotate { degrees: value },
-                        SweepTransform::Shift => Transform::Shift {
-                            pixels: value as i64,
-                        },
+                        SweepTransform::Shift => Transform::Shift { pixels: value as i64 },
                     }
                 })
                 .collect(),
@@ -316,11 +314,7 @@ impl FamilyConfig {
             .enumerate()
             .map(|(id, transform)| TaskSpec {
                 id,
-                name: self
-                    .task_names
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| transform.describe()),
+                name: self.task_names.get(id).cloned().unwrap_or_else(|| transform.describe()),
                 transform,
             })
             .collect()
@@ -353,9 +347,7 @@ impl FamilyConfig {
             if !sweep.start.is_finite() {
                 return Err(format!("data.family.sweep.start = {} is invalid", sweep.start));
             }
-            if sweep.transform == SweepTransform::Shift
-                && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0)
-            {
+            if sweep.transform == SweepTransform::Shift && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0) {
                 return Err(format!(
                     "data.family.sweep: a shift needs whole pixels, got start = {}, step = {}",
                     sweep.start, sweep.step
@@ -495,16 +487,25 @@ impl TrainConfig {
             return Err("train.batch_size = 0 is invalid: need at least 1".into());
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(format!("train.learning_rate = {} is invalid: need > 0", self.learning_rate));
+            return Err(format!(
+                "train.learning_rate = {} is invalid: need > 0",
+                self.learning_rate
+            ));
         }
         if !(0.0..1.0).contains(&self.rmsprop_alpha) {
-            return Err(format!("train.rmsprop_alpha = {} is invalid: need 0 <= alpha < 1", self.rmsprop_alpha));
+            return Err(format!(
+                "train.rmsprop_alpha = {} is invalid: need 0 <= alpha < 1",
+                self.rmsprop_alpha
+            ));
         }
         if !(self.rmsprop_eps.is_finite() && self.rmsprop_eps > 0.0) {
             return Err(format!("train.rmsprop_eps = {} is invalid: need > 0", self.rmsprop_eps));
         }
         if self.hidden < 2 {
-            return Err(format!("train.hidden = {} is invalid: need at least 2 units", self.hidden));
+            return Err(format!(
+                "train.hidden = {} is invalid: need at least 2 units",
+                self.hidden
+            ));
         }
         if self.inputs_per_unit == 0 || self.inputs_per_unit > crate::PIXELS {
             return Err(format!(
@@ -562,11 +563,7 @@ impl Pipeline {
             .and_then(|s| s.to_str())
             .unwrap_or_default()
             .to_string();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(config_error(format!(
                 "the pipeline name `{name}` (the file name) may use only letters, digits, '-' and '_'"
             )));
@@ -669,9 +666,7 @@ mod tests {
 
     #[test]
     fn unknown_transform_and_unknown_transform_key_are_rejected() {
-        let e = error_of(
-            "[data.family]\nname = \"x\"\ntasks = [{ transform = \"swirl\" }]\n",
-        );
+        let e = error_of("[data.family]\nname = \"x\"\ntasks = [{ transform = \"swirl\" }]\n");
         assert!(e.contains("swirl") && e.contains("gaussian_blur"), "{e}");
         let e = error_of(
             "[data.family]\nname = \"x\"\ntasks = [{ transform = \"gaussian_blur\", kernel = 5, sigma = 2.0, size = 3 }]\n",
@@ -684,14 +679,13 @@ mod tests {
         let e = error_of(
             "[data.family]\nname = \"x\"\ntasks = [{ transform = \"gaussian_blur\", kernel = 4, sigma = 2.0 }]\n",
         );
-        assert!(e.contains("tasks[0]") && e.contains("kernel = 4") && e.contains("odd"), "{e}");
-        let e = error_of(
-            "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = -10.0 }\n",
+        assert!(
+            e.contains("tasks[0]") && e.contains("kernel = 4") && e.contains("odd"),
+            "{e}"
         );
+        let e = error_of("[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = -10.0 }\n");
         assert!(e.contains("step = -10") && e.contains("positive"), "{e}");
-        let e = error_of(
-            "[data.family]\nname = \"x\"\nsweep = { transform = \"shift\", count = 3, step = 1.5 }\n",
-        );
+        let e = error_of("[data.family]\nname = \"x\"\nsweep = { transform = \"shift\", count = 3, step = 1.5 }\n");
         assert!(e.contains("whole pixels"), "{e}");
         let e = error_of(&format!("{ROTATION}\n[train]\nseeds = []\n"));
         assert!(e.contains("train.seeds"), "{e}");

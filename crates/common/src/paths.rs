@@ -49,9 +49,7 @@ pub const RECORD_FILE: &str = "stage.json";
 impl Artifacts {
     /// Artifacts of pipeline `name` under `root` (by default `data/`).
     pub fn new(root: &Path, name: &str) -> Self {
-        Artifacts {
-            root: root.join(name),
-        }
+        Artifacts { root: root.join(name) }
     }
 
     /// `<root>/<pipeline>`.

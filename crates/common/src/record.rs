@@ -92,12 +92,7 @@ pub struct StageRun {
 impl StageRun {
     /// Prepares a run of `stage` with the given parameters and input files.
     /// Fails, naming the file and the stage to run first, if an input is missing.
-    pub fn new(
-        stage: Stage,
-        artifacts: &Artifacts,
-        params: &impl Serialize,
-        inputs: Vec<PathBuf>,
-    ) -> Result<StageRun> {
+    pub fn new(stage: Stage, artifacts: &Artifacts, params: &impl Serialize, inputs: Vec<PathBuf>) -> Result<StageRun> {
         let final_dir = artifacts.stage_dir(stage);
         let partial_dir = final_dir.with_extension("partial");
         let mut hashes = BTreeMap::new();
@@ -173,7 +168,10 @@ impl StageRun {
         for (rel, hash) in &old.outputs {
             let file = self.final_dir.join(rel);
             if !file.exists() || FileHash::of(&file)? != *hash {
-                return Ok(Freshness::Stale(format!("output {} changed or is missing", file.display())));
+                return Ok(Freshness::Stale(format!(
+                    "output {} changed or is missing",
+                    file.display()
+                )));
             }
         }
         Ok(Freshness::UpToDate)
@@ -279,7 +277,10 @@ mod tests {
 
         let other = serde_json::json!({"epochs": 4});
         let changed = StageRun::new(Stage::Analyze, &artifacts, &other, vec![input.clone()]).unwrap();
-        assert_eq!(changed.check().unwrap(), Freshness::Stale("its parameters changed".into()));
+        assert_eq!(
+            changed.check().unwrap(),
+            Freshness::Stale("its parameters changed".into())
+        );
 
         std::fs::write(&input, b"abd").unwrap();
         let changed = StageRun::new(Stage::Analyze, &artifacts, &params, vec![input.clone()]).unwrap();

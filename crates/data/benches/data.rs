@@ -41,6 +41,9 @@ fn main() {
             size("test.parquet")
         );
     }
-    println!("all families: {tasks} tasks in {total:.1} s; peak RSS {:.0} MiB", peak_rss_mib());
+    println!(
+        "all families: {tasks} tasks in {total:.1} s; peak RSS {:.0} MiB",
+        peak_rss_mib()
+    );
     let _ = std::fs::remove_dir_all(out);
 }

@@ -195,8 +195,12 @@ fn images_batch(
 fn write_tasks(path: &Path, tasks: &[TaskSpec], metadata: &BTreeMap<String, String>) -> Result<(), DataError> {
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt16Array::from(tasks.iter().map(|t| t.id as u16).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(tasks.iter().map(|t| t.transform.kind()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(
+            tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            tasks.iter().map(|t| t.transform.kind()).collect::<Vec<_>>(),
+        )),
         Arc::new(Float64Array::from(
             tasks.iter().map(|t| t.transform.parameter()).collect::<Vec<_>>(),
         )),

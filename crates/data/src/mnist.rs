@@ -10,10 +10,22 @@ use std::path::{Path, PathBuf};
 
 /// SHA-256 of the four canonical, decompressed MNIST files.
 pub const CHECKSUMS: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    ("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    (
+        "train-images-idx3-ubyte",
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    (
+        "train-labels-idx1-ubyte",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+    (
+        "t10k-images-idx3-ubyte",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    (
+        "t10k-labels-idx1-ubyte",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
 ];
 
 /// Why an MNIST file was refused.
@@ -122,10 +134,7 @@ pub fn load(dir: &Path) -> Result<Mnist, MnistError> {
     Ok(Mnist {
         train,
         test,
-        checksums: CHECKSUMS
-            .iter()
-            .map(|(n, s)| (n.to_string(), s.to_string()))
-            .collect(),
+        checksums: CHECKSUMS.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect(),
     })
 }
 
@@ -201,7 +210,10 @@ pub fn parse_idx<'a>(path: &Path, bytes: &'a [u8], magic: u32, inner: &[u32]) ->
     let dims = 1 + inner.len();
     let header = 4 + 4 * dims;
     if bytes.len() < header {
-        return Err(fail(format!("{} bytes is shorter than the {header}-byte header", bytes.len())));
+        return Err(fail(format!(
+            "{} bytes is shorter than the {header}-byte header",
+            bytes.len()
+        )));
     }
     let word = |i: usize| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().expect("4 bytes"));
     if word(0) != magic {
@@ -247,7 +259,10 @@ mod tests {
     fn rejects_wrong_magic_dims_and_truncation() {
         let p = Path::new("labels.idx");
         let e = parse_idx(p, &idx(0x0803, &[3], &[1, 2, 3]), 0x0801, &[]).unwrap_err();
-        assert!(e.to_string().contains("labels.idx") && e.to_string().contains("magic"), "{e}");
+        assert!(
+            e.to_string().contains("labels.idx") && e.to_string().contains("magic"),
+            "{e}"
+        );
         let e = parse_idx(p, &idx(0x0801, &[4], &[1, 2, 3]), 0x0801, &[]).unwrap_err();
         assert!(e.to_string().contains("truncated"), "{e}");
         let e = parse_idx(p, &idx(0x0803, &[1, 27, 28], &[0; 756]), 0x0803, &[28, 28]).unwrap_err();

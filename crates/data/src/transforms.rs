@@ -68,8 +68,7 @@ pub fn hflip(img: &Image) -> Image {
 pub fn vflip(img: &Image) -> Image {
     let mut out = [0u8; SIDE * SIDE];
     for r in 0..SIDE {
-        out[r * SIDE..(r + 1) * SIDE]
-            .copy_from_slice(&img[(SIDE - 1 - r) * SIDE..(SIDE - r) * SIDE]);
+        out[r * SIDE..(r + 1) * SIDE].copy_from_slice(&img[(SIDE - 1 - r) * SIDE..(SIDE - r) * SIDE]);
     }
     out
 }
@@ -172,10 +171,7 @@ fn dot3(x: f32, y: f32, t: [f32; 3]) -> f32 {
 /// the pad to be smaller than the image, as in torch), or if `sigma <= 0`.
 pub fn gaussian_blur(img: &Image, kernel: usize, sigma: f64) -> Image {
     assert!(kernel % 2 == 1, "kernel size must be odd and positive");
-    assert!(
-        kernel / 2 < SIDE,
-        "reflect padding must be smaller than the image"
-    );
+    assert!(kernel / 2 < SIDE, "reflect padding must be smaller than the image");
     assert!(sigma > 0.0, "sigma must be positive");
     let k1 = gaussian_kernel1d(kernel, sigma as f32);
     let pad = (kernel / 2) as i64;
@@ -323,28 +319,8 @@ pub fn perspective_params(distortion: f64, rng: &mut impl Rng) -> PerspectivePar
 fn perspective_coeffs(p: &PerspectiveParams) -> [f32; 8] {
     let mut a = [[0f64; 9]; 8];
     for (i, (e, s)) in p.end.iter().zip(&p.start).enumerate() {
-        a[2 * i] = [
-            e[0],
-            e[1],
-            1.0,
-            0.0,
-            0.0,
-            0.0,
-            -s[0] * e[0],
-            -s[0] * e[1],
-            s[0],
-        ];
-        a[2 * i + 1] = [
-            0.0,
-            0.0,
-            0.0,
-            e[0],
-            e[1],
-            1.0,
-            -s[1] * e[0],
-            -s[1] * e[1],
-            s[1],
-        ];
+        a[2 * i] = [e[0], e[1], 1.0, 0.0, 0.0, 0.0, -s[0] * e[0], -s[0] * e[1], s[0]];
+        a[2 * i + 1] = [0.0, 0.0, 0.0, e[0], e[1], 1.0, -s[1] * e[0], -s[1] * e[1], s[1]];
     }
     // Gaussian elimination with partial pivoting on the augmented matrix.
     for col in 0..8 {
@@ -398,11 +374,7 @@ pub fn perspective(img: &Image, params: &PerspectiveParams) -> Image {
             let num_x = dot3(x, y, [t1[0], t1[1], t1[2]]);
             let num_y = dot3(x, y, [t1[3], t1[4], t1[5]]);
             let den = dot3(x, y, [c[6], c[7], 1.0]);
-            let (v, mask) = bilinear_zeros(
-                img,
-                unnormalize(num_x / den - 1.0),
-                unnormalize(num_y / den - 1.0),
-            );
+            let (v, mask) = bilinear_zeros(img, unnormalize(num_x / den - 1.0), unnormalize(num_y / den - 1.0));
             // `img * mask + (1 - mask) * fill` with fill 0 is exactly `img * mask`.
             out[r * SIDE + col] = to_u8(v * mask);
         }
@@ -421,8 +393,7 @@ fn bilinear_zeros(img: &Image, x: f32, y: f32) -> (f32, f32) {
     let weights = [s * e, s * w, n * e, n * w];
     let (xi, yi) = (x_w as i64, y_n as i64);
     let corners = [(yi, xi), (yi, xi + 1), (yi + 1, xi), (yi + 1, xi + 1)];
-    let inside =
-        |(cy, cx): (i64, i64)| (0..SIDE as i64).contains(&cy) && (0..SIDE as i64).contains(&cx);
+    let inside = |(cy, cx): (i64, i64)| (0..SIDE as i64).contains(&cy) && (0..SIDE as i64).contains(&cx);
     // Out-of-bounds corners read 0 (masked gather), in-bounds mask reads 1.
     let gather = |k: usize| -> (f32, f32) {
         let (cy, cx) = corners[k];
@@ -447,11 +418,7 @@ fn bilinear_zeros(img: &Image, x: f32, y: f32) -> (f32, f32) {
 /// `RandomPerspective(distortion_scale=distortion, p=1.0,
 /// interpolation=BILINEAR, fill=0)`: draw [`perspective_params`] and apply
 /// [`perspective`]. Returns the warped image and the sampled corners.
-pub fn random_perspective(
-    img: &Image,
-    distortion: f64,
-    rng: &mut impl Rng,
-) -> (Image, PerspectiveParams) {
+pub fn random_perspective(img: &Image, distortion: f64, rng: &mut impl Rng) -> (Image, PerspectiveParams) {
     let params = perspective_params(distortion, rng);
     (perspective(img, &params), params)
 }
@@ -481,11 +448,7 @@ pub struct ErasingParams {
 /// even, Python's `round`); a try is accepted iff `h < 28 and w < 28`, and
 /// then `top = randint(0, 28 - h + 1)`, `left = randint(0, 28 - w + 1)`.
 /// `None` when all 10 tries fail (torchvision then returns the image as is).
-pub fn erasing_params(
-    scale: (f64, f64),
-    ratio: (f64, f64),
-    rng: &mut impl Rng,
-) -> Option<ErasingParams> {
+pub fn erasing_params(scale: (f64, f64), ratio: (f64, f64), rng: &mut impl Rng) -> Option<ErasingParams> {
     let side = SIDE as i64;
     for _ in 0..10 {
         let (h, w) = sample_area_aspect(rng, scale, ratio);
@@ -744,9 +707,7 @@ mod tests {
     fn originals() -> Vec<Image> {
         let raw = fixture!("original.u8");
         assert_eq!(raw.len(), N_IMAGES * PX);
-        raw.chunks_exact(PX)
-            .map(|c| c.try_into().unwrap())
-            .collect()
+        raw.chunks_exact(PX).map(|c| c.try_into().unwrap()).collect()
     }
 
     /// Pixels where `got` differs from the fixture slice `want`.
@@ -827,9 +788,7 @@ mod tests {
 
     #[test]
     fn gaussian_blur_matches_fixture() {
-        check_single(fixture!("gaussian_blur.u8"), |img| {
-            gaussian_blur(img, 5, 2.0)
-        });
+        check_single(fixture!("gaussian_blur.u8"), |img| gaussian_blur(img, 5, 2.0));
     }
 
     // ---- checksums of torchvision output beyond the fixtures -------------
@@ -1004,11 +963,7 @@ mod tests {
                         let bot = at(y1, x0) * (1.0 - lx) + at(y1, x1) * lx;
                         let want = (top * (1.0 - ly) + bot * ly).round_ties_even();
                         let d = (got[r * SIDE + c] as f64 - want).abs();
-                        assert!(
-                            d <= 1.0,
-                            "crop {p:?} at ({r}, {c}): {} vs {want}",
-                            got[r * SIDE + c]
-                        );
+                        assert!(d <= 1.0, "crop {p:?} at ({r}, {c}): {} vs {want}", got[r * SIDE + c]);
                         total += 1;
                         off += (d > 0.0) as usize;
                     }
@@ -1062,10 +1017,7 @@ mod tests {
             let mut seen: [[std::collections::BTreeSet<i64>; 2]; 4] = Default::default();
             for _ in 0..2000 {
                 let p = perspective_params(distortion, &mut rng);
-                assert_eq!(
-                    p.start,
-                    [[0.0, 0.0], [27.0, 0.0], [27.0, 27.0], [0.0, 27.0]]
-                );
+                assert_eq!(p.start, [[0.0, 0.0], [27.0, 0.0], [27.0, 27.0], [0.0, 27.0]]);
                 for (k, (s, e)) in p.start.iter().zip(&p.end).enumerate() {
                     for axis in 0..2 {
                         assert!((0.0..=27.0).contains(&e[axis]));
@@ -1120,12 +1072,8 @@ mod tests {
             );
             for r in 0..SIDE {
                 for c in 0..SIDE {
-                    let inside = (p.top..p.top + p.height).contains(&r)
-                        && (p.left..p.left + p.width).contains(&c);
-                    assert_eq!(
-                        out[r * SIDE + c],
-                        if inside { 0 } else { img[r * SIDE + c] }
-                    );
+                    let inside = (p.top..p.top + p.height).contains(&r) && (p.left..p.left + p.width).contains(&c);
+                    assert_eq!(out[r * SIDE + c], if inside { 0 } else { img[r * SIDE + c] });
                 }
             }
             let frac = (p.height * p.width) as f64 / 784.0;
@@ -1142,10 +1090,7 @@ mod tests {
         let img = originals()[2];
         // Every try rounds to a 28x28 rectangle, which is never accepted.
         for _ in 0..100 {
-            assert_eq!(
-                random_erasing(&img, (0.99, 1.0), (1.0, 1.0), 0, &mut rng),
-                (img, None)
-            );
+            assert_eq!(random_erasing(&img, (0.99, 1.0), (1.0, 1.0), 0, &mut rng), (img, None));
         }
     }
 

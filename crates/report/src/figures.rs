@@ -21,10 +21,7 @@ use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Bytes of DejaVu Sans, shipped with the crate so no font lookup happens.
-static FONT_BYTES: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/DejaVuSans.ttf"
-));
+static FONT_BYTES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/DejaVuSans.ttf"));
 
 const TITLE_SIZE: f64 = 20.0;
 const LABEL_SIZE: f64 = 13.0;
@@ -71,8 +68,7 @@ fn invalid(msg: impl Into<String>) -> FigureError {
 /// style here uses; plotters' ab_glyph backend knows no other fonts.
 fn ensure_font() -> Result<(), String> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED
-        .get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT_BYTES).is_ok());
+    let ok = *REGISTERED.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT_BYTES).is_ok());
     if ok {
         Ok(())
     } else {
@@ -213,11 +209,7 @@ fn font_ready(stem: &Path) -> Result<(), FigureError> {
     })
 }
 
-fn draw_title<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    width: u32,
-) -> Result<(), String> {
+fn draw_title<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, width: u32) -> Result<(), String> {
     if title.is_empty() {
         return Ok(());
     }
@@ -365,24 +357,16 @@ impl<'a> Heatmap<'a> {
         // than rotating them does.
         let horizontal_stride = label_stride(label_w + 6, cell as f64);
         let col_rotated = horizontal_stride > row_stride;
-        let col_stride = if col_rotated {
-            row_stride
-        } else {
-            horizontal_stride
-        };
+        let col_stride = if col_rotated { row_stride } else { horizontal_stride };
         let col_extent = if col_rotated { label_w } else { label_h };
 
         let grid_x = MARGIN + label_w + 8;
         let grid_y = MARGIN + title_height(title);
         let bar_x = grid_x as i64 + side + 20;
         let ticks = colour_ticks(range);
-        let tick_w = ticks
-            .iter()
-            .map(|(_, s)| text_width(LABEL_SIZE, s))
-            .max()
-            .unwrap_or(0);
-        let width = (bar_x + (BAR_WIDTH + 8 + tick_w + MARGIN) as i64)
-            .max((text_width(TITLE_SIZE, title) + 2 * MARGIN) as i64);
+        let tick_w = ticks.iter().map(|(_, s)| text_width(LABEL_SIZE, s)).max().unwrap_or(0);
+        let width =
+            (bar_x + (BAR_WIDTH + 8 + tick_w + MARGIN) as i64).max((text_width(TITLE_SIZE, title) + 2 * MARGIN) as i64);
         let height = grid_y as i64 + side + 6 + col_extent as i64 + MARGIN as i64;
         let (width, height) = check_canvas(width, height)?;
         Ok(Self {
@@ -431,17 +415,13 @@ impl Figure for Heatmap<'_> {
                 let v = self.matrix[row * n + col];
                 let colour = value_colour(v, self.range);
                 let (x, y) = self.cell_origin(row, col);
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    colour.filled(),
-                ))
-                .map_err(draw_err)?;
+                root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], colour.filled()))
+                    .map_err(draw_err)?;
                 if annotate {
                     let RGBColor(r, g, b) = colour;
                     let luma = 0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64;
                     let ink = if luma > 140.0 { BLACK } else { WHITE };
-                    let style =
-                        anchored(LABEL_SIZE.min(12.0), HPos::Center, VPos::Center).color(&ink);
+                    let style = anchored(LABEL_SIZE.min(12.0), HPos::Center, VPos::Center).color(&ink);
                     root.draw_text(&format!("{v:.2}"), &style, (x + cell / 2, y + cell / 2))
                         .map_err(draw_err)?;
                 }
@@ -615,13 +595,9 @@ impl<'a> LineChart<'a> {
             max_text_width(LABEL_SIZE, &names) + 60
         };
         let plot_w = CHART_WIDTH - 2 * MARGIN - Y_LABEL_AREA - 10;
-        let stride = label_stride(
-            max_text_width(LABEL_SIZE, x_ticks) + 12,
-            plot_w as f64 / len as f64,
-        );
+        let stride = label_stride(max_text_width(LABEL_SIZE, x_ticks) + 12, plot_w as f64 / len as f64);
         let legend_h = 70 + LEGEND_ROW * series.len() as i32;
-        let (width, height) =
-            check_canvas((CHART_WIDTH + legend_w) as i64, legend_h.max(520) as i64)?;
+        let (width, height) = check_canvas((CHART_WIDTH + legend_w) as i64, legend_h.max(520) as i64)?;
         Ok(Self {
             title,
             x_label,
@@ -669,10 +645,7 @@ impl Ranged for CategoryAxis {
         if hint.weight().allow_light_points() {
             Vec::new()
         } else {
-            (0..self.len)
-                .step_by(self.stride)
-                .map(|i| i as f64)
-                .collect()
+            (0..self.len).step_by(self.stride).map(|i| i as f64).collect()
         }
     }
 
@@ -684,9 +657,7 @@ impl Ranged for CategoryAxis {
 /// Data range padded by 5% so lines do not run along the frame.
 fn auto_range(series: &[(String, Vec<f64>)]) -> (f64, f64) {
     let values = series.iter().flat_map(|(_, ys)| ys.iter().copied());
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if !(lo.is_finite() && hi.is_finite()) {
         return (0.0, 1.0);
     }
@@ -744,21 +715,13 @@ impl Figure for LineChart<'_> {
         let markers = len <= MAX_MARKED_POINTS;
         for (k, (_, ys)) in self.series.iter().enumerate() {
             let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
-            let points: Vec<(f64, f64)> = ys
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| (i as f64, clamp(v)))
-                .collect();
+            let points: Vec<(f64, f64)> = ys.iter().enumerate().map(|(i, &v)| (i as f64, clamp(v))).collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
                 .map_err(draw_err)?;
             if markers {
                 chart
-                    .draw_series(
-                        points
-                            .into_iter()
-                            .map(|p| Circle::new(p, 3, colour.filled())),
-                    )
+                    .draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
                     .map_err(draw_err)?;
             }
         }
@@ -770,19 +733,14 @@ impl Figure for LineChart<'_> {
             let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
             let y = top + k as i32 * LEGEND_ROW;
             legend_area
-                .draw(&PathElement::new(
-                    vec![(8, y), (36, y)],
-                    colour.stroke_width(2),
-                ))
+                .draw(&PathElement::new(vec![(8, y), (36, y)], colour.stroke_width(2)))
                 .map_err(draw_err)?;
             if markers {
                 legend_area
                     .draw(&Circle::new((22, y), 3, colour.filled()))
                     .map_err(draw_err)?;
             }
-            legend_area
-                .draw_text(name, &name_style, (44, y))
-                .map_err(draw_err)?;
+            legend_area.draw_text(name, &name_style, (44, y)).map_err(draw_err)?;
         }
         Ok(())
     }
@@ -883,8 +841,8 @@ impl<'a> ImageGrid<'a> {
         let grid_x = MARGIN + max_text_width(LABEL_SIZE, row_labels) + 10;
         let grid_y = MARGIN + title_height(title);
         let span = |k: usize| k as i64 * tile + (k as i64 - 1) * TILE_GAP as i64;
-        let width = (grid_x as i64 + span(cols) + MARGIN as i64)
-            .max((text_width(TITLE_SIZE, title) + 2 * MARGIN) as i64);
+        let width =
+            (grid_x as i64 + span(cols) + MARGIN as i64).max((text_width(TITLE_SIZE, title) + 2 * MARGIN) as i64);
         let height = grid_y as i64 + span(rows) + MARGIN as i64;
         let (width, height) = check_canvas(width, height)?;
         Ok(Self {
@@ -904,10 +862,7 @@ impl<'a> ImageGrid<'a> {
     /// Top-left pixel of the tile at (row, col).
     fn tile_origin(&self, row: usize, col: usize) -> (i32, i32) {
         let step = self.side as i32 * PIXEL_SCALE + TILE_GAP;
-        (
-            self.grid_x + col as i32 * step,
-            self.grid_y + row as i32 * step,
-        )
+        (self.grid_x + col as i32 * step, self.grid_y + row as i32 * step)
     }
 }
 
@@ -934,12 +889,8 @@ impl Figure for ImageGrid<'_> {
         let label_style = anchored(LABEL_SIZE, HPos::Right, VPos::Center);
         for row in 0..self.rows {
             let (_, y) = self.tile_origin(row, 0);
-            root.draw_text(
-                &self.row_labels[row],
-                &label_style,
-                (self.grid_x - 8, y + tile / 2),
-            )
-            .map_err(draw_err)?;
+            root.draw_text(&self.row_labels[row], &label_style, (self.grid_x - 8, y + tile / 2))
+                .map_err(draw_err)?;
             for col in 0..self.cols {
                 let image = &self.images[row * self.cols + col];
                 let (x0, y0) = self.tile_origin(row, col);
@@ -961,10 +912,7 @@ impl Figure for ImageGrid<'_> {
                         if v == bg {
                             continue;
                         }
-                        let (x, y) = (
-                            x0 + start as i32 * PIXEL_SCALE,
-                            y0 + py as i32 * PIXEL_SCALE,
-                        );
+                        let (x, y) = (x0 + start as i32 * PIXEL_SCALE, y0 + py as i32 * PIXEL_SCALE);
                         root.draw(&Rectangle::new(
                             [(x, y), (x0 + px as i32 * PIXEL_SCALE, y + PIXEL_SCALE)],
                             RGBColor(v, v, v).filled(),
@@ -1048,10 +996,7 @@ mod tests {
     /// sibling was left behind.
     fn assert_written(dir: &Path, name: &str) {
         let png = fs::read(dir.join(format!("{name}.png"))).unwrap();
-        assert!(
-            png.starts_with(&PNG_SIGNATURE),
-            "{name}.png lacks the PNG signature"
-        );
+        assert!(png.starts_with(&PNG_SIGNATURE), "{name}.png lacks the PNG signature");
         let svg = fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
         assert!(svg.contains("<svg"), "{name}.svg has no <svg element");
         assert!(
@@ -1153,20 +1098,10 @@ mod tests {
             let l = labels("context ", n);
             let zeros = vec![0.0; n * n];
             let fig = Heatmap::new("t", &zeros, n, &l, (0.0, 1.0)).unwrap();
-            assert!(
-                fig.row_stride as i32 * fig.cell >= LABEL_SIZE as i32,
-                "n={n}"
-            );
-            assert!(
-                fig.col_stride as i32 * fig.cell >= LABEL_SIZE as i32,
-                "n={n}"
-            );
+            assert!(fig.row_stride as i32 * fig.cell >= LABEL_SIZE as i32, "n={n}");
+            assert!(fig.col_stride as i32 * fig.cell >= LABEL_SIZE as i32, "n={n}");
             if n == 64 {
-                assert!(
-                    fig.row_stride > 1,
-                    "64 rows at {} px need thinning",
-                    fig.cell
-                );
+                assert!(fig.row_stride > 1, "64 rows at {} px need thinning", fig.cell);
             }
         }
         fs::remove_dir_all(&dir).unwrap();
@@ -1236,9 +1171,7 @@ mod tests {
         let ticks = labels("T", 10);
         let series = (0..3)
             .map(|s| {
-                let ys = (0..10)
-                    .map(|t| 0.9 - 0.02 * t as f64 + 0.01 * s as f64)
-                    .collect();
+                let ys = (0..10).map(|t| 0.9 - 0.02 * t as f64 + 0.01 * s as f64).collect();
                 (format!("seed {s}"), ys)
             })
             .collect();
@@ -1264,14 +1197,8 @@ mod tests {
 
         let epochs: Vec<String> = (1..=200).map(|e| e.to_string()).collect();
         let curves = vec![
-            (
-                "train".to_string(),
-                (0..200).map(|e| 1.0 / (1.0 + e as f64)).collect(),
-            ),
-            (
-                "test".to_string(),
-                (0..200).map(|e| 1.2 / (1.0 + e as f64)).collect(),
-            ),
+            ("train".to_string(), (0..200).map(|e| 1.0 / (1.0 + e as f64)).collect()),
+            ("test".to_string(), (0..200).map(|e| 1.2 / (1.0 + e as f64)).collect()),
         ];
         line_chart(
             &dir.join("curve"),
@@ -1375,15 +1302,8 @@ mod tests {
             for (px, py) in [(0, 0), (14, 14), (14 + 4 + (row * cols + col) % 8, 14)] {
                 let v = image[py * side + px];
                 // Middle of the 3x3 square for image pixel (px, py).
-                let at = (
-                    x0 + px as i32 * PIXEL_SCALE + 1,
-                    y0 + py as i32 * PIXEL_SCALE + 1,
-                );
-                assert_eq!(
-                    pixel(&buf, fig.width, at),
-                    RGBColor(v, v, v),
-                    "({px}, {py})"
-                );
+                let at = (x0 + px as i32 * PIXEL_SCALE + 1, y0 + py as i32 * PIXEL_SCALE + 1);
+                assert_eq!(pixel(&buf, fig.width, at), RGBColor(v, v, v), "({px}, {py})");
             }
         }
     }

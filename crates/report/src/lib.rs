@@ -82,7 +82,10 @@ pub fn final_accuracy(path: &Path, tasks: usize) -> Result<Accuracy, ReportError
         .map_err(wrap)?;
     let task = task.u32().map_err(wrap)?;
     let epoch = df.column("epoch").and_then(|c| c.u32().cloned()).map_err(wrap)?;
-    let acc = df.column("test_accuracy").and_then(|c| c.f64().cloned()).map_err(wrap)?;
+    let acc = df
+        .column("test_accuracy")
+        .and_then(|c| c.f64().cloned())
+        .map_err(wrap)?;
     let mut seeds: Vec<u64> = seed.into_no_null_iter().collect();
     seeds.sort_unstable();
     seeds.dedup();
@@ -103,7 +106,10 @@ pub fn final_accuracy(path: &Path, tasks: usize) -> Result<Accuracy, ReportError
     }
     let mut columns = vec![Column::new("task".into(), (0..tasks as u32).collect::<Vec<_>>())];
     for (s, values) in seeds.iter().zip(&by_seed) {
-        columns.push(Column::new(format!("seed {s}").into(), values.iter().map(|a| 100.0 * a).collect::<Vec<_>>()));
+        columns.push(Column::new(
+            format!("seed {s}").into(),
+            values.iter().map(|a| 100.0 * a).collect::<Vec<_>>(),
+        ));
     }
     let mean: Vec<f64> = (0..tasks)
         .map(|t| 100.0 * by_seed.iter().map(|v| v[t]).sum::<f64>() / by_seed.len().max(1) as f64)
@@ -111,6 +117,61 @@ pub fn final_accuracy(path: &Path, tasks: usize) -> Result<Accuracy, ReportError
     columns.push(Column::new("mean".into(), mean));
     let table = DataFrame::new_infer_height(columns).map_err(wrap)?;
     Ok(Accuracy { seeds, by_seed, table })
+}
+
+/// Mean test accuracy and training loss over tasks, per seed and epoch.
+pub struct LearningCurve {
+    /// Epochs, 1-based, ascending.
+    pub epochs: Vec<u32>,
+    /// `(seed, mean test accuracy per epoch, mean loss per epoch)`.
+    pub seeds: Vec<(u64, Vec<f64>, Vec<f64>)>,
+}
+
+/// Reads `metrics.parquet` and averages over tasks per (seed, epoch).
+pub fn learning_curve(path: &Path) -> Result<LearningCurve, ReportError> {
+    let wrap = |source: PolarsError| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    };
+    let df = read_frame(path)?;
+    let seed = df.column("seed").and_then(|c| c.u64().cloned()).map_err(wrap)?;
+    let epoch = df.column("epoch").and_then(|c| c.u32().cloned()).map_err(wrap)?;
+    let acc = df
+        .column("test_accuracy")
+        .and_then(|c| c.f64().cloned())
+        .map_err(wrap)?;
+    let loss = df.column("loss").and_then(|c| c.f64().cloned()).map_err(wrap)?;
+    let mut seeds: Vec<u64> = seed.into_no_null_iter().collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let mut epochs: Vec<u32> = epoch.into_no_null_iter().collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    let cell = |s: u64, e: u32| seeds.binary_search(&s).unwrap() * epochs.len() + epochs.binary_search(&e).unwrap();
+    let mut sums = vec![(0.0, 0.0, 0usize); seeds.len() * epochs.len()];
+    for (((s, e), a), l) in seed
+        .into_no_null_iter()
+        .zip(epoch.into_no_null_iter())
+        .zip(acc.into_no_null_iter())
+        .zip(loss.into_no_null_iter())
+    {
+        let c = &mut sums[cell(s, e)];
+        *c = (c.0 + a, c.1 + l, c.2 + 1);
+    }
+    let seeds = seeds
+        .iter()
+        .map(|&s| {
+            let of = |f: &dyn Fn(&(f64, f64, usize)) -> f64| {
+                epochs.iter().map(|&e| f(&sums[cell(s, e)])).collect::<Vec<_>>()
+            };
+            (
+                s,
+                of(&|c| 100.0 * c.0 / c.2.max(1) as f64),
+                of(&|c| c.1 / c.2.max(1) as f64),
+            )
+        })
+        .collect();
+    Ok(LearningCurve { epochs, seeds })
 }
 
 /// The `n x n` matrix of one (seed, state) from `similarity.parquet`.
@@ -140,8 +201,8 @@ fn html_table(df: &DataFrame, names: &[String]) -> String {
         let _ = write!(html, "<th>{} test acc. (%)</th>", html_escape(c));
     }
     html.push_str("</tr>\n");
-    for row in 0..df.height() {
-        let _ = write!(html, "<tr><td>{row}</td><td>{}</td>", html_escape(&names[row]));
+    for (row, name) in names.iter().enumerate().take(df.height()) {
+        let _ = write!(html, "<tr><td>{row}</td><td>{}</td>", html_escape(name));
         for column in df.columns().iter().skip(1) {
             let v = column.f64().ok().and_then(|c| c.get(row)).unwrap_or(f64::NAN);
             let _ = write!(html, "<td>{v:.2}</td>");
@@ -154,7 +215,12 @@ fn html_table(df: &DataFrame, names: &[String]) -> String {
 
 /// Runs the report stage; with `min_accuracy`, then checks that the page
 /// exists and that every (seed, task) reached that final test accuracy.
-pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, force: bool, min_accuracy: Option<f64>) -> Result<(), ReportError> {
+pub fn run(
+    pipeline: &Pipeline,
+    artifacts: &Artifacts,
+    force: bool,
+    min_accuracy: Option<f64>,
+) -> Result<(), ReportError> {
     let inputs = vec![
         artifacts.tasks(),
         artifacts.test_images(),
@@ -193,7 +259,7 @@ fn check(artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
     let mut failures = Vec::new();
     for (seed, values) in acc.seeds.iter().zip(&acc.by_seed) {
         for (t, &a) in values.iter().enumerate() {
-            if !(a >= bar) {
+            if a.is_nan() || a < bar {
                 failures.push(format!("seed {seed} task {t}: {:.2} %", 100.0 * a));
             }
         }
@@ -208,7 +274,11 @@ fn check(artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
         );
         Ok(())
     } else {
-        Err(ReportError::Check(format!("below {:.1} %: {}", 100.0 * bar, failures.join(", "))))
+        Err(ReportError::Check(format!(
+            "below {:.1} %: {}",
+            100.0 * bar,
+            failures.join(", ")
+        )))
     }
 }
 
@@ -237,10 +307,43 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
         None,
     )?;
 
+    let curve = learning_curve(&artifacts.metrics())?;
+    let epoch_ticks: Vec<String> = curve.epochs.iter().map(|e| e.to_string()).collect();
+    figures::line_chart(
+        &dir.join("learning_curve"),
+        &format!("{family}: mean over tasks, per epoch"),
+        "epoch",
+        "mean test accuracy (%)",
+        &epoch_ticks,
+        &curve
+            .seeds
+            .iter()
+            .map(|(s, a, _)| (format!("seed {s}"), a.clone()))
+            .collect::<Vec<_>>(),
+        None,
+    )?;
+    figures::line_chart(
+        &dir.join("loss_curve"),
+        &format!("{family}: mean training loss over tasks, per epoch"),
+        "epoch",
+        "cross-entropy",
+        &epoch_ticks,
+        &curve
+            .seeds
+            .iter()
+            .map(|(s, _, l)| (format!("seed {s}"), l.clone()))
+            .collect::<Vec<_>>(),
+        None,
+    )?;
+
     let mut sims = String::new();
+    let mut sum_over_seeds = [vec![0f64; n * n], vec![0f64; n * n]];
     for &seed in &acc.seeds {
-        for state in ["before", "after"] {
+        for (s, state) in ["before", "after"].into_iter().enumerate() {
             let m = similarity(&artifacts.similarity(), seed, state, n)?;
+            for (total, v) in sum_over_seeds[s].iter_mut().zip(&m) {
+                *total += v / acc.seeds.len() as f64;
+            }
             let stem = format!("similarity_{state}_seed{seed}");
             figures::heatmap(
                 &dir.join(&stem),
@@ -250,9 +353,29 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
                 &short,
                 (0.0, 1.0),
             )?;
-            let _ = write!(
+            let _ = writeln!(
                 sims,
-                "<figure><img src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{state} training, seed {seed} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>\n"
+                "<figure><img src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{state} training, seed {seed} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>"
+            );
+        }
+    }
+    if acc.seeds.len() > 1 {
+        for (state, m) in ["before", "after"].into_iter().zip(&sum_over_seeds) {
+            let stem = format!("similarity_{state}_mean");
+            figures::heatmap(
+                &dir.join(&stem),
+                &format!(
+                    "Context similarity {state} training (mean of {} seeds)",
+                    acc.seeds.len()
+                ),
+                m,
+                n,
+                &short,
+                (0.0, 1.0),
+            )?;
+            let _ = writeln!(
+                sims,
+                "<figure><img src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{state} training, mean over seeds (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>"
             );
         }
     }
@@ -271,7 +394,15 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
             );
         }
     }
-    figures::image_grid(&dir.join("samples"), &format!("{family}: the same test digits under every task"), &images, SIDE, n, k, &names)?;
+    figures::image_grid(
+        &dir.join("samples"),
+        &format!("{family}: the same test digits under every task"),
+        &images,
+        SIDE,
+        n,
+        k,
+        &names,
+    )?;
 
     let means: Vec<f64> = acc
         .by_seed
@@ -280,7 +411,10 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
         .collect();
     let mut summary = String::new();
     for (s, m) in acc.seeds.iter().zip(&means) {
-        let _ = write!(summary, "<li>seed {s}: mean test accuracy over {n} tasks <b>{m:.2} %</b></li>");
+        let _ = write!(
+            summary,
+            "<li>seed {s}: mean test accuracy over {n} tasks <b>{m:.2} %</b></li>"
+        );
     }
     let page = format!(
         r#"<!doctype html>
@@ -296,6 +430,8 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head>
 <ul>{summary}</ul>
 <figure><img src="accuracy.png" alt="accuracy"><figcaption>Final test accuracy per task (<a href="accuracy.svg">SVG</a>)</figcaption></figure>
 {table}
+<figure><img src="learning_curve.png" alt="learning curve"><figcaption>Mean test accuracy over tasks after each epoch (<a href="learning_curve.svg">SVG</a>)</figcaption></figure>
+<figure><img src="loss_curve.png" alt="loss curve"><figcaption>Mean training loss over tasks per epoch (<a href="loss_curve.svg">SVG</a>)</figcaption></figure>
 <h2>Context-vector similarity</h2>
 <p>Cosine similarity of every pair of context vectors <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i>, colour scale fixed to 0..1.</p>
 {sims}

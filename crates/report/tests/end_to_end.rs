@@ -59,6 +59,8 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
         "samples.png",
         "similarity_after_seed0.png",
         "similarity_before_seed1.svg",
+        "similarity_after_mean.png",
+        "learning_curve.svg",
     ] {
         assert!(report.join(file).exists(), "{file} missing");
     }
@@ -78,7 +80,10 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     tgsh_train::run(&pipeline, &artifacts, None, false).unwrap();
     tgsh_analyze::run(&pipeline, &artifacts, false).unwrap();
     tgsh_report::run(&pipeline, &artifacts, false, None).unwrap();
-    for (s, before) in [Stage::Data, Stage::Train, Stage::Analyze, Stage::Report].iter().zip(records) {
+    for (s, before) in [Stage::Data, Stage::Train, Stage::Analyze, Stage::Report]
+        .iter()
+        .zip(records)
+    {
         let after = std::fs::read(artifacts.stage_dir(*s).join("stage.json")).unwrap();
         assert_eq!(before, after, "{s} ran again although nothing changed");
     }
@@ -108,5 +113,25 @@ fn training_is_bit_identical_run_after_run() {
     tgsh_train::run(&pipeline, &artifacts, None, true).unwrap();
     let second = std::fs::read(artifacts.model(0)).unwrap();
     assert!(first == second, "model-seed0.safetensors differs between two runs");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_diverging_run_names_task_epoch_and_step_and_leaves_nothing_finished() {
+    let dir = temp_dir("diverge");
+    let mut pipeline = tiny_pipeline(&dir);
+    // Large enough that the first RMSprop step overflows the logits.
+    pipeline.train.learning_rate = 1e30;
+    let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
+    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
+    let err = tgsh_train::run(&pipeline, &artifacts, None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("seed 0, task 0") && err.contains("epoch 1, step"), "{err}");
+    assert!(
+        !artifacts.stage_dir(Stage::Train).exists(),
+        "a failed train stage must not publish"
+    );
+    assert!(!artifacts.metrics().exists());
     std::fs::remove_dir_all(dir).unwrap();
 }

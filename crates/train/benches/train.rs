@@ -53,7 +53,10 @@ fn main() {
     train_one_task(&model, 2, &data, &one_epoch, &Backend::Cpu, &mut scratch, |_, _| {}).unwrap();
     let start = Instant::now();
     train_one_task(&model, 3, &data, &full, &Backend::Cpu, &mut scratch, |e, s| {
-        println!("  sparse trainer: epoch {e} test accuracy {:.2} %", 100.0 * s.test_accuracy)
+        println!(
+            "  sparse trainer: epoch {e} test accuracy {:.2} %",
+            100.0 * s.test_accuracy
+        )
     })
     .unwrap();
     let ours = (full.epochs * data.train_labels.len()) as f64 / start.elapsed().as_secs_f64();
@@ -72,7 +75,8 @@ fn main() {
     };
     let w1 = candle_core::Tensor::from_vec(model.encoder.dense_weight(), (h, 784), &device).unwrap();
     let pixels = candle_core::Tensor::from_vec(normalise(&data.train_images[..n * 784]), (n, 784), &device).unwrap();
-    let test_pixels = candle_core::Tensor::from_vec(normalise(&data.test_images[..1024 * 784]), (1024, 784), &device).unwrap();
+    let test_pixels =
+        candle_core::Tensor::from_vec(normalise(&data.test_images[..1024 * 784]), (1024, 784), &device).unwrap();
     let train = Input::Images {
         pixels,
         encoder: w1.clone(),
@@ -129,7 +133,10 @@ fn main() {
             let data = task_data(&pipeline, &mnist, &task);
             let start = Instant::now();
             let mut last = 0.0;
-            train_one_task(&model, task.id, &data, &hyper, &Backend::Cpu, &mut scratch, |_, s| last = s.test_accuracy).unwrap();
+            train_one_task(&model, task.id, &data, &hyper, &Backend::Cpu, &mut scratch, |_, s| {
+                last = s.test_accuracy
+            })
+            .unwrap();
             seconds += start.elapsed().as_secs_f64();
             accuracy.push(last);
         }
@@ -142,5 +149,8 @@ fn main() {
             peak_rss_mib()
         );
     }
-    println!("train stage, families above together: {total:.1} s; peak RSS {:.0} MiB", peak_rss_mib());
+    println!(
+        "train stage, families above together: {total:.1} s; peak RSS {:.0} MiB",
+        peak_rss_mib()
+    );
 }

@@ -185,9 +185,15 @@ mod tests {
         };
         let mut cpu = init.clone();
         let mut cpu_stats = Vec::new();
-        kernels::train_task(data, data, &decoder, &mut cpu, &hyper, &mut ChaCha8Rng::seed_from_u64(5), |_, s| {
-            cpu_stats.push(s)
-        })
+        kernels::train_task(
+            data,
+            data,
+            &decoder,
+            &mut cpu,
+            &hyper,
+            &mut ChaCha8Rng::seed_from_u64(5),
+            |_, s| cpu_stats.push(s),
+        )
         .unwrap();
 
         let device = Device::Cpu;

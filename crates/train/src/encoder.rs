@@ -150,18 +150,26 @@ impl Encoder {
                 );
             }
             Encoder::Dense { weight, .. } => {
-                out.par_chunks_mut(h).zip(images.par_chunks(PIXELS)).for_each_init(
-                    || vec![0f32; PIXELS],
-                    |x, (row, image)| {
-                        for (xi, &p) in x.iter_mut().zip(image) {
-                            *xi = (p as f32 / 255.0 - MNIST_MEAN) / MNIST_STD;
-                        }
-                        for (r, w) in row.iter_mut().zip(weight.chunks_exact(PIXELS)) {
-                            *r = crate::kernels::dot(w, x);
-                        }
-                        center_relu(row);
-                    },
-                );
+                // A dense 7840x784 product per image: use candle's gemm in
+                // blocks of rows rather than a hand loop (~10x faster).
+                let device = candle_core::Device::Cpu;
+                let w = candle_core::Tensor::from_slice(weight, (h, PIXELS), &device).expect("shape matches");
+                let wt = w.t().expect("2-D");
+                const BLOCK: usize = 2048;
+                for (images, out) in images.chunks(BLOCK * PIXELS).zip(out.chunks_mut(BLOCK * h)) {
+                    let x: Vec<f32> = images
+                        .iter()
+                        .map(|&p| (p as f32 / 255.0 - MNIST_MEAN) / MNIST_STD)
+                        .collect();
+                    let rows = images.len() / PIXELS;
+                    let m = candle_core::Tensor::from_vec(x, (rows, PIXELS), &device)
+                        .and_then(|x| x.matmul(&wt))
+                        .and_then(|m| m.flatten_all())
+                        .and_then(|m| m.to_vec1::<f32>())
+                        .expect("CPU matmul of matching shapes");
+                    out.copy_from_slice(&m);
+                    out.par_chunks_mut(h).for_each(center_relu);
+                }
             }
         }
     }
@@ -211,7 +219,13 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let enc = Encoder::flyhash(300, 7, &mut rng);
         let images: Vec<u8> = (0..3 * PIXELS)
-            .map(|i| if rng.random::<f32>() < 0.2 { (i * 37 % 256) as u8 } else { 0 })
+            .map(|i| {
+                if rng.random::<f32>() < 0.2 {
+                    (i * 37 % 256) as u8
+                } else {
+                    0
+                }
+            })
             .collect();
         let fast = enc.encode(&images);
         let w = enc.dense_weight();

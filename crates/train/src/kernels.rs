@@ -228,10 +228,11 @@ mod avx2 {
             for i in 0..h / LANES {
                 let ra = _mm256_loadu_ps(pa.add(i * LANES));
                 let rb = _mm256_loadu_ps(pb.add(i * LANES));
-                for k in 0..HALF {
+                let [acc_a, acc_b] = &mut acc;
+                for (k, (x, y)) in acc_a.iter_mut().zip(acc_b.iter_mut()).enumerate() {
                     let w = _mm256_loadu_ps(m.add((half + k) * h + i * LANES));
-                    acc[0][k] = _mm256_fmadd_ps(ra, w, acc[0][k]);
-                    acc[1][k] = _mm256_fmadd_ps(rb, w, acc[1][k]);
+                    *x = _mm256_fmadd_ps(ra, w, *x);
+                    *y = _mm256_fmadd_ps(rb, w, *y);
                 }
             }
             for (row, acc) in acc.iter().enumerate() {
@@ -576,7 +577,11 @@ mod tests {
             down.modulation[j] -= eps;
             let numeric = (mean_loss(data, &batch, &up, &decoder) - mean_loss(data, &batch, &down, &decoder))
                 / (2.0 * eps as f64);
-            assert!((numeric - grad_m[j] as f64).abs() < 1e-3, "m[{j}]: {numeric} vs {}", grad_m[j]);
+            assert!(
+                (numeric - grad_m[j] as f64).abs() < 1e-3,
+                "m[{j}]: {numeric} vs {}",
+                grad_m[j]
+            );
         }
         let (mut up, mut down) = (params.clone(), params.clone());
         up.strength += eps;
@@ -615,8 +620,16 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let mut p = params.clone();
-                train_task(data, data, &decoder, &mut p, &hyper, &mut ChaCha8Rng::seed_from_u64(1), |_, _| {})
-                    .unwrap();
+                train_task(
+                    data,
+                    data,
+                    &decoder,
+                    &mut p,
+                    &hyper,
+                    &mut ChaCha8Rng::seed_from_u64(1),
+                    |_, _| {},
+                )
+                .unwrap();
                 p
             })
         };
@@ -635,14 +648,22 @@ mod tests {
         let (rows, _, decoder, params) = toy(n, h, 21);
         let mt = modulated_decoder(&params.context(), &decoder);
         let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
-        let g: Vec<[f32; CLASSES]> = (0..n).map(|s| std::array::from_fn(|k| (s * 7 + k) as f32 * 0.01 - 0.3)).collect();
+        let g: Vec<[f32; CLASSES]> = (0..n)
+            .map(|s| std::array::from_fn(|k| (s * 7 + k) as f32 * 0.01 - 0.3))
+            .collect();
         for row in &row_refs {
             // SAFETY: checked above.
             assert_eq!(logits_row_portable(row, &mt), unsafe { avx2::logits_row(row, &mt) });
         }
         // SAFETY: checked above.
         let pair = unsafe { avx2::logits_pair(row_refs[0], row_refs[1], &mt) };
-        assert_eq!(pair, [logits_row_portable(row_refs[0], &mt), logits_row_portable(row_refs[1], &mt)]);
+        assert_eq!(
+            pair,
+            [
+                logits_row_portable(row_refs[0], &mt),
+                logits_row_portable(row_refs[1], &mt)
+            ]
+        );
         let (mut portable, mut fast) = (vec![0.5f32; h], vec![0.5f32; h]);
         backward_rows_portable(&row_refs, &g, &decoder, &mut portable);
         // SAFETY: checked above.
@@ -666,8 +687,16 @@ mod tests {
             alpha: 0.99,
             eps: 1e-8,
         };
-        let err = train_task(data, data, &decoder, &mut params, &hyper, &mut ChaCha8Rng::seed_from_u64(0), |_, _| {})
-            .unwrap_err();
+        let err = train_task(
+            data,
+            data,
+            &decoder,
+            &mut params,
+            &hyper,
+            &mut ChaCha8Rng::seed_from_u64(0),
+            |_, _| {},
+        )
+        .unwrap_err();
         assert_eq!((err.epoch, err.step), (1, 0));
         assert!(err.loss.is_nan());
     }

@@ -148,14 +148,30 @@ impl Model {
         let tensors: Vec<(&str, Vec<usize>, Vec<f32>)> = vec![
             ("encoder.weight", vec![h, PIXELS], self.encoder.dense_weight()),
             ("decoder.weight", vec![CLASSES, h], self.decoder.clone()),
-            ("modulation.before", vec![t, h], stack(&self.before, &|p| p.modulation.clone())),
-            ("modulation.after", vec![t, h], stack(&self.after, &|p| p.modulation.clone())),
-            ("strength.before", vec![t], self.before.iter().map(|p| p.strength).collect()),
-            ("strength.after", vec![t], self.after.iter().map(|p| p.strength).collect()),
+            (
+                "modulation.before",
+                vec![t, h],
+                stack(&self.before, &|p| p.modulation.clone()),
+            ),
+            (
+                "modulation.after",
+                vec![t, h],
+                stack(&self.after, &|p| p.modulation.clone()),
+            ),
+            (
+                "strength.before",
+                vec![t],
+                self.before.iter().map(|p| p.strength).collect(),
+            ),
+            (
+                "strength.after",
+                vec![t],
+                self.after.iter().map(|p| p.strength).collect(),
+            ),
             ("context.before", vec![t, h], stack(&self.before, &|p| p.context())),
             ("context.after", vec![t, h], stack(&self.after, &|p| p.context())),
         ];
-        write_safetensors(path, &tensors, &metadata).map_err(|e| TrainError::Safetensors {
+        write_safetensors(path, &tensors, metadata).map_err(|e| TrainError::Safetensors {
             path: path.display().to_string(),
             message: e.to_string(),
         })
@@ -176,7 +192,11 @@ pub fn write_safetensors(
     header.insert("__metadata__".into(), serde_json::to_value(metadata).expect("strings"));
     let mut offset = 0usize;
     for (name, shape, values) in tensors {
-        assert_eq!(shape.iter().product::<usize>(), values.len(), "{name}: shape and data disagree");
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            values.len(),
+            "{name}: shape and data disagree"
+        );
         let end = offset + 4 * values.len();
         header.insert(
             name.to_string(),
@@ -185,7 +205,7 @@ pub fn write_safetensors(
         offset = end;
     }
     let mut json = serde_json::to_string(&header).expect("serialisable");
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(' ');
     }
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -228,7 +248,9 @@ impl Backend {
     pub fn resolve(choice: DeviceChoice) -> Result<Backend, TrainError> {
         match choice {
             DeviceChoice::Cpu => Ok(Backend::Cpu),
-            DeviceChoice::Cuda => Ok(Backend::Candle(candle_trainer::cuda_device().map_err(TrainError::Device)?)),
+            DeviceChoice::Cuda => Ok(Backend::Candle(
+                candle_trainer::cuda_device().map_err(TrainError::Device)?,
+            )),
             DeviceChoice::Auto => Ok(candle_trainer::cuda_device()
                 .map(Backend::Candle)
                 .unwrap_or(Backend::Cpu)),
@@ -260,7 +282,10 @@ pub struct TaskData {
 pub fn read_task_data(artifacts: &Artifacts, task: usize) -> Result<TaskData, TrainError> {
     let read = |path: &Path| -> Result<(Vec<u8>, Vec<u8>), TrainError> {
         let table = schema::read_task(path, &schema::images_schema(), task as u16)?;
-        Ok((table.images()?, table.primitive::<arrow::datatypes::UInt8Type>("label")?))
+        Ok((
+            table.images()?,
+            table.primitive::<arrow::datatypes::UInt8Type>("label")?,
+        ))
     };
     let (train_images, train_labels) = read(&artifacts.train_images())?;
     let (test_images, test_labels) = read(&artifacts.test_images())?;
@@ -348,7 +373,12 @@ pub fn hyper(config: &TrainConfig) -> Hyper {
 
 /// Runs the train stage: skips when up to date (unless `force`), else
 /// trains every seed and publishes models and metrics atomically.
-pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoice>, force: bool) -> Result<(), TrainError> {
+pub fn run(
+    pipeline: &Pipeline,
+    artifacts: &Artifacts,
+    device: Option<DeviceChoice>,
+    force: bool,
+) -> Result<(), TrainError> {
     let mut config = pipeline.train.clone();
     if let Some(device) = device {
         config.device = device;
@@ -409,17 +439,29 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
             ("seed".to_string(), model.seed.to_string()),
             ("family".to_string(), family.clone()),
             ("tasks".to_string(), task_count.to_string()),
-            ("config".to_string(), serde_json::to_string(&config).expect("serialisable")),
+            (
+                "config".to_string(),
+                serde_json::to_string(&config).expect("serialisable"),
+            ),
             ("backend".to_string(), backend.name().to_string()),
             ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
             ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
         ]);
-        model.save(&tgsh_common::paths::rebase(&artifacts.model(model.seed), &artifacts.stage_dir(Stage::Train), &dir), &metadata)?;
+        model.save(
+            &tgsh_common::paths::rebase(&artifacts.model(model.seed), &artifacts.stage_dir(Stage::Train), &dir),
+            &metadata,
+        )?;
     }
     write_metrics(&dir.join("metrics.parquet"), &rows, &family)?;
     stage.commit()?;
-    eprintln!("train: {} seed(s) x {task_count} tasks x {} epochs in {:.1} s on {}", config.seeds.len(), config.epochs, start.elapsed().as_secs_f64(), backend.name());
+    eprintln!(
+        "train: {} seed(s) x {task_count} tasks x {} epochs in {:.1} s on {}",
+        config.seeds.len(),
+        config.epochs,
+        start.elapsed().as_secs_f64(),
+        backend.name()
+    );
     for &seed in &config.seeds {
         let finals: Vec<f64> = rows
             .iter()
@@ -428,7 +470,11 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
             .collect();
         let mean = finals.iter().sum::<f64>() / finals.len().max(1) as f64;
         let worst = finals.iter().copied().fold(f64::INFINITY, f64::min);
-        eprintln!("train: seed {seed}: mean test accuracy {:.2} %, weakest task {:.2} %", 100.0 * mean, 100.0 * worst);
+        eprintln!(
+            "train: seed {seed}: mean test accuracy {:.2} %, weakest task {:.2} %",
+            100.0 * mean,
+            100.0 * worst
+        );
     }
     Ok(())
 }
@@ -437,11 +483,21 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, device: Option<DeviceChoi
 pub fn write_metrics(path: &Path, rows: &[MetricRow], family: &str) -> Result<(), TrainError> {
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt64Array::from(rows.iter().map(|r| r.seed).collect::<Vec<_>>())),
-        Arc::new(UInt16Array::from(rows.iter().map(|r| r.task as u16).collect::<Vec<_>>())),
-        Arc::new(UInt32Array::from(rows.iter().map(|r| r.epoch as u32).collect::<Vec<_>>())),
-        Arc::new(Float64Array::from(rows.iter().map(|r| r.stats.loss).collect::<Vec<_>>())),
-        Arc::new(Float64Array::from(rows.iter().map(|r| r.stats.train_accuracy).collect::<Vec<_>>())),
-        Arc::new(Float64Array::from(rows.iter().map(|r| r.stats.test_accuracy).collect::<Vec<_>>())),
+        Arc::new(UInt16Array::from(
+            rows.iter().map(|r| r.task as u16).collect::<Vec<_>>(),
+        )),
+        Arc::new(UInt32Array::from(
+            rows.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| r.stats.loss).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| r.stats.train_accuracy).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            rows.iter().map(|r| r.stats.test_accuracy).collect::<Vec<_>>(),
+        )),
         Arc::new(Float64Array::from(rows.iter().map(|r| r.seconds).collect::<Vec<_>>())),
     ];
     let batch = schema::batch(path, schema::metrics_schema(), columns)?;

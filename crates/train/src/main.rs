@@ -41,10 +41,12 @@ fn main() -> ExitCode {
         Device::Cuda => DeviceChoice::Cuda,
         Device::Auto => DeviceChoice::Auto,
     });
-    let result = tgsh_common::Pipeline::load(&args.pipeline).map_err(anyhow::Error::from).and_then(|pipeline| {
-        let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
-        Ok(tgsh_train::run(&pipeline, &artifacts, device, args.force)?)
-    });
+    let result = tgsh_common::Pipeline::load(&args.pipeline)
+        .map_err(anyhow::Error::from)
+        .and_then(|pipeline| {
+            let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
+            Ok(tgsh_train::run(&pipeline, &artifacts, device, args.force)?)
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
