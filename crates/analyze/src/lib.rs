@@ -11,7 +11,6 @@ use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt64Array
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use tgsh_common::record::Freshness;
 use tgsh_common::schema;
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
 
@@ -114,13 +113,8 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, force: bool) -> Result<()
     let seeds = &pipeline.train.seeds;
     let inputs = seeds.iter().map(|&s| artifacts.model(s)).collect();
     let stage = StageRun::new(Stage::Analyze, artifacts, &(&pipeline.analyze, seeds), inputs)?;
-    match stage.check()? {
-        Freshness::UpToDate if !force => {
-            eprintln!("analyze: up to date, skipping ({})", stage.final_dir().display());
-            return Ok(());
-        }
-        Freshness::UpToDate => eprintln!("analyze: --force given, rerunning"),
-        Freshness::Stale(reason) => eprintln!("analyze: running ({reason})"),
+    if !stage.should_run(force)? {
+        return Ok(());
     }
     let dir = stage.begin()?;
     let (mut seed_col, mut state_col, mut i_col, mut j_col, mut cos_col) = (vec![], vec![], vec![], vec![], vec![]);

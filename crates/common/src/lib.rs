@@ -25,6 +25,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod config;
 mod error;
 pub mod paths;

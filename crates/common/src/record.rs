@@ -177,6 +177,26 @@ impl StageRun {
         Ok(Freshness::UpToDate)
     }
 
+    /// Decides and says (on stderr) whether the stage runs: not when up to
+    /// date, unless `force`.
+    pub fn should_run(&self, force: bool) -> Result<bool> {
+        let stage = self.stage;
+        match self.check()? {
+            Freshness::UpToDate if !force => {
+                eprintln!("{stage}: up to date, skipping ({})", self.final_dir.display());
+                Ok(false)
+            }
+            Freshness::UpToDate => {
+                eprintln!("{stage}: --force given, running again");
+                Ok(true)
+            }
+            Freshness::Stale(reason) => {
+                eprintln!("{stage}: running ({reason})");
+                Ok(true)
+            }
+        }
+    }
+
     /// Creates an empty `<stage>.partial/` folder (removing leftovers of an
     /// interrupted run) and returns it; write every output there.
     pub fn begin(&self) -> Result<PathBuf> {

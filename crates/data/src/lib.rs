@@ -25,10 +25,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::{DataConfig, TaskSpec, Transform};
-use tgsh_common::record::Freshness;
 use tgsh_common::schema::{self, ParquetSink};
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, PIXELS};
 use transforms::Image;
@@ -247,15 +246,10 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, mnist_dir: Option<&Path>,
     if let Some(dir) = mnist_dir {
         config.mnist_dir = dir.to_path_buf();
     }
-    let inputs = mnist_inputs(&config.mnist_dir);
+    let inputs = mnist::files(&config.mnist_dir)?;
     let stage = StageRun::new(Stage::Data, artifacts, &config, inputs)?;
-    match stage.check()? {
-        Freshness::UpToDate if !force => {
-            eprintln!("data: up to date, skipping ({})", stage.final_dir().display());
-            return Ok(());
-        }
-        Freshness::UpToDate => eprintln!("data: --force given, regenerating"),
-        Freshness::Stale(reason) => eprintln!("data: running ({reason})"),
+    if !stage.should_run(force)? {
+        return Ok(());
     }
     let mnist = mnist::load(&config.mnist_dir)?;
     let dir = stage.begin()?;
@@ -275,21 +269,6 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, mnist_dir: Option<&Path>,
         artifacts.stage_dir(Stage::Data).display()
     );
     Ok(())
-}
-
-/// The MNIST files the stage reads (whichever of raw or `.gz` exists).
-fn mnist_inputs(dir: &Path) -> Vec<PathBuf> {
-    mnist::CHECKSUMS
-        .iter()
-        .map(|(name, _)| {
-            let gz = dir.join(format!("{name}.gz"));
-            if gz.exists() {
-                gz
-            } else {
-                dir.join(name)
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -26,22 +26,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let result = tgsh_common::Pipeline::load(&args.pipeline)
-        .map_err(anyhow::Error::from)
-        .and_then(|pipeline| {
-            let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
-            Ok(tgsh_data::run(
-                &pipeline,
-                &artifacts,
-                args.mnist_dir.as_deref(),
-                args.force,
-            )?)
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
+        tgsh_data::run(pipeline, artifacts, args.mnist_dir.as_deref(), args.force)
+    })
 }

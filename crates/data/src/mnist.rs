@@ -125,6 +125,28 @@ pub struct Mnist {
     pub checksums: Vec<(String, String)>,
 }
 
+/// The four MNIST files in `dir` (whichever of `<name>.gz` or `<name>`
+/// exists), or the error naming the first one missing.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>, MnistError> {
+    CHECKSUMS
+        .iter()
+        .map(|(name, _)| {
+            let gz = dir.join(format!("{name}.gz"));
+            let raw = dir.join(name);
+            if gz.exists() {
+                Ok(gz)
+            } else if raw.exists() {
+                Ok(raw)
+            } else {
+                Err(MnistError::Missing {
+                    dir: dir.to_path_buf(),
+                    name: name.to_string(),
+                })
+            }
+        })
+        .collect()
+}
+
 /// Loads and verifies the four MNIST files in `dir`.
 pub fn load(dir: &Path) -> Result<Mnist, MnistError> {
     let [train_images, train_labels, test_images, test_labels] =

@@ -12,7 +12,6 @@ pub mod figures;
 use polars::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
-use tgsh_common::record::Freshness;
 use tgsh_common::schema;
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, PIXELS, SIDE};
 
@@ -229,19 +228,11 @@ pub fn run(
     ];
     let params = (&pipeline.report, &pipeline.description);
     let stage = StageRun::new(Stage::Report, artifacts, &params, inputs)?;
-    match stage.check()? {
-        Freshness::UpToDate if !force => {
-            eprintln!("report: up to date, skipping ({})", artifacts.report_page().display());
-        }
-        freshness => {
-            if let Freshness::Stale(reason) = freshness {
-                eprintln!("report: running ({reason})");
-            }
-            let dir = stage.begin()?;
-            build(pipeline, artifacts, &dir)?;
-            stage.commit()?;
-            eprintln!("report: wrote {}", artifacts.report_page().display());
-        }
+    if stage.should_run(force)? {
+        let dir = stage.begin()?;
+        build(pipeline, artifacts, &dir)?;
+        stage.commit()?;
+        eprintln!("report: wrote {}", artifacts.report_page().display());
     }
     if let Some(bar) = min_accuracy {
         check(artifacts, bar)?;

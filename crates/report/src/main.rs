@@ -28,22 +28,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let result = tgsh_common::Pipeline::load(&args.pipeline)
-        .map_err(anyhow::Error::from)
-        .and_then(|pipeline| {
-            let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
-            Ok(tgsh_report::run(
-                &pipeline,
-                &artifacts,
-                args.force,
-                args.check_min_accuracy,
-            )?)
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
+        tgsh_report::run(pipeline, artifacts, args.force, args.check_min_accuracy)
+    })
 }

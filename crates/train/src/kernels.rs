@@ -164,18 +164,7 @@ fn finish_logits(row: &[f32], mt: &[f32], acc: &[[f32; LANES]; CLASSES]) -> [f32
 /// `grad_h += Σ_s r_sh (W2ᵀ g_s)_h` over the rows of one chunk. Portable
 /// version; [`avx2::backward_rows`] keeps the decoder slice in registers.
 fn backward_rows_portable(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
-    let h = grad.len();
-    for j in 0..h {
-        let mut acc = grad[j];
-        for (row, gs) in rows.iter().zip(g) {
-            let mut t = 0f32;
-            for k in 0..CLASSES {
-                t = gs[k].mul_add(decoder[k * h + j], t);
-            }
-            acc = row[j].mul_add(t, acc);
-        }
-        grad[j] = acc;
-    }
+    backward_from(rows, g, decoder, grad, 0)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -264,13 +253,13 @@ mod avx2 {
             }
             _mm256_storeu_ps(grad.as_mut_ptr().add(i * LANES), acc);
         }
-        super::backward_tail(rows, g, decoder, grad, h / LANES * LANES);
+        super::backward_from(rows, g, decoder, grad, h / LANES * LANES);
     }
 }
 
-/// The scalar part of the backward pass past the last full lane chunk.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn backward_tail(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], from: usize) {
+/// The backward pass, one element at a time, from element `from` on: the
+/// portable path, and the tail past the AVX2 path's last full lane chunk.
+fn backward_from(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], from: usize) {
     let h = grad.len();
     for j in from..h {
         let mut acc = grad[j];

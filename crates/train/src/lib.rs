@@ -32,7 +32,6 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::{DeviceChoice, EncoderKind, TrainConfig};
-use tgsh_common::record::Freshness;
 use tgsh_common::schema;
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, CLASSES, PIXELS};
 
@@ -385,13 +384,8 @@ pub fn run(
     }
     let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
     let stage = StageRun::new(Stage::Train, artifacts, &config, inputs)?;
-    match stage.check()? {
-        Freshness::UpToDate if !force => {
-            eprintln!("train: up to date, skipping ({})", stage.final_dir().display());
-            return Ok(());
-        }
-        Freshness::UpToDate => eprintln!("train: --force given, retraining"),
-        Freshness::Stale(reason) => eprintln!("train: running ({reason})"),
+    if !stage.should_run(force)? {
+        return Ok(());
     }
     let backend = Backend::resolve(config.device)?;
     let tasks = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;

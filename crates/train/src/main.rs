@@ -41,17 +41,7 @@ fn main() -> ExitCode {
         Device::Cuda => DeviceChoice::Cuda,
         Device::Auto => DeviceChoice::Auto,
     });
-    let result = tgsh_common::Pipeline::load(&args.pipeline)
-        .map_err(anyhow::Error::from)
-        .and_then(|pipeline| {
-            let artifacts = tgsh_common::Artifacts::new(&args.artifacts, &pipeline.name);
-            Ok(tgsh_train::run(&pipeline, &artifacts, device, args.force)?)
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
+        tgsh_train::run(pipeline, artifacts, device, args.force)
+    })
 }
