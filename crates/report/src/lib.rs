@@ -279,6 +279,8 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
     let family = tasks_table.meta("family")?.to_string();
     let n = names.len();
     let short: Vec<String> = (0..n).map(|t| t.to_string()).collect();
+    // Task names fit on the heatmap axes of small families (AugmentMNIST's "T7 invert").
+    let axis = if n <= 12 { names.clone() } else { short.clone() };
 
     let acc = final_accuracy(&artifacts.metrics(), n)?;
     println!("{family}: final test accuracy (%) per task\n{}", acc.table);
@@ -341,7 +343,7 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
                 &format!("Context similarity {state} training (seed {seed})"),
                 &m,
                 n,
-                &short,
+                &axis,
                 (0.0, 1.0),
             )?;
             let _ = writeln!(
@@ -361,7 +363,7 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
                 ),
                 m,
                 n,
-                &short,
+                &axis,
                 (0.0, 1.0),
             )?;
             let _ = writeln!(
