@@ -1,5 +1,4 @@
 use clap::Parser;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Stage 3 of the T-GSH pipeline: analyses of the trained context vectors.
@@ -12,19 +11,13 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Pipeline file, e.g. pipelines/rotation.toml.
-    pipeline: PathBuf,
-    /// Root of the artifact tree.
-    #[arg(long, default_value = "data")]
-    artifacts: PathBuf,
-    /// Run even if the stage is up to date.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    stage: tgsh_common::cli::StageArgs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
-        tgsh_analyze::run(pipeline, artifacts, args.force)
+    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
+        tgsh_analyze::run(pipeline, artifacts, args.stage.force)
     })
 }

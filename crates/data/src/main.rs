@@ -11,22 +11,16 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Pipeline file, e.g. pipelines/rotation.toml.
-    pipeline: PathBuf,
+    #[command(flatten)]
+    stage: tgsh_common::cli::StageArgs,
     /// Folder holding the MNIST IDX files (overrides data.mnist_dir).
     #[arg(long)]
     mnist_dir: Option<PathBuf>,
-    /// Root of the artifact tree.
-    #[arg(long, default_value = "data")]
-    artifacts: PathBuf,
-    /// Run even if the stage is up to date.
-    #[arg(long)]
-    force: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
-        tgsh_data::run(pipeline, artifacts, args.mnist_dir.as_deref(), args.force)
+    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
+        tgsh_data::run(pipeline, artifacts, args.mnist_dir.as_deref(), args.stage.force)
     })
 }

@@ -1,5 +1,4 @@
 use clap::Parser;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Stage 4 of the T-GSH pipeline: figures (PNG + SVG) and one HTML report.
@@ -12,14 +11,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Pipeline file, e.g. pipelines/rotation.toml.
-    pipeline: PathBuf,
-    /// Root of the artifact tree.
-    #[arg(long, default_value = "data")]
-    artifacts: PathBuf,
-    /// Run even if the stage is up to date.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    stage: tgsh_common::cli::StageArgs,
     /// After the report, fail unless it exists and every task of every seed
     /// reached this final test accuracy (a fraction, e.g. 0.5; chance is 0.1).
     #[arg(long, value_name = "FRACTION")]
@@ -28,7 +21,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
-        tgsh_report::run(pipeline, artifacts, args.force, args.check_min_accuracy)
+    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
+        tgsh_report::run(pipeline, artifacts, args.stage.force, args.check_min_accuracy)
     })
 }

@@ -1,5 +1,4 @@
 use clap::{Parser, ValueEnum};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use tgsh_common::config::DeviceChoice;
 
@@ -14,17 +13,11 @@ use tgsh_common::config::DeviceChoice;
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Pipeline file, e.g. pipelines/rotation.toml.
-    pipeline: PathBuf,
+    #[command(flatten)]
+    stage: tgsh_common::cli::StageArgs,
     /// Where to train (overrides train.device). `cuda` needs a build with `--features cuda`.
     #[arg(long, value_enum)]
     device: Option<Device>,
-    /// Root of the artifact tree.
-    #[arg(long, default_value = "data")]
-    artifacts: PathBuf,
-    /// Run even if the stage is up to date.
-    #[arg(long)]
-    force: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -41,7 +34,7 @@ fn main() -> ExitCode {
         Device::Cuda => DeviceChoice::Cuda,
         Device::Auto => DeviceChoice::Auto,
     });
-    tgsh_common::cli::run_stage(&args.pipeline, &args.artifacts, |pipeline, artifacts| {
-        tgsh_train::run(pipeline, artifacts, device, args.force)
+    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
+        tgsh_train::run(pipeline, artifacts, device, args.stage.force)
     })
 }
