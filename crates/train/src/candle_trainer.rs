@@ -143,15 +143,20 @@ fn accuracy(test: &Input, labels: &[u8], context: &Tensor, decoder_t: &Tensor) -
     Ok(correct as f64 / n.max(1) as f64)
 }
 
-/// Picks the candle device for `choice`: `cuda` fails clearly when the
-/// binary lacks the `cuda` feature or no GPU answers.
+/// Opens CUDA device 0, failing clearly when the binary lacks the `cuda`
+/// feature or no GPU answers. (candle's `cuda_is_available` only says how
+/// the binary was built, so opening the device is the real test.)
 pub fn cuda_device() -> candle_core::Result<Device> {
     if !candle_core::utils::cuda_is_available() {
         return Err(candle_core::Error::Msg(
-            "this binary was built without CUDA: rebuild with `cargo build --release -p tgsh-train --features cuda` (needs a CUDA toolkit), or use --device cpu".into(),
+            "this binary was built without CUDA: rebuild with `cargo build --release -p tgsh-train --features cuda` (needs a CUDA toolkit, see docs/CUDA.md), or use --device cpu".into(),
         ));
     }
-    Device::new_cuda(0)
+    Device::new_cuda(0).map_err(|e| {
+        candle_core::Error::Msg(format!(
+            "no CUDA GPU could be opened ({e}); check that `nvidia-smi` sees a GPU and that the driver's libcuda.so.1 is on the library path, or use --device cpu"
+        ))
+    })
 }
 
 #[cfg(test)]

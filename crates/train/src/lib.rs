@@ -250,9 +250,13 @@ impl Backend {
             DeviceChoice::Cuda => Ok(Backend::Candle(
                 candle_trainer::cuda_device().map_err(TrainError::Device)?,
             )),
-            DeviceChoice::Auto => Ok(candle_trainer::cuda_device()
-                .map(Backend::Candle)
-                .unwrap_or(Backend::Cpu)),
+            DeviceChoice::Auto => match candle_trainer::cuda_device() {
+                Ok(device) => Ok(Backend::Candle(device)),
+                Err(why) => {
+                    eprintln!("train: --device auto: training on the CPU, since {why}");
+                    Ok(Backend::Cpu)
+                }
+            },
         }
     }
 
