@@ -307,7 +307,8 @@ pub struct Scratch {
     test: Vec<f32>,
 }
 
-/// Trains task `task` of `model` on `data`; returns the trained parameters.
+/// Trains task `task` of `model` on `data`; returns its parameters before
+/// and after training.
 pub fn train_one_task(
     model: &Model,
     task: usize,
@@ -316,9 +317,10 @@ pub fn train_one_task(
     backend: &Backend,
     scratch: &mut Scratch,
     mut on_epoch: impl FnMut(usize, EpochStats),
-) -> Result<TaskParams, TrainError> {
+) -> Result<(TaskParams, TaskParams), TrainError> {
     let seed = model.seed;
-    let mut params = model.init_task(task);
+    let before = model.init_task(task);
+    let mut params = before.clone();
     let mut rng = model.shuffle_rng(task);
     model.encoder.encode_into(&data.train_images, &mut scratch.train);
     model.encoder.encode_into(&data.test_images, &mut scratch.test);
@@ -360,7 +362,7 @@ pub fn train_one_task(
             .map_err(wrap)?;
         }
     }
-    Ok(params)
+    Ok((before, params))
 }
 
 /// The optimiser settings of a config.
@@ -414,18 +416,18 @@ pub fn run(
         for model in models.iter_mut() {
             let seed = model.seed;
             let mut epoch_start = std::time::Instant::now();
-            let before = model.init_task(task);
-            let after = train_one_task(model, task, &data, &hyper, &backend, &mut scratch, |epoch, stats| {
-                rows.push(MetricRow {
-                    seed,
-                    task,
-                    epoch,
-                    stats,
-                    seconds: epoch_start.elapsed().as_secs_f64(),
-                });
-                epoch_start = std::time::Instant::now();
-                bar.inc(1);
-            })?;
+            let (before, after) =
+                train_one_task(model, task, &data, &hyper, &backend, &mut scratch, |epoch, stats| {
+                    rows.push(MetricRow {
+                        seed,
+                        task,
+                        epoch,
+                        stats,
+                        seconds: epoch_start.elapsed().as_secs_f64(),
+                    });
+                    epoch_start = std::time::Instant::now();
+                    bar.inc(1);
+                })?;
             model.before.push(before);
             model.after.push(after);
         }
