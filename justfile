@@ -43,7 +43,7 @@ analyze pipeline: build
 report pipeline: build
     {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
 
-# Every paper figure: all four task families, end to end
+# The reproduction so far: all four task families, end to end
 [group('pipeline')]
 reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment")
 
