@@ -102,13 +102,3 @@ impl Artifacts {
 pub fn model_file_name(seed: u64) -> String {
     format!("model-seed{seed}.safetensors")
 }
-
-/// Moves `path` from under `from` to the same relative place under `to`.
-/// Stages write into a temporary folder; this maps a final path to its
-/// temporary twin.
-pub fn rebase(path: &Path, from: &Path, to: &Path) -> PathBuf {
-    match path.strip_prefix(from) {
-        Ok(rel) => to.join(rel),
-        Err(_) => path.to_path_buf(),
-    }
-}

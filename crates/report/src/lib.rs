@@ -10,6 +10,7 @@
 pub mod figures;
 
 use polars::prelude::*;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use tgsh_common::schema;
@@ -173,18 +174,19 @@ pub fn learning_curve(path: &Path) -> Result<LearningCurve, ReportError> {
     Ok(LearningCurve { epochs, seeds })
 }
 
-/// The `n x n` matrix of one (seed, state) from `similarity.parquet`.
-pub fn similarity(path: &Path, seed: u64, state: &str, n: usize) -> Result<Vec<f64>, ReportError> {
+/// Every `n x n` similarity matrix of `similarity.parquet`, by (seed, state).
+pub fn similarities(path: &Path, n: usize) -> Result<BTreeMap<(u64, String), Vec<f64>>, ReportError> {
     let table = schema::read_parquet(path, &schema::similarity_schema())?;
     let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
     let states = table.strings("state")?;
     let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
     let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
     let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
-    let mut out = vec![f64::NAN; n * n];
-    for k in 0..cos.len() {
-        if seeds[k] == seed && states[k] == state && (is[k] as usize) < n && (js[k] as usize) < n {
-            out[is[k] as usize * n + js[k] as usize] = cos[k];
+    let mut out = BTreeMap::new();
+    for (k, state) in states.into_iter().enumerate() {
+        let (i, j) = (is[k] as usize, js[k] as usize);
+        if i < n && j < n {
+            out.entry((seeds[k], state)).or_insert_with(|| vec![f64::NAN; n * n])[i * n + j] = cos[k];
         }
     }
     Ok(out)
@@ -331,9 +333,13 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
 
     let mut sims = String::new();
     let mut sum_over_seeds = [vec![0f64; n * n], vec![0f64; n * n]];
+    let matrices = similarities(&artifacts.similarity(), n)?;
     for &seed in &acc.seeds {
         for (s, state) in ["before", "after"].into_iter().enumerate() {
-            let m = similarity(&artifacts.similarity(), seed, state, n)?;
+            let m = matrices
+                .get(&(seed, state.to_string()))
+                .cloned()
+                .unwrap_or_else(|| vec![f64::NAN; n * n]);
             for (total, v) in sum_over_seeds[s].iter_mut().zip(&m) {
                 *total += v / acc.seeds.len() as f64;
             }

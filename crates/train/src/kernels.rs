@@ -121,14 +121,20 @@ struct Workspace {
 
 /// `c ⊙ W2`, `10 x H`: the only place the context enters the forward pass.
 fn modulated_decoder(context: &[f32], decoder: &[f32]) -> Vec<f32> {
-    let h = context.len();
-    let mut mt = decoder.to_vec();
-    for row in mt.chunks_exact_mut(h) {
+    let mut mt = Vec::new();
+    modulated_decoder_into(context, decoder, &mut mt);
+    mt
+}
+
+/// [`modulated_decoder`] into a reused buffer (the training step's hot path).
+fn modulated_decoder_into(context: &[f32], decoder: &[f32], mt: &mut Vec<f32>) {
+    mt.clear();
+    mt.extend_from_slice(decoder);
+    for row in mt.chunks_exact_mut(context.len()) {
         for (m, &c) in row.iter_mut().zip(context) {
             *m *= c;
         }
     }
-    mt
 }
 
 /// `logits_k = Σ_h r_h Mt_kh`: `r` is loaded once for all ten classes.
@@ -425,13 +431,7 @@ fn batch_grad_into(
         });
     }
     let scale = 1.0 / batch.len() as f32;
-    mt.clear();
-    mt.extend_from_slice(decoder);
-    for row in mt.chunks_exact_mut(h) {
-        for (m, &c) in row.iter_mut().zip(context) {
-            *m *= c;
-        }
-    }
+    modulated_decoder_into(context, decoder, mt);
     let mt = &mt[..];
     spaces[..chunks]
         .par_iter_mut()

@@ -448,10 +448,7 @@ pub fn run(
             ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
         ]);
-        model.save(
-            &tgsh_common::paths::rebase(&artifacts.model(model.seed), &artifacts.stage_dir(Stage::Train), &dir),
-            &metadata,
-        )?;
+        model.save(&dir.join(tgsh_common::paths::model_file_name(model.seed)), &metadata)?;
     }
     write_metrics(&dir.join("metrics.parquet"), &rows, &family)?;
     stage.commit()?;
