@@ -1,18 +1,39 @@
-//! Stage 3, `analyze`: what the trained context vectors say.
+//! Stage 3, `analyze`: every figure of the paper as numbers, and each of its
+//! claims as a statistic with an interval across seeds and a verdict.
 //!
-//! For now: the cosine similarity between every pair of context vectors
-//! `c_i, c_j`, before and after training, for every seed (the paper's
-//! Figs. 1b, 4b, 5b). Inputs are the train stage's safetensors files, read by
-//! tensor name ([`read_contexts`]), so a model written by any trainer that
-//! follows ARCHITECTURE.md works here.
+//! Work is split like the train stage's, one shard per seed
+//! (`analyze/seed-<S>/`, [`shard`]), then a summary over seeds
+//! (`analyze/summary/`, [`summary`]). A shard reads its seed's model file
+//! by tensor name (`tgsh_model::Model::load`), so models written by any
+//! trainer that follows ARCHITECTURE.md work here. One module per analysis:
+//!
+//! - [`similarity`]: cosine similarity of contexts before and after
+//!   training, adjacency profile, rank correlation with task distance
+//!   (Figs. 1b, 4b, 5b; Shift-2px as a subsampling of Shift-1px).
+//! - [`tgsh`]: intra vs inter similarity of representations, both groupings
+//!   (Fig. 1a).
+//! - [`reconstruction`]: pseudo-inverse reconstructions scored against class
+//!   means (Fig. 3, Eq. 3).
+//! - [`clustering`]: agglomerative clustering on cosine distance, dendrogram,
+//!   leaf order, cophenetic correlation (Fig. 7).
+//! - [`cross_task`]: the accuracy of every context on every task's test set.
+//! - [`claims`]: the claims, their bars and verdicts; [`stats`]: the
+//!   statistics they rest on.
 #![deny(missing_docs)]
 
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt64Array};
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
-use tgsh_common::schema;
+pub mod claims;
+pub mod clustering;
+pub mod cross_task;
+pub mod reconstruction;
+pub mod shard;
+pub mod similarity;
+pub mod stats;
+pub mod summary;
+pub mod tgsh;
+
+use std::time::Instant;
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_model::Model;
 
 /// Errors of the analyze stage.
 #[derive(Debug, thiserror::Error)]
@@ -21,172 +42,170 @@ pub enum AnalyzeError {
     #[error(transparent)]
     Common(#[from] tgsh_common::Error),
     /// A model file is unreadable or lacks a tensor.
-    #[error("{path}: {message}")]
-    Model {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        message: String,
+    #[error(transparent)]
+    Model(#[from] tgsh_model::ModelFileError),
+    /// The inputs do not fit together.
+    #[error("{0}")]
+    Inconsistent(String),
+    /// LAPACK failed.
+    #[error("pseudo-inverse: {0}")]
+    Linalg(String),
+    /// `--seed` named a seed the pipeline does not list.
+    #[error("--seed {seed}: {pipeline} lists train.seeds = {seeds:?}; add the seed there first")]
+    UnknownSeed {
+        /// The seed asked for.
+        seed: u64,
+        /// The pipeline file.
+        pipeline: String,
+        /// The seeds it lists.
+        seeds: Vec<u64>,
     },
 }
 
-/// `cos(a, b) = a·b / (|a| |b|)`, accumulated in f64; NaN when either is zero.
-pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x as f64, y as f64);
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    let d = (aa * bb).sqrt();
-    if d == 0.0 {
-        f64::NAN
-    } else {
-        (ab / d).clamp(-1.0, 1.0)
-    }
+/// Which parts of the stage to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parts {
+    /// Every seed's shard, then the summary.
+    All,
+    /// Only these seeds' shards.
+    Seeds(Vec<u64>),
+    /// Only the summary (every shard must exist).
+    Summary,
 }
 
-/// The `n x n` cosine-similarity matrix (row-major) of `n` vectors of length `h`.
-pub fn similarity_matrix(vectors: &[f32], h: usize) -> Vec<f64> {
-    let rows: Vec<&[f32]> = vectors.chunks_exact(h).collect();
-    let n = rows.len();
-    let mut out = vec![0f64; n * n];
-    for i in 0..n {
-        for j in i..n {
-            let c = cosine(rows[i], rows[j]);
-            out[i * n + j] = c;
-            out[j * n + i] = c;
-        }
-    }
-    out
+/// The parameters a shard records: the `[analyze]` section (with its
+/// topology resolved) and the seed.
+fn shard_params(pipeline: &Pipeline, seed: u64) -> serde_json::Value {
+    serde_json::json!({
+        "analyze": pipeline.analyze,
+        "topology": pipeline.analyze.topology(&pipeline.data.family),
+        "seed": seed,
+    })
 }
 
-/// A `[T, H]` f32 tensor from a model file.
-pub struct Matrix {
-    /// Row-major values.
-    pub values: Vec<f32>,
-    /// Rows (tasks).
-    pub rows: usize,
-    /// Columns (hidden units).
-    pub cols: usize,
-}
-
-/// Reads `context.before` and `context.after` from a model file.
-pub fn read_contexts(path: &Path) -> Result<(Matrix, Matrix), AnalyzeError> {
-    let fail = |message: String| AnalyzeError::Model {
-        path: path.display().to_string(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let tensors =
-        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("not a safetensors file: {e}")))?;
-    let get = |name: &str| -> Result<Matrix, AnalyzeError> {
-        let view = tensors.tensor(name).map_err(|_| {
-            fail(format!(
-                "tensor `{name}` is missing (ARCHITECTURE.md lists the tensors a model must have)"
-            ))
-        })?;
-        if view.dtype() != safetensors::Dtype::F32 || view.shape().len() != 2 {
-            return Err(fail(format!(
-                "tensor `{name}` is {:?} {:?}, expected F32 [tasks, hidden]",
-                view.dtype(),
-                view.shape()
-            )));
-        }
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
-            .collect();
-        Ok(Matrix {
-            values,
-            rows: view.shape()[0],
-            cols: view.shape()[1],
-        })
-    };
-    Ok((get("context.before")?, get("context.after")?))
-}
-
-/// Runs the analyze stage.
-pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, force: bool) -> Result<(), AnalyzeError> {
-    let seeds = &pipeline.train.seeds;
-    let inputs = seeds.iter().map(|&s| artifacts.model(s)).collect();
-    let stage = StageRun::new(Stage::Analyze, artifacts, &(&pipeline.analyze, seeds), inputs)?;
-    if !stage.should_run(force)? {
-        return Ok(());
-    }
-    let dir = stage.begin()?;
-    let (mut seed_col, mut state_col, mut i_col, mut j_col, mut cos_col) = (vec![], vec![], vec![], vec![], vec![]);
-    for &seed in seeds {
-        let (before, after) = read_contexts(&artifacts.model(seed))?;
-        for (state, m) in [("before", &before), ("after", &after)] {
-            let sim = similarity_matrix(&m.values, m.cols);
-            for i in 0..m.rows {
-                for j in 0..m.rows {
-                    seed_col.push(seed);
-                    state_col.push(state);
-                    i_col.push(i as u16);
-                    j_col.push(j as u16);
-                    cos_col.push(sim[i * m.rows + j]);
+/// Runs the analyze stage: the stale shards of `parts`, then (for `All` and
+/// `Summary`) the summary when stale. Each part is skipped when up to date
+/// (unless `force`) and published atomically.
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool) -> Result<(), AnalyzeError> {
+    reconstruction::single_threaded_blas();
+    let seeds = match &parts {
+        Parts::All | Parts::Summary => pipeline.train.seeds.clone(),
+        Parts::Seeds(seeds) => {
+            for &seed in seeds {
+                if !pipeline.train.seeds.contains(&seed) {
+                    return Err(AnalyzeError::UnknownSeed {
+                        seed,
+                        pipeline: pipeline.path.display().to_string(),
+                        seeds: pipeline.train.seeds.clone(),
+                    });
                 }
             }
+            seeds.clone()
+        }
+    };
+    let topology = pipeline.analyze.topology(&pipeline.data.family);
+    let mut test = None;
+    let load_test = |test: &mut Option<shard::TestSet>| -> Result<(), AnalyzeError> {
+        if test.is_none() {
+            *test = Some(shard::TestSet::load(&artifacts.tasks(), &artifacts.test_images())?);
+        }
+        Ok(())
+    };
+    if parts != Parts::Summary {
+        for &seed in &seeds {
+            let inputs = vec![
+                artifacts.model(seed),
+                artifacts.metrics(seed),
+                artifacts.tasks(),
+                artifacts.test_images(),
+            ];
+            let stage = StageRun::in_dir(
+                Stage::Analyze,
+                artifacts.analyze_shard(seed),
+                &shard_params(pipeline, seed),
+                inputs,
+            )?;
+            if !stage.should_run(force)? {
+                continue;
+            }
+            load_test(&mut test)?;
+            let start = Instant::now();
+            let (model, _) = Model::load(&artifacts.model(seed))?;
+            let steps = [
+                "similarity",
+                "clustering",
+                "cross-task accuracy",
+                "T-GSH pairs",
+                "pseudo-inverse reconstruction",
+            ];
+            let bar = tgsh_common::progress::bar(steps.len() as u64, format!("analyze seed {seed}"));
+            let mut timings: Vec<(String, f64)> = Vec::new();
+            let (mut current, mut since) = ("load model".to_string(), start);
+            let tables = shard::analyze_seed(
+                &model,
+                &artifacts.metrics(seed),
+                test.as_ref().expect("loaded"),
+                &pipeline.analyze,
+                topology,
+                |step| {
+                    timings.push((
+                        std::mem::replace(&mut current, step.to_string()),
+                        since.elapsed().as_secs_f64(),
+                    ));
+                    since = Instant::now();
+                    bar.set_message(format!("seed {seed}: {step}"));
+                    bar.inc(1);
+                },
+            )?;
+            timings.push((current, since.elapsed().as_secs_f64()));
+            bar.finish_and_clear();
+            let dir = stage.begin()?;
+            tables.write(&dir)?;
+            tgsh_common::schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;
+            stage.commit()?;
+            eprintln!(
+                "analyze: seed {seed} in {:.1} s -> {}",
+                start.elapsed().as_secs_f64(),
+                artifacts.analyze_shard(seed).display()
+            );
         }
     }
-    let path = dir.join("similarity.parquet");
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from(seed_col)),
-        Arc::new(StringArray::from(state_col)),
-        Arc::new(UInt16Array::from(i_col)),
-        Arc::new(UInt16Array::from(j_col)),
-        Arc::new(Float64Array::from(cos_col)),
-    ];
-    let batch = schema::batch(&path, schema::similarity_schema(), columns)?;
-    let meta = BTreeMap::from([("tgsh_version".to_string(), tgsh_common::VERSION.to_string())]);
-    schema::write_parquet(&path, &batch, &meta)?;
-    stage.commit()?;
-    eprintln!("analyze: wrote {}", artifacts.similarity().display());
+    if parts == Parts::All || parts == Parts::Summary {
+        let inputs = summary::SummaryInputs::resolve(pipeline, artifacts)?;
+        let params = serde_json::json!({
+            "analyze": pipeline.analyze,
+            "topology": topology,
+            "seeds": inputs.seeds,
+            "references": inputs.references.iter().map(|(k, (_, s))| (k.clone(), s.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+        });
+        let stage = StageRun::in_dir(
+            Stage::Analyze,
+            artifacts.analyze_summary(),
+            &params,
+            inputs.files(artifacts),
+        )?;
+        if stage.should_run(force)? {
+            load_test(&mut test)?;
+            let dir = stage.begin()?;
+            let claims = summary::summarise(
+                pipeline,
+                artifacts,
+                &inputs,
+                topology,
+                test.as_ref().expect("loaded"),
+                &dir,
+            )?;
+            stage.commit()?;
+            let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
+            eprintln!(
+                "analyze: {} claims: {} pass, {} fail, {} inconclusive -> {}",
+                claims.len(),
+                count("pass"),
+                count("fail"),
+                count("inconclusive"),
+                artifacts.summary("claims.parquet").display()
+            );
+        }
+    }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn hand_computed_cosines() {
-        assert!((cosine(&[1.0, 0.0], &[0.0, 1.0])).abs() < 1e-12);
-        assert!((cosine(&[1.0, 1.0], &[1.0, 0.0]) - 0.5f64.sqrt()).abs() < 1e-12);
-        assert!((cosine(&[1.0, 2.0], &[-2.0, -4.0]) + 1.0).abs() < 1e-12);
-        assert!(cosine(&[0.0, 0.0], &[1.0, 0.0]).is_nan());
-    }
-
-    #[test]
-    fn matrix_is_symmetric_with_unit_diagonal() {
-        let v = [1.0, 0.0, 1.0, 1.0, 0.0, 2.0];
-        let m = similarity_matrix(&v, 2);
-        assert_eq!(m.len(), 9);
-        for i in 0..3 {
-            assert!((m[i * 3 + i] - 1.0).abs() < 1e-12);
-        }
-        assert!((m[1] - m[3]).abs() < 1e-15);
-        assert!((m[2]).abs() < 1e-12); // (1,0) vs (0,2)
-    }
-
-    proptest! {
-        #[test]
-        fn cosine_is_bounded_symmetric_and_scale_invariant(
-            a in proptest::collection::vec(-100f32..100.0, 8),
-            b in proptest::collection::vec(-100f32..100.0, 8),
-            scale in 0.01f32..100.0,
-        ) {
-            let c = cosine(&a, &b);
-            prop_assume!(!c.is_nan());
-            prop_assert!((-1.0..=1.0).contains(&c));
-            prop_assert!((c - cosine(&b, &a)).abs() < 1e-12);
-            let scaled: Vec<f32> = a.iter().map(|x| x * scale).collect();
-            prop_assert!((c - cosine(&scaled, &b)).abs() < 1e-5);
-        }
-    }
 }

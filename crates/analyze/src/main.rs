@@ -1,23 +1,42 @@
 use clap::Parser;
 use std::process::ExitCode;
+use tgsh_analyze::Parts;
 
-/// Stage 3 of the T-GSH pipeline: analyses of the trained context vectors.
+/// Stage 3 of the T-GSH pipeline: every analysis of the trained context
+/// vectors, and the paper's claims with intervals across seeds and verdicts.
 ///
-/// Reads: <artifacts>/<pipeline>/train/model-seed<S>.safetensors for every
-/// seed of [train].seeds. Writes: <artifacts>/<pipeline>/analyze/similarity.parquet
-/// (cosine similarity of every pair of context vectors, before and after
-/// training) and stage.json. Skips itself when inputs, parameters and code
-/// are unchanged.
+/// Reads: <artifacts>/<pipeline>/data/{tasks,test}.parquet and, for every
+/// seed of [train].seeds, train/seed-<S>/{model.safetensors,metrics.parquet}.
+/// Writes: analyze/seed-<S>/ per seed (similarity, cross_task,
+/// reconstruction, tgsh_pairs, dendrogram, clusters, adjacency, statistics)
+/// and analyze/summary/ (statistics with intervals, claims, tgsh, adjacency,
+/// dendrogram, clusters, class_means), each with a stage.json. Every part
+/// skips itself when its inputs, parameters and code are unchanged.
+/// ARCHITECTURE.md documents every table.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
     #[command(flatten)]
     stage: tgsh_common::cli::StageArgs,
+    /// Analyse only this seed's shard (repeatable; no summary). Shards of one
+    /// pipeline can run at the same time in separate processes.
+    #[arg(long = "seed", value_name = "S", conflicts_with = "summary")]
+    seeds: Vec<u64>,
+    /// Only merge the seed shards into analyze/summary/ (they must exist).
+    #[arg(long)]
+    summary: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let parts = if args.summary {
+        Parts::Summary
+    } else if args.seeds.is_empty() {
+        Parts::All
+    } else {
+        Parts::Seeds(args.seeds.clone())
+    };
     tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
-        tgsh_analyze::run(pipeline, artifacts, args.stage.force)
+        tgsh_analyze::run(pipeline, artifacts, parts, args.stage.force)
     })
 }

@@ -31,6 +31,7 @@ mod error;
 pub mod paths;
 pub mod progress;
 pub mod record;
+pub mod resources;
 pub mod schema;
 
 pub use config::Pipeline;

@@ -1,7 +1,11 @@
 //! Where artifacts live: `<root>/<pipeline>/<stage>/...`.
 //!
-//! The file names here are the public contract between stages (see
-//! ARCHITECTURE.md): a replacement stage reads and writes the same names.
+//! The train and analyze stages work in shards, one per seed
+//! (`train/seed-<S>/`, `analyze/seed-<S>/`), each a finished stage folder
+//! with its own record, so seeds can run as separate processes or machines
+//! and a new seed leaves the others untouched. `analyze/summary/` merges the
+//! seed shards. The file names here are the public contract between stages
+//! (see ARCHITECTURE.md): a replacement stage reads and writes the same names.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,7 +61,7 @@ impl Artifacts {
         &self.root
     }
 
-    /// The folder of a finished stage.
+    /// The folder of a stage (for train and analyze: the parent of the shards).
     pub fn stage_dir(&self, stage: Stage) -> PathBuf {
         self.root.join(stage.name())
     }
@@ -77,19 +81,39 @@ impl Artifacts {
         self.stage_dir(Stage::Data).join("tasks.parquet")
     }
 
-    /// `train/model-seed<seed>.safetensors`: one model per seed.
+    /// `train/seed-<S>/`: the train shard of one seed.
+    pub fn train_shard(&self, seed: u64) -> PathBuf {
+        self.stage_dir(Stage::Train).join(shard_name(seed))
+    }
+
+    /// `train/seed-<S>/model.safetensors`: the model trained with `seed`.
     pub fn model(&self, seed: u64) -> PathBuf {
-        self.stage_dir(Stage::Train).join(model_file_name(seed))
+        self.train_shard(seed).join("model.safetensors")
     }
 
-    /// `train/metrics.parquet`: per seed, task and epoch.
-    pub fn metrics(&self) -> PathBuf {
-        self.stage_dir(Stage::Train).join("metrics.parquet")
+    /// `train/seed-<S>/metrics.parquet`: per task and epoch.
+    pub fn metrics(&self, seed: u64) -> PathBuf {
+        self.train_shard(seed).join("metrics.parquet")
     }
 
-    /// `analyze/similarity.parquet`: cosine similarity of context vectors.
-    pub fn similarity(&self) -> PathBuf {
-        self.stage_dir(Stage::Analyze).join("similarity.parquet")
+    /// `analyze/seed-<S>/`: the analyses of one seed's model.
+    pub fn analyze_shard(&self, seed: u64) -> PathBuf {
+        self.stage_dir(Stage::Analyze).join(shard_name(seed))
+    }
+
+    /// `analyze/summary/`: every seed merged, and the claims table.
+    pub fn analyze_summary(&self) -> PathBuf {
+        self.stage_dir(Stage::Analyze).join("summary")
+    }
+
+    /// `analyze/seed-<S>/<file>`.
+    pub fn analysis(&self, seed: u64, file: &str) -> PathBuf {
+        self.analyze_shard(seed).join(file)
+    }
+
+    /// `analyze/summary/<file>`.
+    pub fn summary(&self, file: &str) -> PathBuf {
+        self.analyze_summary().join(file)
     }
 
     /// `report/index.html`: the report page.
@@ -98,7 +122,7 @@ impl Artifacts {
     }
 }
 
-/// The file name of the model trained with `seed`.
-pub fn model_file_name(seed: u64) -> String {
-    format!("model-seed{seed}.safetensors")
+/// The folder name of seed `seed`'s shard: `seed-<S>`.
+pub fn shard_name(seed: u64) -> String {
+    format!("seed-{seed}")
 }

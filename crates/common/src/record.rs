@@ -79,22 +79,34 @@ pub enum Freshness {
     Stale(String),
 }
 
-/// One execution of a stage: decides whether it must run, gives it a
-/// temporary folder, and publishes that folder atomically.
+/// One execution of a stage (or of one shard of it): decides whether it
+/// must run, gives it a temporary folder, and publishes that folder
+/// atomically.
 #[derive(Debug)]
 pub struct StageRun {
     stage: Stage,
+    label: String,
     final_dir: PathBuf,
     partial_dir: PathBuf,
     record: StageRecord,
 }
 
 impl StageRun {
-    /// Prepares a run of `stage` with the given parameters and input files.
-    /// Fails, naming the file and the stage to run first, if an input is missing.
+    /// Prepares a run of `stage` writing the whole stage folder, with the
+    /// given parameters and input files. Fails, naming the file and the
+    /// stage to run first, if an input is missing.
     pub fn new(stage: Stage, artifacts: &Artifacts, params: &impl Serialize, inputs: Vec<PathBuf>) -> Result<StageRun> {
-        let final_dir = artifacts.stage_dir(stage);
+        StageRun::in_dir(stage, artifacts.stage_dir(stage), params, inputs)
+    }
+
+    /// Like [`StageRun::new`], for a run that writes `final_dir` (one shard
+    /// of a stage, e.g. `train/seed-3`).
+    pub fn in_dir(stage: Stage, final_dir: PathBuf, params: &impl Serialize, inputs: Vec<PathBuf>) -> Result<StageRun> {
         let partial_dir = final_dir.with_extension("partial");
+        let label = match final_dir.file_name().and_then(|n| n.to_str()) {
+            Some(name) if name != stage.name() => format!("{stage} {name}"),
+            _ => stage.name().to_string(),
+        };
         let mut hashes = BTreeMap::new();
         for input in inputs {
             if !input.exists() {
@@ -125,6 +137,7 @@ impl StageRun {
         };
         Ok(StageRun {
             stage,
+            label,
             final_dir,
             partial_dir,
             record,
@@ -180,7 +193,7 @@ impl StageRun {
     /// Decides and says (on stderr) whether the stage runs: not when up to
     /// date, unless `force`.
     pub fn should_run(&self, force: bool) -> Result<bool> {
-        let stage = self.stage;
+        let stage = &self.label;
         match self.check()? {
             Freshness::UpToDate if !force => {
                 eprintln!("{stage}: up to date, skipping ({})", self.final_dir.display());
@@ -205,6 +218,11 @@ impl StageRun {
         }
         std::fs::create_dir_all(&self.partial_dir).map_err(|e| Error::io(&self.partial_dir, e))?;
         Ok(self.partial_dir.clone())
+    }
+
+    /// What the messages call this run: `train seed-3`, `report`.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// Hashes the outputs, writes the record, and renames the partial folder

@@ -5,16 +5,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let start = Instant::now();
@@ -43,7 +33,7 @@ fn main() {
     }
     println!(
         "all families: {tasks} tasks in {total:.1} s; peak RSS {:.0} MiB",
-        peak_rss_mib()
+        tgsh_common::resources::peak_rss_mib()
     );
     let _ = std::fs::remove_dir_all(out);
 }

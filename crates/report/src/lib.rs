@@ -58,6 +58,19 @@ fn read_frame(path: &Path) -> Result<DataFrame, ReportError> {
     ParquetReader::new(file).finish().map_err(wrap)
 }
 
+/// The seed shards' tables of one name, stacked (they share a schema).
+fn read_frames(paths: &[std::path::PathBuf]) -> Result<DataFrame, ReportError> {
+    let mut frames = paths.iter().map(|p| read_frame(p));
+    let mut out = frames.next().unwrap_or_else(|| Ok(DataFrame::empty()))?;
+    for (frame, path) in frames.zip(&paths[1..]) {
+        out.vstack_mut(&frame?).map_err(|source| ReportError::Polars {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(out)
+}
+
 /// Final-epoch test accuracy per (seed, task), from `metrics.parquet`.
 pub struct Accuracy {
     /// Seeds, ascending.
@@ -68,13 +81,17 @@ pub struct Accuracy {
     pub table: DataFrame,
 }
 
-/// Reads `metrics.parquet` and keeps each (seed, task)'s last epoch.
-pub fn final_accuracy(path: &Path, tasks: usize) -> Result<Accuracy, ReportError> {
+/// Reads the seeds' `metrics.parquet` and keeps each (seed, task)'s last epoch.
+pub fn final_accuracy(paths: &[std::path::PathBuf], tasks: usize) -> Result<Accuracy, ReportError> {
+    let path = paths
+        .first()
+        .map(|p| p.as_path())
+        .unwrap_or(Path::new("metrics.parquet"));
     let wrap = |source: PolarsError| ReportError::Polars {
         path: path.display().to_string(),
         source,
     };
-    let df = read_frame(path)?;
+    let df = read_frames(paths)?;
     let seed = df.column("seed").and_then(|c| c.u64().cloned()).map_err(wrap)?;
     let task = df
         .column("task")
@@ -127,13 +144,17 @@ pub struct LearningCurve {
     pub seeds: Vec<(u64, Vec<f64>, Vec<f64>)>,
 }
 
-/// Reads `metrics.parquet` and averages over tasks per (seed, epoch).
-pub fn learning_curve(path: &Path) -> Result<LearningCurve, ReportError> {
+/// Reads the seeds' `metrics.parquet` and averages over tasks per (seed, epoch).
+pub fn learning_curve(paths: &[std::path::PathBuf]) -> Result<LearningCurve, ReportError> {
+    let path = paths
+        .first()
+        .map(|p| p.as_path())
+        .unwrap_or(Path::new("metrics.parquet"));
     let wrap = |source: PolarsError| ReportError::Polars {
         path: path.display().to_string(),
         source,
     };
-    let df = read_frame(path)?;
+    let df = read_frames(paths)?;
     let seed = df.column("seed").and_then(|c| c.u64().cloned()).map_err(wrap)?;
     let epoch = df.column("epoch").and_then(|c| c.u32().cloned()).map_err(wrap)?;
     let acc = df
@@ -174,20 +195,11 @@ pub fn learning_curve(path: &Path) -> Result<LearningCurve, ReportError> {
     Ok(LearningCurve { epochs, seeds })
 }
 
-/// Every `n x n` similarity matrix of `similarity.parquet`, by (seed, state).
-pub fn similarities(path: &Path, n: usize) -> Result<BTreeMap<(u64, String), Vec<f64>>, ReportError> {
-    let table = schema::read_parquet(path, &schema::similarity_schema())?;
-    let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
-    let states = table.strings("state")?;
-    let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
-    let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
-    let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+/// Every `n x n` similarity matrix of the seeds' `similarity.parquet`, by (seed, state).
+pub fn similarities(paths: &[std::path::PathBuf], n: usize) -> Result<BTreeMap<(u64, String), Vec<f64>>, ReportError> {
     let mut out = BTreeMap::new();
-    for (k, state) in states.into_iter().enumerate() {
-        let (i, j) = (is[k] as usize, js[k] as usize);
-        if i < n && j < n {
-            out.entry((seeds[k], state)).or_insert_with(|| vec![f64::NAN; n * n])[i * n + j] = cos[k];
-        }
+    for path in paths {
+        out.extend(schema::similarity_matrices(path, n)?);
     }
     Ok(out)
 }
@@ -222,12 +234,9 @@ pub fn run(
     force: bool,
     min_accuracy: Option<f64>,
 ) -> Result<(), ReportError> {
-    let inputs = vec![
-        artifacts.tasks(),
-        artifacts.test_images(),
-        artifacts.metrics(),
-        artifacts.similarity(),
-    ];
+    let mut inputs = vec![artifacts.tasks(), artifacts.test_images()];
+    inputs.extend(metrics_files(pipeline, artifacts));
+    inputs.extend(similarity_files(pipeline, artifacts));
     let params = (&pipeline.report, &pipeline.description);
     let stage = StageRun::new(Stage::Report, artifacts, &params, inputs)?;
     if stage.should_run(force)? {
@@ -237,18 +246,31 @@ pub fn run(
         eprintln!("report: wrote {}", artifacts.report_page().display());
     }
     if let Some(bar) = min_accuracy {
-        check(artifacts, bar)?;
+        check(pipeline, artifacts, bar)?;
     }
     Ok(())
 }
 
-fn check(artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
+fn metrics_files(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<std::path::PathBuf> {
+    pipeline.train.seeds.iter().map(|&s| artifacts.metrics(s)).collect()
+}
+
+fn similarity_files(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<std::path::PathBuf> {
+    pipeline
+        .train
+        .seeds
+        .iter()
+        .map(|&s| artifacts.analysis(s, "similarity.parquet"))
+        .collect()
+}
+
+fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
     let page = artifacts.report_page();
     if !page.exists() {
         return Err(ReportError::Check(format!("{} does not exist", page.display())));
     }
     let tasks = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?.num_rows();
-    let acc = final_accuracy(&artifacts.metrics(), tasks)?;
+    let acc = final_accuracy(&metrics_files(pipeline, artifacts), tasks)?;
     let mut failures = Vec::new();
     for (seed, values) in acc.seeds.iter().zip(&acc.by_seed) {
         for (t, &a) in values.iter().enumerate() {
@@ -284,7 +306,7 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
     // Task names fit on the heatmap axes of small families (AugmentMNIST's "T7 invert").
     let axis = if n <= 12 { names.clone() } else { short.clone() };
 
-    let acc = final_accuracy(&artifacts.metrics(), n)?;
+    let acc = final_accuracy(&metrics_files(pipeline, artifacts), n)?;
     println!("{family}: final test accuracy (%) per task\n{}", acc.table);
     let series: Vec<(String, Vec<f64>)> = acc
         .seeds
@@ -302,7 +324,7 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
         None,
     )?;
 
-    let curve = learning_curve(&artifacts.metrics())?;
+    let curve = learning_curve(&metrics_files(pipeline, artifacts))?;
     let epoch_ticks: Vec<String> = curve.epochs.iter().map(|e| e.to_string()).collect();
     figures::line_chart(
         &dir.join("learning_curve"),
@@ -333,7 +355,7 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
 
     let mut sims = String::new();
     let mut sum_over_seeds = [vec![0f64; n * n], vec![0f64; n * n]];
-    let matrices = similarities(&artifacts.similarity(), n)?;
+    let matrices = similarities(&similarity_files(pipeline, artifacts), n)?;
     for &seed in &acc.seeds {
         for (s, state) in ["before", "after"].into_iter().enumerate() {
             let m = matrices

@@ -1,8 +1,10 @@
 //! The whole pipeline on a tiny config, in process: data -> train ->
 //! analyze -> report, then a rerun that must skip every stage.
 
+use arrow::datatypes::{Float64Type, UInt16Type};
 use std::path::{Path, PathBuf};
 use tgsh_common::record::Freshness;
+use tgsh_common::schema::{self, analysis, read_parquet};
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -23,7 +25,7 @@ fn tiny_pipeline(dir: &Path) -> Pipeline {
         test_images = 500
         [data.family]
         name = "RotationMNIST-tiny"
-        sweep = {{ transform = "rotate", count = 3, step = 120.0 }}
+        sweep = {{ transform = "rotate", count = 4, step = 90.0 }}
         [train]
         seeds = [0, 1]
         epochs = 1
@@ -38,18 +40,34 @@ fn tiny_pipeline(dir: &Path) -> Pipeline {
     Pipeline::load(&path).unwrap()
 }
 
+/// Every stage record of a finished pipeline with `seeds`.
+fn records(artifacts: &Artifacts, seeds: &[u64]) -> Vec<PathBuf> {
+    let mut out = vec![artifacts.stage_dir(Stage::Data).join("stage.json")];
+    for &s in seeds {
+        out.push(artifacts.train_shard(s).join("stage.json"));
+        out.push(artifacts.analyze_shard(s).join("stage.json"));
+    }
+    out.push(artifacts.analyze_summary().join("stage.json"));
+    out.push(artifacts.stage_dir(Stage::Report).join("stage.json"));
+    out
+}
+
+fn run_all(pipeline: &Pipeline, artifacts: &Artifacts, min_accuracy: Option<f64>) {
+    tgsh_data::run(pipeline, artifacts, None, false).unwrap();
+    tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
+    tgsh_analyze::run(pipeline, artifacts, tgsh_analyze::Parts::All, false).unwrap();
+    tgsh_report::run(pipeline, artifacts, false, min_accuracy).unwrap();
+}
+
 #[test]
 fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     let dir = temp_dir("tiny");
     let pipeline = tiny_pipeline(&dir);
     let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
 
-    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_analyze::run(&pipeline, &artifacts, false).unwrap();
     // The accuracy check is part of the run: every task of both seeds must
     // be far above chance (10 %).
-    tgsh_report::run(&pipeline, &artifacts, false, Some(0.5)).unwrap();
+    run_all(&pipeline, &artifacts, Some(0.5));
 
     let report = artifacts.stage_dir(Stage::Report);
     for file in [
@@ -67,38 +85,152 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert!(html.contains("RotationMNIST-tiny") && html.contains("similarity_after_seed1.png"));
 
+    // The cross-task diagonal is each task's trained test accuracy, exactly.
+    for seed in [0u64, 1] {
+        let metrics = read_parquet(&artifacts.metrics(seed), &schema::metrics_schema()).unwrap();
+        let cross = read_parquet(
+            &artifacts.analysis(seed, "cross_task.parquet"),
+            &analysis::cross_task_schema(),
+        )
+        .unwrap();
+        let (ci, dj) = (
+            cross.primitive::<UInt16Type>("context_task").unwrap(),
+            cross.primitive::<UInt16Type>("data_task").unwrap(),
+        );
+        let acc = cross.primitive::<Float64Type>("accuracy").unwrap();
+        let trained = metrics.primitive::<Float64Type>("test_accuracy").unwrap(); // 1 epoch: one row per task
+        let tasks = metrics.primitive::<UInt16Type>("task").unwrap();
+        assert_eq!(acc.len(), 16);
+        for k in 0..acc.len() {
+            if ci[k] == dj[k] {
+                let t = tasks.iter().position(|&t| t == ci[k]).unwrap();
+                assert_eq!(acc[k], trained[t], "seed {seed} task {}", ci[k]);
+            }
+        }
+    }
+
+    // The claims table is complete: every claim has a value and a verdict.
+    let claims = read_parquet(&artifacts.summary("claims.parquet"), &analysis::claims_schema()).unwrap();
+    let ids = claims.strings("id").unwrap();
+    for id in [
+        "before-near-zero",
+        "adjacent-most-similar",
+        "tgsh-label",
+        "tgsh-position",
+        "cross-task-follows-similarity",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "claim {id} missing from {ids:?}");
+    }
+    let means = claims.primitive::<Float64Type>("mean").unwrap();
+    let verdicts = claims.strings("verdict").unwrap();
+    for ((id, mean), verdict) in ids.iter().zip(&means).zip(&verdicts) {
+        assert!(mean.is_finite(), "claim {id} has no value");
+        assert!(
+            ["pass", "fail", "inconclusive"].contains(&verdict.as_str()),
+            "{id}: {verdict}"
+        );
+    }
+
     // An impossible bar fails the check with the offending tasks named.
     let err = tgsh_report::run(&pipeline, &artifacts, false, Some(1.01)).unwrap_err();
     assert!(err.to_string().contains("seed 0 task 0"), "{err}");
 
-    // Nothing changed: every stage reports itself up to date.
-    let records: Vec<_> = [Stage::Data, Stage::Train, Stage::Analyze, Stage::Report]
-        .iter()
-        .map(|&s| std::fs::read(artifacts.stage_dir(s).join("stage.json")).unwrap())
-        .collect();
-    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_analyze::run(&pipeline, &artifacts, false).unwrap();
-    tgsh_report::run(&pipeline, &artifacts, false, None).unwrap();
-    for (s, before) in [Stage::Data, Stage::Train, Stage::Analyze, Stage::Report]
-        .iter()
-        .zip(records)
-    {
-        let after = std::fs::read(artifacts.stage_dir(*s).join("stage.json")).unwrap();
-        assert_eq!(before, after, "{s} ran again although nothing changed");
+    // Nothing changed: every stage and shard reports itself up to date.
+    let files = records(&artifacts, &[0, 1]);
+    let before: Vec<_> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    run_all(&pipeline, &artifacts, None);
+    for (file, before) in files.iter().zip(before) {
+        assert_eq!(
+            before,
+            std::fs::read(file).unwrap(),
+            "{} was written again although nothing changed",
+            file.display()
+        );
     }
 
-    // Changing the train section makes train stale but leaves data fresh.
+    // Changing the train section makes the train shards stale but leaves data fresh.
     let mut more_epochs = pipeline.clone();
     more_epochs.train.epochs = 2;
-    let train = StageRun::new(
+    let train = StageRun::in_dir(
         Stage::Train,
-        &artifacts,
-        &more_epochs.train,
+        artifacts.train_shard(0),
+        &tgsh_train::shard_params(&more_epochs.train, 0),
         vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()],
     )
     .unwrap();
     assert!(matches!(train.check().unwrap(), Freshness::Stale(r) if r.contains("parameters")));
+
+    // A new seed trains only its own shard; the others stay as they were.
+    let mut three = pipeline.clone();
+    three.train.seeds = vec![0, 1, 2];
+    let seed0 = std::fs::read(artifacts.train_shard(0).join("stage.json")).unwrap();
+    tgsh_train::run(&three, &artifacts, None, None, false).unwrap();
+    assert_eq!(
+        seed0,
+        std::fs::read(artifacts.train_shard(0).join("stage.json")).unwrap()
+    );
+    assert!(artifacts.model(2).exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn seeds_trained_apart_equal_seeds_trained_together() {
+    let dir = temp_dir("shards");
+    let pipeline = tiny_pipeline(&dir);
+    let together = Artifacts::new(&dir.join("together"), &pipeline.name);
+    let apart = Artifacts::new(&dir.join("apart"), &pipeline.name);
+    for artifacts in [&together, &apart] {
+        tgsh_data::run(&pipeline, artifacts, None, false).unwrap();
+    }
+    tgsh_train::run(&pipeline, &together, None, None, false).unwrap();
+    tgsh_analyze::run(&pipeline, &together, tgsh_analyze::Parts::All, false).unwrap();
+    for seed in [1u64, 0] {
+        tgsh_train::run(&pipeline, &apart, Some(&[seed]), None, false).unwrap();
+        tgsh_analyze::run(&pipeline, &apart, tgsh_analyze::Parts::Seeds(vec![seed]), false).unwrap();
+    }
+    tgsh_analyze::run(&pipeline, &apart, tgsh_analyze::Parts::Summary, false).unwrap();
+    for seed in [0u64, 1] {
+        for file in ["model.safetensors", "metrics.parquet"] {
+            let (a, b) = (
+                together.train_shard(seed).join(file),
+                apart.train_shard(seed).join(file),
+            );
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "{} differs",
+                b.display()
+            );
+        }
+        for file in [
+            "similarity.parquet",
+            "cross_task.parquet",
+            "reconstruction.parquet",
+            "statistics.parquet",
+        ] {
+            let (a, b) = (together.analysis(seed, file), apart.analysis(seed, file));
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "{} differs",
+                b.display()
+            );
+        }
+    }
+    for file in [
+        "statistics.parquet",
+        "claims.parquet",
+        "tgsh.parquet",
+        "adjacency.parquet",
+        "dendrogram.parquet",
+    ] {
+        assert!(
+            std::fs::read(together.summary(file)).unwrap() == std::fs::read(apart.summary(file)).unwrap(),
+            "summary/{file} differs"
+        );
+    }
+    let err = tgsh_train::run(&pipeline, &apart, Some(&[7]), None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--seed 7") && err.contains("train.seeds"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -108,9 +240,9 @@ fn training_is_bit_identical_run_after_run() {
     let pipeline = tiny_pipeline(&dir);
     let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
     tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, false).unwrap();
+    tgsh_train::run(&pipeline, &artifacts, None, None, false).unwrap();
     let first = std::fs::read(artifacts.model(0)).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, true).unwrap();
+    tgsh_train::run(&pipeline, &artifacts, None, None, true).unwrap();
     let second = std::fs::read(artifacts.model(0)).unwrap();
     assert!(first == second, "model-seed0.safetensors differs between two runs");
     std::fs::remove_dir_all(dir).unwrap();
@@ -124,14 +256,13 @@ fn a_diverging_run_names_task_epoch_and_step_and_leaves_nothing_finished() {
     pipeline.train.learning_rate = 1e30;
     let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
     tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    let err = tgsh_train::run(&pipeline, &artifacts, None, false)
+    let err = tgsh_train::run(&pipeline, &artifacts, None, None, false)
         .unwrap_err()
         .to_string();
     assert!(err.contains("seed 0, task 0") && err.contains("epoch 1, step"), "{err}");
     assert!(
-        !artifacts.stage_dir(Stage::Train).exists(),
+        !artifacts.train_shard(0).exists() && !artifacts.train_shard(1).exists(),
         "a failed train stage must not publish"
     );
-    assert!(!artifacts.metrics().exists());
     std::fs::remove_dir_all(dir).unwrap();
 }

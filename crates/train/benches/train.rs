@@ -13,16 +13,6 @@ use tgsh_common::Pipeline;
 use tgsh_train::candle_trainer::{self, Input};
 use tgsh_train::{hyper, train_one_task, Backend, Model, Scratch, TaskData};
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn task_data(pipeline: &Pipeline, mnist: &tgsh_data::mnist::Mnist, task: &tgsh_common::config::TaskSpec) -> TaskData {
     let seed = pipeline.data.seed;
     TaskData {
@@ -70,7 +60,7 @@ fn main() {
     let normalise = |images: &[u8]| -> Vec<f32> {
         images
             .iter()
-            .map(|&p| (p as f32 / 255.0 - tgsh_train::encoder::MNIST_MEAN) / tgsh_train::encoder::MNIST_STD)
+            .map(|&p| (p as f32 / 255.0 - tgsh_model::encoder::MNIST_MEAN) / tgsh_model::encoder::MNIST_STD)
             .collect()
     };
     let w1 = candle_core::Tensor::from_vec(model.encoder.dense_weight(), (h, 784), &device).unwrap();
@@ -112,7 +102,7 @@ fn main() {
     // Part 3 measures its own peak: free parts 1-2 and reset the high-water
     // mark (Linux: writing 5 to clear_refs resets VmHWM).
     drop((scratch, train, test, data));
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    tgsh_common::resources::reset_peak_rss();
 
     // 3. Train-stage time per family: every task, every epoch, test
     //    evaluation included (data generation excluded), seed 0.
@@ -146,11 +136,11 @@ fn main() {
             accuracy.len(),
             hyper.epochs,
             100.0 * accuracy.iter().sum::<f64>() / accuracy.len() as f64,
-            peak_rss_mib()
+            tgsh_common::resources::peak_rss_mib()
         );
     }
     println!(
         "train stage, families above together: {total:.1} s; peak RSS {:.0} MiB",
-        peak_rss_mib()
+        tgsh_common::resources::peak_rss_mib()
     );
 }

@@ -19,39 +19,12 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rayon::prelude::*;
 use tgsh_common::CLASSES;
+pub use tgsh_model::forward::{accuracy, dot, Encoded};
+use tgsh_model::forward::{logits_pair, logits_row, modulated_decoder, modulated_decoder_into, softmax_ce, LANES};
+pub use tgsh_model::TaskParams;
 
 /// Samples per chunk of a minibatch (the unit of parallel work).
 pub const CHUNK: usize = 16;
-
-/// `Σ a_i b_i` with 16 independent lanes, summed in a fixed order, so it
-/// vectorises and is deterministic.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..16 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// A task's learned parameters: local modulation `m` and global strength `s`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskParams {
-    /// `m_t`, length `H`.
-    pub modulation: Vec<f32>,
-    /// `s_t`.
-    pub strength: f32,
-}
-
-impl TaskParams {
-    /// The context vector `c_t = s_t m_t`.
-    pub fn context(&self) -> Vec<f32> {
-        self.modulation.iter().map(|&m| m * self.strength).collect()
-    }
-}
 
 /// Optimiser and loop settings.
 #[derive(Debug, Clone, Copy)]
@@ -91,80 +64,11 @@ pub struct Diverged {
     pub step: usize,
 }
 
-/// An encoded split: `n x H` rows and their labels.
-#[derive(Debug, Clone, Copy)]
-pub struct Encoded<'a> {
-    /// Activations, row-major.
-    pub rows: &'a [f32],
-    /// Labels.
-    pub labels: &'a [u8],
-}
-
-impl Encoded<'_> {
-    fn row(&self, i: usize, h: usize) -> &[f32] {
-        &self.rows[i * h..(i + 1) * h]
-    }
-}
-
-/// SIMD width the kernels are written for. The lane structure (and hence
-/// every rounding) is fixed by this constant, not by the CPU, and every
-/// multiply-add is a fused `mul_add`: the AVX2/FMA path and the portable path
-/// give bit-identical results.
-const LANES: usize = 8;
-
 struct Workspace {
     grad: Vec<f32>,
     g: Vec<[f32; CLASSES]>,
     loss: f64,
     correct: usize,
-}
-
-/// `c ⊙ W2`, `10 x H`: the only place the context enters the forward pass.
-fn modulated_decoder(context: &[f32], decoder: &[f32]) -> Vec<f32> {
-    let mut mt = Vec::new();
-    modulated_decoder_into(context, decoder, &mut mt);
-    mt
-}
-
-/// [`modulated_decoder`] into a reused buffer (the training step's hot path).
-fn modulated_decoder_into(context: &[f32], decoder: &[f32], mt: &mut Vec<f32>) {
-    mt.clear();
-    mt.extend_from_slice(decoder);
-    for row in mt.chunks_exact_mut(context.len()) {
-        for (m, &c) in row.iter_mut().zip(context) {
-            *m *= c;
-        }
-    }
-}
-
-/// `logits_k = Σ_h r_h Mt_kh`: `r` is loaded once for all ten classes.
-/// Portable version; [`avx2::logits_row`] computes the same lane by lane.
-fn logits_row_portable(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
-    let h = row.len();
-    let (r_chunks, _) = row.as_chunks::<LANES>();
-    let mut acc = [[0f32; LANES]; CLASSES];
-    for (i, r) in r_chunks.iter().enumerate() {
-        for (k, acc) in acc.iter_mut().enumerate() {
-            let w = &mt[k * h + i * LANES..k * h + (i + 1) * LANES];
-            for l in 0..LANES {
-                acc[l] = r[l].mul_add(w[l], acc[l]);
-            }
-        }
-    }
-    finish_logits(row, mt, &acc)
-}
-
-/// Sums each class's lanes in order, then adds the tail past the last full lane chunk.
-fn finish_logits(row: &[f32], mt: &[f32], acc: &[[f32; LANES]; CLASSES]) -> [f32; CLASSES] {
-    let h = row.len();
-    let tail_start = h / LANES * LANES;
-    std::array::from_fn(|k| {
-        let mut sum = acc[k].iter().sum::<f32>();
-        for j in tail_start..h {
-            sum = row[j].mul_add(mt[k * h + j], sum);
-        }
-        sum
-    })
 }
 
 /// `grad_h += Σ_s r_sh (W2ᵀ g_s)_h` over the rows of one chunk. Portable
@@ -175,69 +79,11 @@ fn backward_rows_portable(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32]
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! The two hot loops with AVX2 + FMA intrinsics. `_mm256_fmadd_ps` is a
+    //! The backward pass with AVX2 + FMA intrinsics. `_mm256_fmadd_ps` is a
     //! fused multiply-add per lane, exactly what the portable `mul_add`
     //! computes, in the same order: results are bit-identical.
-    use super::{finish_logits, CLASSES, LANES};
+    use super::{CLASSES, LANES};
     use std::arch::x86_64::*;
-
-    pub fn available() -> bool {
-        static DETECTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 and FMA; `mt` must hold `10 * row.len()` values.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn logits_row(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
-        let h = row.len();
-        assert!(mt.len() >= CLASSES * h);
-        let mut acc = [_mm256_setzero_ps(); CLASSES];
-        let (r, m) = (row.as_ptr(), mt.as_ptr());
-        for i in 0..h / LANES {
-            let rv = _mm256_loadu_ps(r.add(i * LANES));
-            for (k, acc) in acc.iter_mut().enumerate() {
-                *acc = _mm256_fmadd_ps(rv, _mm256_loadu_ps(m.add(k * h + i * LANES)), *acc);
-            }
-        }
-        let mut lanes = [[0f32; LANES]; CLASSES];
-        for k in 0..CLASSES {
-            _mm256_storeu_ps(lanes[k].as_mut_ptr(), acc[k]);
-        }
-        finish_logits(row, mt, &lanes)
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 and FMA; `a` and `b` must have the same
-    /// length `H` and `mt` must hold `10 * H` values.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn logits_pair(a: &[f32], b: &[f32], mt: &[f32]) -> [[f32; CLASSES]; 2] {
-        let h = a.len();
-        assert!(b.len() == h && mt.len() >= CLASSES * h);
-        const HALF: usize = CLASSES / 2;
-        let mut lanes = [[[0f32; LANES]; CLASSES]; 2];
-        let (pa, pb, m) = (a.as_ptr(), b.as_ptr(), mt.as_ptr());
-        // Five classes at a time keep 10 accumulators + 3 operands in the 16 registers.
-        for half in [0, HALF] {
-            let mut acc = [[_mm256_setzero_ps(); HALF]; 2];
-            for i in 0..h / LANES {
-                let ra = _mm256_loadu_ps(pa.add(i * LANES));
-                let rb = _mm256_loadu_ps(pb.add(i * LANES));
-                let [acc_a, acc_b] = &mut acc;
-                for (k, (x, y)) in acc_a.iter_mut().zip(acc_b.iter_mut()).enumerate() {
-                    let w = _mm256_loadu_ps(m.add((half + k) * h + i * LANES));
-                    *x = _mm256_fmadd_ps(ra, w, *x);
-                    *y = _mm256_fmadd_ps(rb, w, *y);
-                }
-            }
-            for (row, acc) in acc.iter().enumerate() {
-                for (k, v) in acc.iter().enumerate() {
-                    _mm256_storeu_ps(lanes[row][half + k].as_mut_ptr(), *v);
-                }
-            }
-        }
-        [finish_logits(a, mt, &lanes[0]), finish_logits(b, mt, &lanes[1])]
-    }
 
     /// # Safety
     /// The CPU must support AVX2 and FMA; every row must hold `grad.len()`
@@ -280,30 +126,9 @@ fn backward_from(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &
     }
 }
 
-/// Logits of two rows at once: each `Mt` load serves both rows. Every
-/// accumulator sums in the same order as [`logits_row`], so the results are
-/// the same bits as two single-row calls.
-fn logits_pair(a: &[f32], b: &[f32], mt: &[f32]) -> [[f32; CLASSES]; 2] {
-    #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
-        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
-        return unsafe { avx2::logits_pair(a, b, mt) };
-    }
-    [logits_row_portable(a, mt), logits_row_portable(b, mt)]
-}
-
-fn logits_row(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
-    #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
-        // SAFETY: AVX2 and FMA were detected; `mt` is `10 x H` by construction.
-        return unsafe { avx2::logits_row(row, mt) };
-    }
-    logits_row_portable(row, mt)
-}
-
 fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
+    if tgsh_model::forward::avx2_available() {
         // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
         return unsafe { avx2::backward_rows(rows, g, decoder, grad) };
     }
@@ -339,41 +164,6 @@ fn chunk_step(data: Encoded<'_>, samples: &[usize], mt: &[f32], decoder: &[f32],
         w.g.push(g.map(|v| v * scale));
     }
     backward_rows(rows, &w.g, decoder, &mut w.grad);
-}
-
-/// Softmax probabilities, cross-entropy and whether the argmax is right.
-fn softmax_ce(logits: &[f32; CLASSES], label: u8) -> ([f32; CLASSES], f32, bool) {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: [f32; CLASSES] = std::array::from_fn(|k| (logits[k] - max).exp());
-    let sum: f32 = exp.iter().sum();
-    let p = std::array::from_fn(|k| exp[k] / sum);
-    let loss = sum.ln() + max - logits[label as usize];
-    let argmax = (0..CLASSES)
-        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)))
-        .expect("ten classes");
-    (p, loss, argmax == label as usize)
-}
-
-/// Test accuracy of context `c` on `data`.
-pub fn accuracy(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> f64 {
-    let h = context.len();
-    let mt = modulated_decoder(context, decoder);
-    let n = data.labels.len();
-    let correct: usize = (0..n.div_ceil(2))
-        .into_par_iter()
-        .with_min_len(32)
-        .map(|pair| {
-            let i = 2 * pair;
-            let right = |l: &[f32; CLASSES], i: usize| softmax_ce(l, data.labels[i]).2 as usize;
-            if i + 1 < n {
-                let [a, b] = logits_pair(data.row(i, h), data.row(i + 1, h), &mt);
-                right(&a, i) + right(&b, i + 1)
-            } else {
-                right(&logits_row(data.row(i, h), &mt), i)
-            }
-        })
-        .sum();
-    correct as f64 / data.labels.len().max(1) as f64
 }
 
 /// Mean cross-entropy of `params` on the given rows (used by tests and the
@@ -542,14 +332,6 @@ mod tests {
     }
 
     #[test]
-    fn dot_matches_a_plain_sum() {
-        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
-        let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.25).collect();
-        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - plain).abs() < 1e-3);
-    }
-
-    #[test]
     fn analytic_gradients_match_finite_differences() {
         let (h, n) = (24, 40);
         let (rows, labels, decoder, params) = toy(n, h, 7);
@@ -578,16 +360,6 @@ mod tests {
         let numeric =
             (mean_loss(data, &batch, &up, &decoder) - mean_loss(data, &batch, &down, &decoder)) / (2.0 * eps as f64);
         assert!((numeric - grad_s as f64).abs() < 1e-3, "s: {numeric} vs {grad_s}");
-    }
-
-    #[test]
-    fn softmax_ce_of_a_hand_computed_case() {
-        let mut l = [0f32; CLASSES];
-        l[3] = (9f32).ln(); // p = 9/18 for class 3, 1/18 for the others
-        let (p, loss, right) = softmax_ce(&l, 3);
-        assert!((p[3] - 0.5).abs() < 1e-6 && (p[0] - 1.0 / 18.0).abs() < 1e-6);
-        assert!((loss - 2f32.ln()).abs() < 1e-6);
-        assert!(right);
     }
 
     #[test]
@@ -629,30 +401,16 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn the_avx2_path_and_the_portable_path_agree_bit_for_bit() {
-        if !avx2::available() {
+    fn the_avx2_backward_and_the_portable_backward_agree_bit_for_bit() {
+        if !tgsh_model::forward::avx2_available() {
             return; // nothing to compare on this CPU
         }
         let (h, n) = (203, 16); // a length with a tail after the 8-lane chunks
-        let (rows, _, decoder, params) = toy(n, h, 21);
-        let mt = modulated_decoder(&params.context(), &decoder);
+        let (rows, _, decoder, _) = toy(n, h, 21);
         let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
         let g: Vec<[f32; CLASSES]> = (0..n)
             .map(|s| std::array::from_fn(|k| (s * 7 + k) as f32 * 0.01 - 0.3))
             .collect();
-        for row in &row_refs {
-            // SAFETY: checked above.
-            assert_eq!(logits_row_portable(row, &mt), unsafe { avx2::logits_row(row, &mt) });
-        }
-        // SAFETY: checked above.
-        let pair = unsafe { avx2::logits_pair(row_refs[0], row_refs[1], &mt) };
-        assert_eq!(
-            pair,
-            [
-                logits_row_portable(row_refs[0], &mt),
-                logits_row_portable(row_refs[1], &mt)
-            ]
-        );
         let (mut portable, mut fast) = (vec![0.5f32; h], vec![0.5f32; h]);
         backward_rows_portable(&row_refs, &g, &decoder, &mut portable);
         // SAFETY: checked above.

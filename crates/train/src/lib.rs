@@ -20,23 +20,19 @@
 #![deny(missing_docs)]
 
 pub mod candle_trainer;
-pub mod encoder;
 pub mod kernels;
 
 use arrow::array::{ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal, Uniform};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use tgsh_common::config::{DeviceChoice, EncoderKind, TrainConfig};
+use tgsh_common::config::{DeviceChoice, TrainConfig};
 use tgsh_common::schema;
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, CLASSES, PIXELS};
+use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_model::encoder;
 
-pub use encoder::Encoder;
-pub use kernels::{EpochStats, Hyper, TaskParams};
+pub use kernels::{EpochStats, Hyper};
+pub use tgsh_model::{seeded, Encoder, Model, TaskParams};
 
 /// Errors of the train stage.
 #[derive(Debug, thiserror::Error)]
@@ -68,154 +64,18 @@ pub enum TrainError {
     #[error("device: {0}")]
     Device(candle_core::Error),
     /// Writing the model file failed.
-    #[error("{path}: {message}")]
-    Safetensors {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        message: String,
+    #[error(transparent)]
+    ModelFile(#[from] tgsh_model::ModelFileError),
+    /// `--seed` named a seed the pipeline does not list.
+    #[error("--seed {seed}: {pipeline} lists train.seeds = {seeds:?}; add the seed there first")]
+    UnknownSeed {
+        /// The seed asked for.
+        seed: u64,
+        /// The pipeline file.
+        pipeline: String,
+        /// The seeds it lists.
+        seeds: Vec<u64>,
     },
-}
-
-/// The generator of `stream` for `seed`.
-pub fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
-
-/// A CRWN: fixed encoder and decoder, and each task's parameters.
-#[derive(Debug, Clone)]
-pub struct Model {
-    /// The seed everything was drawn from.
-    pub seed: u64,
-    /// `W1`.
-    pub encoder: Encoder,
-    /// `W2`, `10 x H`, row-major.
-    pub decoder: Vec<f32>,
-    /// Each task's parameters at initialisation.
-    pub before: Vec<TaskParams>,
-    /// Each task's parameters after training (filled as tasks finish).
-    pub after: Vec<TaskParams>,
-}
-
-impl Model {
-    /// Draws encoder and decoder for `seed`.
-    pub fn new(config: &TrainConfig, seed: u64) -> Model {
-        let h = config.hidden;
-        let mut rng = seeded(seed, 0);
-        let encoder = match config.encoder {
-            EncoderKind::Flyhash => Encoder::flyhash(h, config.inputs_per_unit, &mut rng),
-            EncoderKind::Dense => Encoder::dense(h, config.inputs_per_unit, &mut rng),
-        };
-        // PyTorch's default init of a 1x1 convolution without bias: U(-1/sqrt(H), 1/sqrt(H)).
-        let bound = 1.0 / (h as f32).sqrt();
-        let uniform = Uniform::new(-bound, bound).expect("valid bounds");
-        let mut rng = seeded(seed, 1);
-        let decoder = (0..CLASSES * h).map(|_| uniform.sample(&mut rng)).collect();
-        Model {
-            seed,
-            encoder,
-            decoder,
-            before: Vec::new(),
-            after: Vec::new(),
-        }
-    }
-
-    /// Task `t`'s initial parameters: `m ~ N(0, 2/(H+1))`, `s ~ N(0, 1)`.
-    pub fn init_task(&self, task: usize) -> TaskParams {
-        let h = self.encoder.hidden();
-        let mut rng = seeded(self.seed, 2 + 2 * task as u64);
-        let normal = Normal::new(0.0f32, (2.0 / (h as f32 + 1.0)).sqrt()).expect("valid std");
-        let modulation = (0..h).map(|_| normal.sample(&mut rng)).collect();
-        let strength = Normal::new(0.0f32, 1.0).expect("valid std").sample(&mut rng);
-        TaskParams { modulation, strength }
-    }
-
-    /// The generator task `t` shuffles with.
-    pub fn shuffle_rng(&self, task: usize) -> ChaCha8Rng {
-        seeded(self.seed, 3 + 2 * task as u64)
-    }
-
-    /// Writes the model as safetensors (tensor names in ARCHITECTURE.md).
-    pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), TrainError> {
-        let h = self.encoder.hidden();
-        let t = self.after.len();
-        let stack = |params: &[TaskParams], f: &dyn Fn(&TaskParams) -> Vec<f32>| -> Vec<f32> {
-            params.iter().flat_map(f).collect()
-        };
-        let tensors: Vec<(&str, Vec<usize>, Vec<f32>)> = vec![
-            ("encoder.weight", vec![h, PIXELS], self.encoder.dense_weight()),
-            ("decoder.weight", vec![CLASSES, h], self.decoder.clone()),
-            (
-                "modulation.before",
-                vec![t, h],
-                stack(&self.before, &|p| p.modulation.clone()),
-            ),
-            (
-                "modulation.after",
-                vec![t, h],
-                stack(&self.after, &|p| p.modulation.clone()),
-            ),
-            (
-                "strength.before",
-                vec![t],
-                self.before.iter().map(|p| p.strength).collect(),
-            ),
-            (
-                "strength.after",
-                vec![t],
-                self.after.iter().map(|p| p.strength).collect(),
-            ),
-            ("context.before", vec![t, h], stack(&self.before, &|p| p.context())),
-            ("context.after", vec![t, h], stack(&self.after, &|p| p.context())),
-        ];
-        write_safetensors(path, &tensors, metadata).map_err(|e| TrainError::Safetensors {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
-    }
-}
-
-/// Writes F32 tensors in the safetensors format: an 8-byte little-endian
-/// header length, a JSON header (keys sorted, `__metadata__` included, padded
-/// with spaces to 8 bytes) and the raw data in the given order. Written by
-/// hand because the `safetensors` crate serialises metadata from a `HashMap`,
-/// whose order changes run to run; this way equal models are equal bytes.
-pub fn write_safetensors(
-    path: &Path,
-    tensors: &[(&str, Vec<usize>, Vec<f32>)],
-    metadata: &BTreeMap<String, String>,
-) -> std::io::Result<()> {
-    let mut header = serde_json::Map::new();
-    header.insert("__metadata__".into(), serde_json::to_value(metadata).expect("strings"));
-    let mut offset = 0usize;
-    for (name, shape, values) in tensors {
-        assert_eq!(
-            shape.iter().product::<usize>(),
-            values.len(),
-            "{name}: shape and data disagree"
-        );
-        let end = offset + 4 * values.len();
-        header.insert(
-            name.to_string(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
-        );
-        offset = end;
-    }
-    let mut json = serde_json::to_string(&header).expect("serialisable");
-    while !json.len().is_multiple_of(8) {
-        json.push(' ');
-    }
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    out.write_all(&(json.len() as u64).to_le_bytes())?;
-    out.write_all(json.as_bytes())?;
-    for (_, _, values) in tensors {
-        for v in values {
-            out.write_all(&v.to_le_bytes())?;
-        }
-    }
-    out.flush()
 }
 
 /// One row of `metrics.parquet`.
@@ -376,11 +236,25 @@ pub fn hyper(config: &TrainConfig) -> Hyper {
     }
 }
 
-/// Runs the train stage: skips when up to date (unless `force`), else
-/// trains every seed and publishes models and metrics atomically.
+/// The parameters a train shard records: the `[train]` section with the
+/// seed list replaced by the shard's own seed, so adding a seed to the list
+/// leaves the other shards up to date.
+pub fn shard_params(config: &TrainConfig, seed: u64) -> serde_json::Value {
+    let mut params = serde_json::to_value(config).expect("serialisable");
+    let map = params.as_object_mut().expect("a struct");
+    map.remove("seeds");
+    map.insert("seed".into(), seed.into());
+    params
+}
+
+/// Runs the train stage for `seeds` (every seed of the pipeline when
+/// `None`): one shard per seed, `train/seed-<S>/`, each skipped when up to
+/// date (unless `force`) and published atomically on its own. The stale
+/// seeds train together, tasks outer, so each task's images are read once.
 pub fn run(
     pipeline: &Pipeline,
     artifacts: &Artifacts,
+    seeds: Option<&[u64]>,
     device: Option<DeviceChoice>,
     force: bool,
 ) -> Result<(), TrainError> {
@@ -388,9 +262,21 @@ pub fn run(
     if let Some(device) = device {
         config.device = device;
     }
+    let seeds = select_seeds(&config.seeds, seeds, &pipeline.path)?;
     let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
-    let stage = StageRun::new(Stage::Train, artifacts, &config, inputs)?;
-    if !stage.should_run(force)? {
+    let mut shards = Vec::new();
+    for &seed in &seeds {
+        let stage = StageRun::in_dir(
+            Stage::Train,
+            artifacts.train_shard(seed),
+            &shard_params(&config, seed),
+            inputs.clone(),
+        )?;
+        if stage.should_run(force)? {
+            shards.push((seed, stage));
+        }
+    }
+    if shards.is_empty() {
         return Ok(());
     }
     let backend = Backend::resolve(config.device)?;
@@ -398,22 +284,18 @@ pub fn run(
     let task_count = tasks.num_rows();
     let family = tasks.meta("family")?.to_string();
     let hyper = hyper(&config);
-    let dir = stage.begin()?;
     let bar = tgsh_common::progress::bar(
-        (config.seeds.len() * task_count * config.epochs) as u64,
+        (shards.len() * task_count * config.epochs) as u64,
         format!("train {family}"),
     );
     let start = std::time::Instant::now();
-    let mut rows = Vec::new();
+    let mut rows: Vec<Vec<MetricRow>> = vec![Vec::new(); shards.len()];
     let mut scratch = Scratch::default();
-    let mut models = Vec::new();
-    for &seed in &config.seeds {
-        models.push(Model::new(&config, seed));
-    }
+    let mut models: Vec<Model> = shards.iter().map(|(seed, _)| Model::new(&config, *seed)).collect();
     // Tasks outer, seeds inner: each task's images are read once.
     for task in 0..task_count {
         let data = read_task_data(artifacts, task)?;
-        for model in models.iter_mut() {
+        for (model, rows) in models.iter_mut().zip(rows.iter_mut()) {
             let seed = model.seed;
             let mut epoch_start = std::time::Instant::now();
             let (before, after) =
@@ -433,36 +315,40 @@ pub fn run(
         }
     }
     bar.finish_and_clear();
-    for model in &models {
+    eprintln!(
+        "train: {} seed(s) x {task_count} tasks x {} epochs in {:.1} s on {}",
+        shards.len(),
+        config.epochs,
+        start.elapsed().as_secs_f64(),
+        backend.name()
+    );
+    for (((seed, stage), model), rows) in shards.into_iter().zip(&models).zip(&rows) {
+        let dir = stage.begin()?;
         let metadata = BTreeMap::from([
             ("format".to_string(), "tgsh-crwn/1".to_string()),
-            ("seed".to_string(), model.seed.to_string()),
+            ("seed".to_string(), seed.to_string()),
             ("family".to_string(), family.clone()),
             ("tasks".to_string(), task_count.to_string()),
             (
                 "config".to_string(),
-                serde_json::to_string(&config).expect("serialisable"),
+                serde_json::to_string(&shard_params(&config, seed)).expect("serialisable"),
             ),
             ("backend".to_string(), backend.name().to_string()),
             ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
             ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
         ]);
-        model.save(&dir.join(tgsh_common::paths::model_file_name(model.seed)), &metadata)?;
-    }
-    write_metrics(&dir.join("metrics.parquet"), &rows, &family)?;
-    stage.commit()?;
-    eprintln!(
-        "train: {} seed(s) x {task_count} tasks x {} epochs in {:.1} s on {}",
-        config.seeds.len(),
-        config.epochs,
-        start.elapsed().as_secs_f64(),
-        backend.name()
-    );
-    for &seed in &config.seeds {
+        model.save(&dir.join("model.safetensors"), &metadata)?;
+        write_metrics(&dir.join("metrics.parquet"), rows, &family)?;
+        let timings: Vec<(String, f64)> = rows
+            .iter()
+            .map(|r| (format!("task {} epoch {}", r.task, r.epoch), r.seconds))
+            .collect();
+        schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;
+        stage.commit()?;
         let finals: Vec<f64> = rows
             .iter()
-            .filter(|r| r.seed == seed && r.epoch == config.epochs)
+            .filter(|r| r.epoch == config.epochs)
             .map(|r| r.stats.test_accuracy)
             .collect();
         let mean = finals.iter().sum::<f64>() / finals.len().max(1) as f64;
@@ -474,6 +360,27 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// The seeds to run: all of `configured`, or those `requested`, each of
+/// which must be in the pipeline's list (so a shard never exists that the
+/// pipeline does not know about).
+pub fn select_seeds(configured: &[u64], requested: Option<&[u64]>, pipeline: &Path) -> Result<Vec<u64>, TrainError> {
+    match requested {
+        None => Ok(configured.to_vec()),
+        Some(requested) => {
+            for seed in requested {
+                if !configured.contains(seed) {
+                    return Err(TrainError::UnknownSeed {
+                        seed: *seed,
+                        pipeline: pipeline.display().to_string(),
+                        seeds: configured.to_vec(),
+                    });
+                }
+            }
+            Ok(requested.to_vec())
+        }
+    }
 }
 
 /// Writes `metrics.parquet`.
@@ -495,7 +402,6 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow], family: &str) -> Result<()
         Arc::new(Float64Array::from(
             rows.iter().map(|r| r.stats.test_accuracy).collect::<Vec<_>>(),
         )),
-        Arc::new(Float64Array::from(rows.iter().map(|r| r.seconds).collect::<Vec<_>>())),
     ];
     let batch = schema::batch(path, schema::metrics_schema(), columns)?;
     let meta = BTreeMap::from([

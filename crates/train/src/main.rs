@@ -6,15 +6,20 @@ use tgsh_common::config::DeviceChoice;
 ///
 /// Reads: <artifacts>/<pipeline>/data/{train,test,tasks}.parquet and the
 /// [train] section of the pipeline file. Writes:
-/// <artifacts>/<pipeline>/train/model-seed<S>.safetensors (encoder, decoder,
-/// context vectors before and after training), metrics.parquet (loss and
-/// accuracy per seed, task and epoch) and stage.json. Skips itself when
-/// inputs, parameters and code are unchanged.
+/// <artifacts>/<pipeline>/train/seed-<S>/ for every seed: model.safetensors
+/// (encoder, decoder, context vectors before and after training),
+/// metrics.parquet (loss and accuracy per task and epoch) and stage.json.
+/// Each seed's shard skips itself when its inputs, parameters and code are
+/// unchanged.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
     #[command(flatten)]
     stage: tgsh_common::cli::StageArgs,
+    /// Train only this seed's shard (repeatable; each must be in train.seeds).
+    /// Shards of one pipeline can train at the same time in separate processes.
+    #[arg(long = "seed", value_name = "S")]
+    seeds: Vec<u64>,
     /// Where to train (overrides train.device). `cuda` needs a build with `--features cuda`.
     #[arg(long, value_enum)]
     device: Option<Device>,
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
         Device::Auto => DeviceChoice::Auto,
     });
     tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
-        tgsh_train::run(pipeline, artifacts, device, args.stage.force)
+        let seeds = (!args.seeds.is_empty()).then_some(args.seeds.as_slice());
+        tgsh_train::run(pipeline, artifacts, seeds, device, args.stage.force)
     })
 }

@@ -1,6 +1,9 @@
 //! The Parquet artifacts' columns, and readers/writers that name the file in
 //! every error. ARCHITECTURE.md documents the same schemas for readers in
 //! other languages; the constructors here are the single source of truth.
+//! The analyze stage's tables are in [`analysis`].
+
+pub mod analysis;
 
 use crate::error::{Error, Result};
 use arrow::array::{Array, ArrayRef, AsArray, FixedSizeBinaryArray, RecordBatch};
@@ -57,6 +60,29 @@ pub fn image_column(pixels: Vec<u8>) -> Result<ArrayRef> {
     Ok(Arc::new(array))
 }
 
+/// Builds a `fixed_size_list<float32>[784]` column from concatenated float images.
+pub fn float_image_column(values: Vec<f32>) -> ArrayRef {
+    assert_eq!(values.len() % crate::PIXELS, 0, "whole images only");
+    let field = Arc::new(Field::new("item", DataType::Float32, false));
+    Arc::new(arrow::array::FixedSizeListArray::new(
+        field,
+        crate::PIXELS as i32,
+        Arc::new(arrow::array::Float32Array::from(values)),
+        None,
+    ))
+}
+
+/// Builds a `list<float64>` column.
+pub fn float_list_column(lists: &[Vec<f64>]) -> ArrayRef {
+    let mut builder = arrow::array::ListBuilder::new(arrow::array::Float64Builder::new())
+        .with_field(Arc::new(Field::new("item", DataType::Float64, false)));
+    for list in lists {
+        builder.values().append_slice(list);
+        builder.append(true);
+    }
+    Arc::new(builder.finish())
+}
+
 /// `data/tasks.parquet`: one row per task.
 ///
 /// | column | type | meaning |
@@ -86,7 +112,9 @@ pub fn tasks_schema() -> SchemaRef {
 /// | `loss` | float64 | mean training cross-entropy over the epoch's minibatches |
 /// | `train_accuracy` | float64 | accuracy on the minibatches seen during the epoch (before each step) |
 /// | `test_accuracy` | float64 | accuracy on the task's test split after the epoch |
-/// | `seconds` | float64 | wall time of the epoch, test evaluation included |
+///
+/// Deterministic: the same config and seed give the same bytes. Wall times
+/// are in [`timings_schema`]'s file.
 pub fn metrics_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("seed", DataType::UInt64, false),
@@ -95,8 +123,42 @@ pub fn metrics_schema() -> SchemaRef {
         Field::new("loss", DataType::Float64, false),
         Field::new("train_accuracy", DataType::Float64, false),
         Field::new("test_accuracy", DataType::Float64, false),
+    ]))
+}
+
+/// `train/seed-<S>/timings.parquet` and `analyze/seed-<S>/timings.parquet`:
+/// wall times, the only stage outputs that differ run to run.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `step` | utf8 | what was timed, e.g. `task 3 epoch 2` or `cross-task accuracy` |
+/// | `seconds` | float64 | wall time |
+pub fn timings_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("seed", DataType::UInt64, false),
+        Field::new("step", DataType::Utf8, false),
         Field::new("seconds", DataType::Float64, false),
     ]))
+}
+
+/// Writes a `timings.parquet` of `(step, seconds)` for `seed`.
+pub fn write_timings(path: &Path, seed: u64, rows: &[(String, f64)]) -> Result<()> {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(arrow::array::UInt64Array::from(vec![seed; rows.len()])),
+        Arc::new(arrow::array::StringArray::from(
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        )),
+        Arc::new(arrow::array::Float64Array::from(
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        )),
+    ];
+    let b = batch(path, timings_schema(), columns)?;
+    write_parquet(
+        path,
+        &b,
+        &BTreeMap::from([("tgsh_version".to_string(), crate::VERSION.to_string())]),
+    )
 }
 
 /// `analyze/similarity.parquet`: cosine similarity of context vectors, one
@@ -116,6 +178,25 @@ pub fn similarity_schema() -> SchemaRef {
         Field::new("task_j", DataType::UInt16, false),
         Field::new("cosine", DataType::Float64, false),
     ]))
+}
+
+/// Every `n x n` matrix of a `similarity.parquet`, by (seed, state);
+/// entries the file lacks are NaN.
+pub fn similarity_matrices(path: &Path, n: usize) -> Result<BTreeMap<(u64, String), Vec<f64>>> {
+    let table = read_parquet(path, &similarity_schema())?;
+    let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
+    let states = table.strings("state")?;
+    let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
+    let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
+    let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+    let mut out = BTreeMap::new();
+    for (k, state) in states.into_iter().enumerate() {
+        let (i, j) = (is[k] as usize, js[k] as usize);
+        if i < n && j < n {
+            out.entry((seeds[k], state)).or_insert_with(|| vec![f64::NAN; n * n])[i * n + j] = cos[k];
+        }
+    }
+    Ok(out)
 }
 
 /// A Parquet file being written (zstd), one row group per `write` call.
@@ -381,6 +462,54 @@ impl ParquetTable {
             }
             // A sliced array's value buffer is sliced too: it starts at row 0.
             out.extend_from_slice(&images.value_data()[..images.len() * crate::PIXELS]);
+        }
+        Ok(out)
+    }
+
+    /// A `fixed_size_list<float32>[784]` column as concatenated images.
+    pub fn float_images(&self, name: &str) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(self.num_rows() * crate::PIXELS);
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))?;
+            let lists = column
+                .as_fixed_size_list_opt()
+                .filter(|l| l.value_length() as usize == crate::PIXELS)
+                .ok_or_else(|| {
+                    Error::schema(
+                        &self.path,
+                        format!("column `{name}` is not fixed_size_list<float32>[784]"),
+                    )
+                })?;
+            for i in 0..lists.len() {
+                let item = lists.value(i);
+                let values = item
+                    .as_primitive_opt::<arrow::datatypes::Float32Type>()
+                    .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` does not hold float32")))?;
+                out.extend_from_slice(values.values());
+            }
+        }
+        Ok(out)
+    }
+
+    /// A `list<float64>` column.
+    pub fn float_lists(&self, name: &str) -> Result<Vec<Vec<f64>>> {
+        let mut out = Vec::with_capacity(self.num_rows());
+        for batch in &self.batches {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))?;
+            let lists = column
+                .as_list_opt::<i32>()
+                .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is not list<float64>")))?;
+            for i in 0..lists.len() {
+                let item = lists.value(i);
+                let values = item
+                    .as_primitive_opt::<arrow::datatypes::Float64Type>()
+                    .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` does not hold float64")))?;
+                out.push(values.values().to_vec());
+            }
         }
         Ok(out)
     }

@@ -79,6 +79,29 @@ impl Encoder {
         }
     }
 
+    /// The encoder a model file stores as a dense `H x 784` matrix: a fly
+    /// hash when every entry is 0 or 1 and every row has the same number of
+    /// ones (so it is evaluated by the exact integer sums), else dense.
+    pub fn from_dense_weight(weight: Vec<f32>, hidden: usize) -> Encoder {
+        let binary = weight.iter().all(|&w| w == 0.0 || w == 1.0);
+        let mut inputs = Vec::new();
+        let mut k = None;
+        if binary && hidden > 0 {
+            for row in weight.chunks_exact(PIXELS) {
+                let ones: Vec<u16> = (0..PIXELS as u16).filter(|&p| row[p as usize] == 1.0).collect();
+                if *k.get_or_insert(ones.len()) != ones.len() || ones.is_empty() {
+                    k = None;
+                    break;
+                }
+                inputs.extend(ones);
+            }
+        }
+        match k {
+            Some(k) if binary => Encoder::from_inputs(inputs, k),
+            _ => Encoder::Dense { weight, hidden },
+        }
+    }
+
     /// Draws a dense Gaussian encoder, `N(0, k/784)` per weight so a unit's
     /// squared weight norm matches a fly-hash unit's on average.
     pub fn dense(hidden: usize, k: usize, rng: &mut impl Rng) -> Encoder {
@@ -150,24 +173,40 @@ impl Encoder {
                 );
             }
             Encoder::Dense { weight, .. } => {
-                // A dense 7840x784 product per image: use candle's gemm in
-                // blocks of rows rather than a hand loop (~10x faster).
-                let device = candle_core::Device::Cpu;
-                let w = candle_core::Tensor::from_slice(weight, (h, PIXELS), &device).expect("shape matches");
-                let wt = w.t().expect("2-D");
+                // A dense 7840x784 product per image: gemm in blocks of rows
+                // rather than a hand loop (~10x faster).
                 const BLOCK: usize = 2048;
+                let mut x = Vec::with_capacity(BLOCK * PIXELS);
                 for (images, out) in images.chunks(BLOCK * PIXELS).zip(out.chunks_mut(BLOCK * h)) {
-                    let x: Vec<f32> = images
-                        .iter()
-                        .map(|&p| (p as f32 / 255.0 - MNIST_MEAN) / MNIST_STD)
-                        .collect();
+                    x.clear();
+                    x.extend(images.iter().map(|&p| (p as f32 / 255.0 - MNIST_MEAN) / MNIST_STD));
                     let rows = images.len() / PIXELS;
-                    let m = candle_core::Tensor::from_vec(x, (rows, PIXELS), &device)
-                        .and_then(|x| x.matmul(&wt))
-                        .and_then(|m| m.flatten_all())
-                        .and_then(|m| m.to_vec1::<f32>())
-                        .expect("CPU matmul of matching shapes");
-                    out.copy_from_slice(&m);
+                    // out (rows x h) = x (rows x 784) * weightᵀ (784 x h), all row-major.
+                    // SAFETY: the pointers cover rows*h, rows*784 and h*784 values
+                    // with the strides given (column stride 1, row stride = width).
+                    unsafe {
+                        gemm::gemm(
+                            rows,
+                            h,
+                            PIXELS,
+                            out.as_mut_ptr(),
+                            1,
+                            h as isize,
+                            false,
+                            x.as_ptr(),
+                            1,
+                            PIXELS as isize,
+                            weight.as_ptr(),
+                            PIXELS as isize,
+                            1,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::Rayon(0),
+                        );
+                    }
                     out.par_chunks_mut(h).for_each(center_relu);
                 }
             }

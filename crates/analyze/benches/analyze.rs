@@ -1,0 +1,88 @@
+//! `just bench` (analyze): the whole analysis of one RotationMNIST seed (36
+//! tasks, every test image), part by part: similarity, clustering, the
+//! 36 x 36 cross-task accuracy on 10,000 test images per task, the T-GSH
+//! pairs and the pseudo-inverse reconstruction. Target: at most 30 s on the
+//! 2-core machine. Printed, never asserted (shared, noisy machines).
+//!
+//! The model is drawn from seed 0 with its initial contexts standing in for
+//! trained ones: the work does not depend on the values.
+
+use std::path::Path;
+use std::time::Instant;
+use tgsh_analyze::shard::{analyze_seed, TestSet};
+use tgsh_common::Pipeline;
+use tgsh_model::Model;
+
+fn main() {
+    tgsh_analyze::reconstruction::single_threaded_blas();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mnist = tgsh_data::mnist::load(&root.join("data/mnist")).expect("carried MNIST");
+    let pipeline = Pipeline::load(&root.join("pipelines/rotation.toml")).expect("rotation pipeline");
+    let tasks = pipeline.data.family.expand();
+    let test = TestSet {
+        names: tasks.iter().map(|t| t.name.clone()).collect(),
+        images: tasks
+            .iter()
+            .map(|t| tgsh_data::transform_split(t, &mnist.test, 1, pipeline.data.seed))
+            .collect(),
+        labels: mnist.test.labels.clone(),
+    };
+    let mut model = Model::new(&pipeline.train, 0);
+    for t in 0..tasks.len() {
+        model.before.push(model.init_task(t));
+        model.after.push(model.init_task(t + tasks.len()));
+    }
+    // A metrics file for the accuracy statistic.
+    let dir = std::env::temp_dir().join(format!("tgsh-bench-analyze-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let metrics = dir.join("metrics.parquet");
+    write_metrics(&metrics, tasks.len());
+
+    println!("threads: {}", rayon::current_num_threads());
+    let topology = pipeline.analyze.topology(&pipeline.data.family);
+    let start = Instant::now();
+    let mut last = Instant::now();
+    let mut parts: Vec<(String, f64)> = Vec::new();
+    let mut current = "accuracy from metrics".to_string();
+    let tables = analyze_seed(&model, &metrics, &test, &pipeline.analyze, topology, |step| {
+        parts.push((
+            std::mem::replace(&mut current, step.to_string()),
+            last.elapsed().as_secs_f64(),
+        ));
+        last = Instant::now();
+    })
+    .unwrap();
+    parts.push((current, last.elapsed().as_secs_f64()));
+    let compute = start.elapsed().as_secs_f64();
+    let write_start = Instant::now();
+    tables.write(&dir).unwrap();
+    let write = write_start.elapsed().as_secs_f64();
+    for (part, seconds) in &parts {
+        println!("  {part:<32} {seconds:>6.2} s");
+    }
+    println!("  {:<32} {write:>6.2} s", "write tables");
+    println!(
+        "analysis of one RotationMNIST seed (36 tasks, 10,000 test images each): {:.1} s (target <= 30 s); peak RSS {:.0} MiB",
+        compute + write,
+        tgsh_common::resources::peak_rss_mib()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A metrics table with one final epoch per task.
+fn write_metrics(path: &Path, tasks: usize) {
+    use arrow::array::{ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array};
+    use std::sync::Arc;
+    let n = tasks;
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(vec![0u64; n])),
+        Arc::new(UInt16Array::from((0..n as u16).collect::<Vec<_>>())),
+        Arc::new(UInt32Array::from(vec![1u32; n])),
+        Arc::new(Float64Array::from(vec![0.5; n])),
+        Arc::new(Float64Array::from(vec![0.9; n])),
+        Arc::new(Float64Array::from(vec![0.9; n])),
+    ];
+    let schema = tgsh_common::schema::metrics_schema();
+    let batch = tgsh_common::schema::batch(path, schema, columns).unwrap();
+    tgsh_common::schema::write_parquet(path, &batch, &Default::default()).unwrap();
+}

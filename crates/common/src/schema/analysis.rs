@@ -1,0 +1,282 @@
+//! The analyze stage's tables. Each seed's shard (`analyze/seed-<S>/`) holds
+//! the per-seed tables, every one with a `seed` column so shards concatenate;
+//! `analyze/summary/` holds what merges seeds. ARCHITECTURE.md documents the
+//! same schemas for readers in other languages.
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use std::sync::Arc;
+
+fn schema(fields: Vec<Field>) -> SchemaRef {
+    Arc::new(Schema::new(fields))
+}
+
+fn f(name: &str, data_type: DataType) -> Field {
+    Field::new(name, data_type, false)
+}
+
+/// A 28x28 float image, row-major: `fixed_size_list<float32>[784]`.
+pub fn float_image_type() -> DataType {
+    DataType::FixedSizeList(
+        Arc::new(Field::new("item", DataType::Float32, false)),
+        crate::PIXELS as i32,
+    )
+}
+
+/// A list of float64 values.
+pub fn float_list_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Float64, false)))
+}
+
+/// `seed-<S>/cross_task.parquet`: the context of one task on another's test set.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `context_task` | uint16 | whose trained context `c_i` is used |
+/// | `data_task` | uint16 | whose test images are classified |
+/// | `accuracy` | float64 | fraction correct on all of `data_task`'s test images |
+pub fn cross_task_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("context_task", DataType::UInt16),
+        f("data_task", DataType::UInt16),
+        f("accuracy", DataType::Float64),
+    ])
+}
+
+/// `seed-<S>/reconstruction.parquet`: the pseudo-inverse reconstruction of
+/// every (task, class) (Eq. 3) and how it matches the test images' class means.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `task`, `class` | uint16, uint8 | what is reconstructed |
+/// | `image` | fixed_size_list<float32>[784] | `pinv(W1) z`, in normalised pixel units |
+/// | `own_correlation` | float64 | Pearson correlation with the mean test image of `class` in `task` |
+/// | `best_task` | uint16 | the task whose `class` mean correlates best |
+/// | `best_class` | uint8 | the class whose mean in `task` correlates best |
+/// | `own_task_rank` | float64 | fraction of the other tasks whose `class` mean correlates less than `task`'s |
+pub fn reconstruction_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("task", DataType::UInt16),
+        f("class", DataType::UInt8),
+        f("image", float_image_type()),
+        f("own_correlation", DataType::Float64),
+        f("best_task", DataType::UInt16),
+        f("best_class", DataType::UInt8),
+        f("own_task_rank", DataType::Float64),
+    ])
+}
+
+/// `seed-<S>/tgsh_pairs.parquet`: a uniform sample of the pair similarities
+/// of the T-GSH comparison (Fig. 1a).
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `grouping` | utf8 | `label` (groups are digits: the figure's caption) or `position` (groups are random sets of images, label-agnostic: the notebook and Definition 1) |
+/// | `kind` | utf8 | `intra` (same task, different groups) or `inter` (same group, different tasks) |
+/// | `cosine` | float64 | cosine similarity of the two representations `c_t ⊙ r(x)` |
+pub fn tgsh_pairs_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("grouping", DataType::Utf8),
+        f("kind", DataType::Utf8),
+        f("cosine", DataType::Float64),
+    ])
+}
+
+/// `seed-<S>/dendrogram.parquet` (with `seed`) and `summary/dendrogram.parquet`
+/// (without: the tree of the seed-mean similarity matrix): the merge tree
+/// in scipy's `linkage` convention.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed (per-seed table only) |
+/// | `step` | uint32 | merge number from 0; it creates cluster `tasks + step` |
+/// | `left`, `right` | uint32 | merged clusters (`left < right`; `< tasks` are tasks) |
+/// | `height` | float64 | linkage distance on `1 - cos` |
+/// | `size` | uint32 | tasks in the new cluster |
+pub fn dendrogram_schema(with_seed: bool) -> SchemaRef {
+    let mut fields = seed_field(with_seed);
+    fields.extend([
+        f("step", DataType::UInt32),
+        f("left", DataType::UInt32),
+        f("right", DataType::UInt32),
+        f("height", DataType::Float64),
+        f("size", DataType::UInt32),
+    ]);
+    schema(fields)
+}
+
+/// `seed-<S>/clusters.parquet` and `summary/clusters.parquet`: flat clusters
+/// at the configured cut (linfa-hierarchical) and the dendrogram's leaf order.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed (per-seed table only) |
+/// | `task` | uint16 | task index |
+/// | `cluster` | uint32 | cluster at `analyze.clusters`, numbered by first appearance in task order |
+/// | `leaf_position` | uint32 | position of the task in the dendrogram's leaf order |
+pub fn clusters_schema(with_seed: bool) -> SchemaRef {
+    let mut fields = seed_field(with_seed);
+    fields.extend([
+        f("task", DataType::UInt16),
+        f("cluster", DataType::UInt32),
+        f("leaf_position", DataType::UInt32),
+    ]);
+    schema(fields)
+}
+
+fn seed_field(with_seed: bool) -> Vec<Field> {
+    if with_seed {
+        vec![f("seed", DataType::UInt64)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// `seed-<S>/adjacency.parquet`: mean similarity at each task distance.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `state` | utf8 | `before` or `after` training |
+/// | `distance` | uint32 | task distance (circular for circles) |
+/// | `mean_similarity` | float64 | mean cosine over ordered pairs at that distance |
+/// | `pairs` | uint32 | ordered pairs at that distance |
+pub fn adjacency_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("state", DataType::Utf8),
+        f("distance", DataType::UInt32),
+        f("mean_similarity", DataType::Float64),
+        f("pairs", DataType::UInt32),
+    ])
+}
+
+/// `seed-<S>/statistics.parquet`: every scalar one seed's analyses measure.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `statistic` | utf8 | dotted name, e.g. `similarity.after.nearest_is_adjacent` (ARCHITECTURE.md lists them) |
+/// | `value` | float64 | the value (NaN where undefined, e.g. adjacency without a topology) |
+pub fn seed_statistics_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("statistic", DataType::Utf8),
+        f("value", DataType::Float64),
+    ])
+}
+
+/// `summary/statistics.parquet`: each statistic across seeds.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `statistic` | utf8 | as in the per-seed table |
+/// | `mean` | float64 | mean over seeds |
+/// | `ci_low`, `ci_high` | float64 | 95 % Student-t interval of the mean (NaN with one seed) |
+/// | `seeds` | uint32 | seeds with a finite value |
+/// | `values` | list<float64> | the per-seed values, in seed order |
+pub fn summary_statistics_schema() -> SchemaRef {
+    schema(vec![
+        f("statistic", DataType::Utf8),
+        f("mean", DataType::Float64),
+        f("ci_low", DataType::Float64),
+        f("ci_high", DataType::Float64),
+        f("seeds", DataType::UInt32),
+        f("values", float_list_type()),
+    ])
+}
+
+/// `summary/claims.parquet`: one row per claim, with its verdict.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `id` | utf8 | short stable name |
+/// | `claim` | utf8 | what the paper says, in words |
+/// | `figure` | utf8 | where the paper shows it |
+/// | `statistic` | utf8 | the statistic tested (a row of `statistics.parquet`) and what it measures |
+/// | `mean`, `ci_low`, `ci_high` | float64 | its mean and 95 % interval across seeds |
+/// | `seeds` | uint32 | seeds |
+/// | `threshold` | float64 | the bar, fixed before looking |
+/// | `direction` | utf8 | `>`, `>=`, `<` or `<=`: what the claim needs of the statistic |
+/// | `verdict` | utf8 | `pass` (the whole interval meets the bar), `fail` (none of it does), `inconclusive` (it straddles the bar, or one seed gives no interval) |
+/// | `note` | utf8 | how the statistic is computed |
+pub fn claims_schema() -> SchemaRef {
+    schema(vec![
+        f("id", DataType::Utf8),
+        f("claim", DataType::Utf8),
+        f("figure", DataType::Utf8),
+        f("statistic", DataType::Utf8),
+        f("mean", DataType::Float64),
+        f("ci_low", DataType::Float64),
+        f("ci_high", DataType::Float64),
+        f("seeds", DataType::UInt32),
+        f("threshold", DataType::Float64),
+        f("direction", DataType::Utf8),
+        f("verdict", DataType::Utf8),
+        f("note", DataType::Utf8),
+    ])
+}
+
+/// `summary/tgsh.parquet`: the T-GSH comparison pooled over seeds.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `grouping` | utf8 | `label` or `position` (see `tgsh_pairs`) |
+/// | `intra_mean`, `inter_mean` | float64 | means of the pooled pair samples |
+/// | `difference` | float64 | `intra_mean - inter_mean` |
+/// | `difference_low`, `difference_high` | float64 | percentile bootstrap 95 % interval of the difference (pairs resampled) |
+/// | `auc` | float64 | `P(intra > inter)` on the pooled samples |
+/// | `seeds` | uint32 | seeds pooled |
+pub fn tgsh_summary_schema() -> SchemaRef {
+    schema(vec![
+        f("grouping", DataType::Utf8),
+        f("intra_mean", DataType::Float64),
+        f("inter_mean", DataType::Float64),
+        f("difference", DataType::Float64),
+        f("difference_low", DataType::Float64),
+        f("difference_high", DataType::Float64),
+        f("auc", DataType::Float64),
+        f("seeds", DataType::UInt32),
+    ])
+}
+
+/// `summary/adjacency.parquet`: the adjacency profile across seeds.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `state` | utf8 | `before` or `after` |
+/// | `distance` | uint32 | task distance |
+/// | `mean`, `ci_low`, `ci_high` | float64 | mean similarity at that distance, 95 % Student-t interval across seeds |
+/// | `seeds` | uint32 | seeds |
+pub fn adjacency_summary_schema() -> SchemaRef {
+    schema(vec![
+        f("state", DataType::Utf8),
+        f("distance", DataType::UInt32),
+        f("mean", DataType::Float64),
+        f("ci_low", DataType::Float64),
+        f("ci_high", DataType::Float64),
+        f("seeds", DataType::UInt32),
+    ])
+}
+
+/// `summary/class_means.parquet`: the mean test image of each class in each
+/// task, what reconstructions are scored against.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `task`, `class` | uint16, uint8 | which images |
+/// | `images` | uint32 | how many were averaged |
+/// | `image` | fixed_size_list<float32>[784] | mean pixel value, 0-255 |
+pub fn class_means_schema() -> SchemaRef {
+    schema(vec![
+        f("task", DataType::UInt16),
+        f("class", DataType::UInt8),
+        f("images", DataType::UInt32),
+        f("image", float_image_type()),
+    ])
+}

@@ -1,0 +1,37 @@
+//! The CRWN's math, written once and shared by the train and analyze stages.
+//!
+//! The model (REFERENCE.md §1): a fixed sparse random encoder `W1` (the fly
+//! hash, [`Encoder`]) gives `r(x) = relu(W1 x - mean(W1 x))`; a fixed random
+//! decoder `W2` (`10 x H`) reads the representation `c_t ⊙ r(x)`, where the
+//! context vector `c_t = s_t m_t` is the only thing a task learns:
+//! `logits = W2 (c_t ⊙ r(x))` ([`forward`]).
+//!
+//! - [`encoder`]: `W1`, evaluated as exact integer sums over non-zero pixels.
+//! - [`forward`]: the modulated decoder `c ⊙ W2`, logits, softmax
+//!   cross-entropy and accuracy, with AVX2 kernels that give the same bits as
+//!   the portable code. Training's recorded accuracy and analysis' cross-task
+//!   accuracy are the same function.
+//! - [`model`]: a [`Model`] drawn from a seed, each task's [`TaskParams`],
+//!   and the model file (`model.safetensors`) read and written by tensor name.
+//!
+//! ```
+//! use tgsh_model::{forward, Model};
+//! use tgsh_common::config::TrainConfig;
+//! let config = TrainConfig { hidden: 100, ..TrainConfig::default() };
+//! let model = Model::new(&config, 0);
+//! let image = vec![0u8; 784];
+//! let rows = model.encoder.encode(&image);
+//! let context = model.init_task(0).context();
+//! let data = forward::Encoded { rows: &rows, labels: &[0] };
+//! let accuracy = forward::accuracy(data, &context, &model.decoder);
+//! assert!(accuracy == 0.0 || accuracy == 1.0);
+//! ```
+#![deny(missing_docs)]
+
+pub mod encoder;
+pub mod forward;
+pub mod model;
+
+pub use encoder::Encoder;
+pub use forward::Encoded;
+pub use model::{seeded, Model, ModelFileError, TaskParams};

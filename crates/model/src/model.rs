@@ -1,0 +1,335 @@
+//! A CRWN: the fixed encoder and decoder drawn from a seed, each task's
+//! learned parameters, and the model file (`model.safetensors`) that carries
+//! them between stages.
+//!
+//! Randomness is a pure function of the seed ([`seeded`]): stream 0 draws
+//! the encoder, stream 1 the decoder, task `t` its initial values from
+//! stream `2 + 2t` and its shuffles from `3 + 2t`. Analyses draw from
+//! streams at [`ANALYSIS_STREAMS`] and above, so they never reuse a
+//! training stream.
+
+use crate::encoder::{self, Encoder};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use tgsh_common::config::{EncoderKind, TrainConfig};
+use tgsh_common::{CLASSES, PIXELS};
+
+/// First stream of the analyses (far above any task's training streams).
+pub const ANALYSIS_STREAMS: u64 = 1 << 40;
+
+/// The generator of `stream` for `seed`.
+pub fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// A task's learned parameters: local modulation `m` and global strength `s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskParams {
+    /// `m_t`, length `H`.
+    pub modulation: Vec<f32>,
+    /// `s_t`.
+    pub strength: f32,
+}
+
+impl TaskParams {
+    /// The context vector `c_t = s_t m_t`.
+    pub fn context(&self) -> Vec<f32> {
+        self.modulation.iter().map(|&m| m * self.strength).collect()
+    }
+}
+
+/// A CRWN: fixed encoder and decoder, and each task's parameters.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The seed everything was drawn from.
+    pub seed: u64,
+    /// `W1`.
+    pub encoder: Encoder,
+    /// `W2`, `10 x H`, row-major.
+    pub decoder: Vec<f32>,
+    /// Each task's parameters at initialisation.
+    pub before: Vec<TaskParams>,
+    /// Each task's parameters after training (filled as tasks finish).
+    pub after: Vec<TaskParams>,
+}
+
+/// A model file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ModelFileError {
+    /// The file.
+    pub path: String,
+    /// What is wrong, and what a model file must hold.
+    pub message: String,
+}
+
+impl Model {
+    /// Draws encoder and decoder for `seed`.
+    pub fn new(config: &TrainConfig, seed: u64) -> Model {
+        let h = config.hidden;
+        let mut rng = seeded(seed, 0);
+        let encoder = match config.encoder {
+            EncoderKind::Flyhash => Encoder::flyhash(h, config.inputs_per_unit, &mut rng),
+            EncoderKind::Dense => Encoder::dense(h, config.inputs_per_unit, &mut rng),
+        };
+        // PyTorch's default init of a 1x1 convolution without bias: U(-1/sqrt(H), 1/sqrt(H)).
+        let bound = 1.0 / (h as f32).sqrt();
+        let uniform = Uniform::new(-bound, bound).expect("valid bounds");
+        let mut rng = seeded(seed, 1);
+        let decoder = (0..CLASSES * h).map(|_| uniform.sample(&mut rng)).collect();
+        Model {
+            seed,
+            encoder,
+            decoder,
+            before: Vec::new(),
+            after: Vec::new(),
+        }
+    }
+
+    /// Hidden units `H`.
+    pub fn hidden(&self) -> usize {
+        self.encoder.hidden()
+    }
+
+    /// Task `t`'s initial parameters: `m ~ N(0, 2/(H+1))`, `s ~ N(0, 1)`.
+    pub fn init_task(&self, task: usize) -> TaskParams {
+        let h = self.encoder.hidden();
+        let mut rng = seeded(self.seed, 2 + 2 * task as u64);
+        let normal = Normal::new(0.0f32, (2.0 / (h as f32 + 1.0)).sqrt()).expect("valid std");
+        let modulation = (0..h).map(|_| normal.sample(&mut rng)).collect();
+        let strength = Normal::new(0.0f32, 1.0).expect("valid std").sample(&mut rng);
+        TaskParams { modulation, strength }
+    }
+
+    /// The generator task `t` shuffles with.
+    pub fn shuffle_rng(&self, task: usize) -> ChaCha8Rng {
+        seeded(self.seed, 3 + 2 * task as u64)
+    }
+
+    /// Task `t`'s trained context vector `c_t`.
+    pub fn context_after(&self, task: usize) -> Vec<f32> {
+        self.after[task].context()
+    }
+
+    /// The safetensors tensors of this model (names in ARCHITECTURE.md).
+    pub fn tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let h = self.encoder.hidden();
+        let t = self.after.len();
+        let stack = |params: &[TaskParams], f: &dyn Fn(&TaskParams) -> Vec<f32>| -> Vec<f32> {
+            params.iter().flat_map(f).collect()
+        };
+        let strengths = |params: &[TaskParams]| params.iter().map(|p| p.strength).collect();
+        vec![
+            ("encoder.weight".into(), vec![h, PIXELS], self.encoder.dense_weight()),
+            ("decoder.weight".into(), vec![CLASSES, h], self.decoder.clone()),
+            (
+                "modulation.before".into(),
+                vec![t, h],
+                stack(&self.before, &|p| p.modulation.clone()),
+            ),
+            (
+                "modulation.after".into(),
+                vec![t, h],
+                stack(&self.after, &|p| p.modulation.clone()),
+            ),
+            ("strength.before".into(), vec![t], strengths(&self.before)),
+            ("strength.after".into(), vec![t], strengths(&self.after)),
+            (
+                "context.before".into(),
+                vec![t, h],
+                stack(&self.before, &|p| p.context()),
+            ),
+            ("context.after".into(), vec![t, h], stack(&self.after, &|p| p.context())),
+        ]
+    }
+
+    /// Writes the model as safetensors with `metadata`.
+    pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), ModelFileError> {
+        write_safetensors(path, &self.tensors(), metadata).map_err(|e| ModelFileError {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a model file written by [`Model::save`] (or by any trainer that
+    /// follows ARCHITECTURE.md), with its metadata. A 0/1 encoder with the
+    /// same number of ones in every row is read back as a fly hash, so it is
+    /// evaluated by the same exact integer sums as in training.
+    pub fn load(path: &Path) -> Result<(Model, BTreeMap<String, String>), ModelFileError> {
+        let fail = |message: String| ModelFileError {
+            path: path.display().to_string(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| fail(format!("not a safetensors file: {e}")))?;
+        let metadata: BTreeMap<String, String> = header
+            .metadata()
+            .as_ref()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let tensors =
+            safetensors::SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("not a safetensors file: {e}")))?;
+        let get = |name: &str, rank: usize| -> Result<(Vec<usize>, Vec<f32>), ModelFileError> {
+            let view = tensors.tensor(name).map_err(|_| {
+                fail(format!(
+                    "tensor `{name}` is missing (ARCHITECTURE.md lists the tensors a model file must have)"
+                ))
+            })?;
+            if view.dtype() != safetensors::Dtype::F32 || view.shape().len() != rank {
+                return Err(fail(format!(
+                    "tensor `{name}` is {:?} {:?}, expected F32 with {rank} dimension(s)",
+                    view.dtype(),
+                    view.shape()
+                )));
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect();
+            Ok((view.shape().to_vec(), values))
+        };
+        let (enc_shape, enc) = get("encoder.weight", 2)?;
+        let (dec_shape, decoder) = get("decoder.weight", 2)?;
+        let h = enc_shape[0];
+        if enc_shape[1] != PIXELS || dec_shape != [CLASSES, h] {
+            return Err(fail(format!(
+                "encoder.weight is {enc_shape:?} and decoder.weight {dec_shape:?}: expected [H, {PIXELS}] and [{CLASSES}, H]"
+            )));
+        }
+        let params = |state: &str| -> Result<Vec<TaskParams>, ModelFileError> {
+            let (m_shape, m) = get(&format!("modulation.{state}"), 2)?;
+            let (s_shape, s) = get(&format!("strength.{state}"), 1)?;
+            if m_shape[1] != h || s_shape[0] != m_shape[0] {
+                return Err(fail(format!(
+                    "modulation.{state} is {m_shape:?} and strength.{state} {s_shape:?}: expected [T, {h}] and [T]"
+                )));
+            }
+            Ok(m.chunks_exact(h)
+                .zip(s)
+                .map(|(m, s)| TaskParams {
+                    modulation: m.to_vec(),
+                    strength: s,
+                })
+                .collect())
+        };
+        let before = params("before")?;
+        let after = params("after")?;
+        let seed = metadata
+            .get("seed")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| fail("metadata key `seed` is missing or not an integer".into()))?;
+        Ok((
+            Model {
+                seed,
+                encoder: encoder::Encoder::from_dense_weight(enc, h),
+                decoder,
+                before,
+                after,
+            },
+            metadata,
+        ))
+    }
+}
+
+/// Writes F32 tensors in the safetensors format: an 8-byte little-endian
+/// header length, a JSON header (keys sorted, `__metadata__` included, padded
+/// with spaces to 8 bytes) and the raw data in the given order. Written by
+/// hand because the `safetensors` crate serialises metadata from a `HashMap`,
+/// whose order changes run to run; this way equal models are equal bytes.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    metadata: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::to_value(metadata).expect("strings"));
+    let mut offset = 0usize;
+    for (name, shape, values) in tensors {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            values.len(),
+            "{name}: shape and data disagree"
+        );
+        let end = offset + 4 * values.len();
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    let mut json = serde_json::to_string(&header).expect("serialisable");
+    while !json.len().is_multiple_of(8) {
+        json.push(' ');
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(&(json.len() as u64).to_le_bytes())?;
+    out.write_all(json.as_bytes())?;
+    for (_, _, values) in tensors {
+        for v in values {
+            out.write_all(&v.to_le_bytes())?;
+        }
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_model_loads_back_identically_and_encodes_the_same() {
+        let config = TrainConfig {
+            hidden: 64,
+            ..TrainConfig::default()
+        };
+        let mut model = Model::new(&config, 5);
+        for t in 0..3 {
+            model.before.push(model.init_task(t));
+            let mut after = model.init_task(t);
+            after.strength *= 2.0;
+            model.after.push(after);
+        }
+        let dir = std::env::temp_dir().join(format!("tgsh-model-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("model.safetensors");
+        let meta = BTreeMap::from([("seed".to_string(), "5".to_string())]);
+        model.save(&path, &meta).unwrap();
+        let (back, meta_back) = Model::load(&path).unwrap();
+        assert_eq!(meta_back, meta);
+        assert_eq!(back.seed, 5);
+        assert_eq!(back.decoder, model.decoder);
+        assert_eq!(back.before, model.before);
+        assert_eq!(back.after, model.after);
+        assert!(matches!(back.encoder, Encoder::FlyHash { k: 7, .. }));
+        let images: Vec<u8> = (0..2 * PIXELS).map(|i| (i * 13 % 256) as u8).collect();
+        assert_eq!(back.encoder.encode(&images), model.encoder.encode(&images));
+        // The same bytes again: saving is deterministic.
+        let again = dir.join("again.safetensors");
+        back.save(&again, &meta).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_model_file_without_a_tensor_names_it() {
+        let dir = std::env::temp_dir().join(format!("tgsh-model-missing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("partial.safetensors");
+        let tensors = vec![("encoder.weight".to_string(), vec![2, PIXELS], vec![0.0; 2 * PIXELS])];
+        write_safetensors(&path, &tensors, &BTreeMap::new()).unwrap();
+        let err = Model::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("partial.safetensors") && err.contains("decoder.weight"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
