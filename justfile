@@ -64,11 +64,13 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --release --workspace --all-targets -- -D warnings
 
-# Speed and memory benchmarks (data generation, trainer vs dense baseline)
+# Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
+# (`--workspace` keeps the dependency features of the normal build: no rebuild)
 [group('bench')]
 bench:
-    cargo bench -p tgsh-data
-    cargo bench -p tgsh-train
+    cargo bench --workspace --bench data
+    cargo bench --workspace --bench train
+    cargo bench --workspace --bench analyze
 
 # Remove a pipeline's artifacts
 [group('pipeline')]
