@@ -13,6 +13,7 @@ pub(super) struct ImageGrid<'a> {
     pub(super) rows: usize,
     pub(super) cols: usize,
     pub(super) row_labels: &'a [String],
+    pub(super) col_labels: Option<&'a [String]>,
     pub(super) width: u32,
     pub(super) height: u32,
     pub(super) grid_x: i32,
@@ -28,6 +29,24 @@ impl<'a> ImageGrid<'a> {
         cols: usize,
         row_labels: &'a [String],
     ) -> Result<Self, FigureError> {
+        Self::with_columns(title, images, side, rows, cols, row_labels, None)
+    }
+
+    pub(super) fn with_columns(
+        title: &'a str,
+        images: &'a [Vec<u8>],
+        side: usize,
+        rows: usize,
+        cols: usize,
+        row_labels: &'a [String],
+        col_labels: Option<&'a [String]>,
+    ) -> Result<Self, FigureError> {
+        if let Some(c) = col_labels.filter(|c| c.len() != cols) {
+            return Err(invalid(format!(
+                "image grid has {} column labels for {cols} columns",
+                c.len()
+            )));
+        }
         if side == 0 || rows == 0 || cols == 0 {
             return Err(invalid(format!(
                 "image grid needs positive side, rows and cols (got {side}, {rows}, {cols})"
@@ -61,7 +80,7 @@ impl<'a> ImageGrid<'a> {
         }
         let tile = side as i64 * PIXEL_SCALE as i64;
         let grid_x = MARGIN + max_text_width(LABEL_SIZE, row_labels) + 10;
-        let grid_y = MARGIN + title_height(title);
+        let grid_y = MARGIN + title_height(title) + if col_labels.is_some() { LABEL_SIZE as i32 + 8 } else { 0 };
         let span = |k: usize| k as i64 * tile + (k as i64 - 1) * TILE_GAP as i64;
         let width =
             (grid_x as i64 + span(cols) + MARGIN as i64).max((text_width(TITLE_SIZE, title) + 2 * MARGIN) as i64);
@@ -74,6 +93,7 @@ impl<'a> ImageGrid<'a> {
             rows,
             cols,
             row_labels,
+            col_labels,
             width,
             height,
             grid_x,
@@ -86,16 +106,6 @@ impl<'a> ImageGrid<'a> {
         let step = self.side as i32 * PIXEL_SCALE + TILE_GAP;
         (self.grid_x + col as i32 * step, self.grid_y + row as i32 * step)
     }
-}
-
-/// The most frequent grey level, painted once as the tile background so only
-/// the other pixels need their own rectangles (keeps the SVG small).
-pub(super) fn dominant_level(image: &[u8]) -> u8 {
-    let mut counts = [0usize; 256];
-    for &p in image {
-        counts[p as usize] += 1;
-    }
-    (0..=255u8).max_by_key(|&v| counts[v as usize]).unwrap_or(0)
 }
 
 impl Figure for ImageGrid<'_> {
@@ -116,32 +126,26 @@ impl Figure for ImageGrid<'_> {
             for col in 0..self.cols {
                 let image = &self.images[row * self.cols + col];
                 let (x0, y0) = self.tile_origin(row, col);
-                let bg = dominant_level(image);
-                root.draw(&Rectangle::new(
-                    [(x0, y0), (x0 + tile, y0 + tile)],
-                    RGBColor(bg, bg, bg).filled(),
-                ))
-                .map_err(draw_err)?;
-                for (py, line) in image.chunks_exact(side).enumerate() {
-                    // Runs of equal grey become one rectangle.
-                    let mut px = 0;
-                    while px < side {
-                        let v = line[px];
-                        let start = px;
-                        while px < side && line[px] == v {
-                            px += 1;
-                        }
-                        if v == bg {
-                            continue;
-                        }
-                        let (x, y) = (x0 + start as i32 * PIXEL_SCALE, y0 + py as i32 * PIXEL_SCALE);
-                        root.draw(&Rectangle::new(
-                            [(x, y), (x0 + px as i32 * PIXEL_SCALE, y + PIXEL_SCALE)],
-                            RGBColor(v, v, v).filled(),
-                        ))
-                        .map_err(draw_err)?;
-                    }
+                // One bitmap per tile: the PNG shows it pixel for pixel and
+                // the SVG embeds it as one PNG image instead of a rectangle
+                // per pixel.
+                let tile_px = tile as usize;
+                let mut rgb = vec![0u8; tile_px * tile_px * 3];
+                for (k, chunk) in rgb.chunks_exact_mut(3).enumerate() {
+                    let (x, y) = (k % tile_px, k / tile_px);
+                    let v = image[(y / PIXEL_SCALE as usize) * side + x / PIXEL_SCALE as usize];
+                    chunk.copy_from_slice(&[v, v, v]);
                 }
+                let element = BitMapElement::with_owned_buffer((x0, y0), (tile as u32, tile as u32), rgb)
+                    .ok_or_else(|| "image tile buffer has the wrong size".to_string())?;
+                root.draw(&element).map_err(draw_err)?;
+            }
+        }
+        if let Some(labels) = self.col_labels {
+            let style = anchored(LABEL_SIZE, HPos::Center, VPos::Bottom);
+            for (col, label) in labels.iter().enumerate() {
+                let (x, y) = self.tile_origin(0, col);
+                root.draw_text(label, &style, (x + tile / 2, y - 4)).map_err(draw_err)?;
             }
         }
         Ok(())
@@ -170,5 +174,27 @@ pub fn image_grid(
 ) -> Result<(), FigureError> {
     font_ready(stem)?;
     let fig = ImageGrid::new(title, images, side, rows, cols, row_labels)?;
+    write_figure(stem, &fig)
+}
+
+/// [`image_grid`] with `col_labels[c]` above column `c` (e.g. the digit
+/// each column reconstructs).
+///
+/// # Errors
+/// As [`image_grid`], and [`FigureError::InvalidInput`] if
+/// `col_labels.len() != cols`.
+#[allow(clippy::too_many_arguments)]
+pub fn image_grid_with_columns(
+    stem: &Path,
+    title: &str,
+    images: &[Vec<u8>],
+    side: usize,
+    rows: usize,
+    cols: usize,
+    row_labels: &[String],
+    col_labels: &[String],
+) -> Result<(), FigureError> {
+    font_ready(stem)?;
+    let fig = ImageGrid::with_columns(title, images, side, rows, cols, row_labels, Some(col_labels))?;
     write_figure(stem, &fig)
 }

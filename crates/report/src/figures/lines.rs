@@ -36,6 +36,8 @@ pub(super) struct LineChart<'a> {
     pub(super) height: u32,
     pub(super) legend_w: i32,
     pub(super) stride: usize,
+    /// Per series, an interval `(low, high)` drawn as a shaded band.
+    pub(super) bands: Vec<Option<(Vec<f64>, Vec<f64>)>>,
 }
 
 impl<'a> LineChart<'a> {
@@ -97,6 +99,7 @@ impl<'a> LineChart<'a> {
             height,
             legend_w,
             stride,
+            bands: Vec::new(),
         })
     }
 }
@@ -201,6 +204,16 @@ impl Figure for LineChart<'_> {
         // spill over the axes.
         let clamp = |v: f64| v.clamp(lo, hi);
         let markers = len <= MAX_MARKED_POINTS;
+        // Bands first, so every line stays visible on top of them.
+        for (k, band) in self.bands.iter().enumerate() {
+            let Some((low, high)) = band else { continue };
+            let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+            let mut outline: Vec<(f64, f64)> = high.iter().enumerate().map(|(i, &v)| (i as f64, clamp(v))).collect();
+            outline.extend(low.iter().enumerate().rev().map(|(i, &v)| (i as f64, clamp(v))));
+            chart
+                .draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.18).filled())))
+                .map_err(draw_err)?;
+        }
         for (k, (_, ys)) in self.series.iter().enumerate() {
             let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
             let points: Vec<(f64, f64)> = ys.iter().enumerate().map(|(i, &v)| (i as f64, clamp(v))).collect();

@@ -1,5 +1,7 @@
-//! Report figures (heatmaps, line charts, image grids), each written as
-//! `<stem>.png` and `<stem>.svg`.
+//! Report figures, each written as `<stem>.png` and `<stem>.svg`: heatmaps
+//! (sequential or diverging colour scale, optionally ordered by a
+//! dendrogram drawn beside them), line charts, lines with interval bands,
+//! overlaid histograms and image grids.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary, so rendering never
 //! needs a system font library. Every figure is drawn by one generic routine
@@ -244,22 +246,53 @@ const VIRIDIS: [(u8, u8, u8); 11] = [
     (0xfd, 0xe7, 0x25),
 ];
 
-/// Viridis at `t`, clamped into [0, 1], interpolated linearly between the
-/// control points.
-fn viridis(t: f64) -> RGBColor {
-    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
-    let pos = t * (VIRIDIS.len() - 1) as f64;
-    let i = (pos.floor() as usize).min(VIRIDIS.len() - 2);
-    let f = pos - i as f64;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
-    let mix = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * f).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+/// matplotlib's RdBu_r at t = 0, 0.1, ..., 1: blue for negative, near-white
+/// at the centre, red for positive; for signed values such as cosine
+/// similarity, with the range centred at 0.
+const RDBU_R: [(u8, u8, u8); 11] = [
+    (0x05, 0x30, 0x61),
+    (0x21, 0x66, 0xac),
+    (0x43, 0x93, 0xc3),
+    (0x92, 0xc5, 0xde),
+    (0xd1, 0xe5, 0xf0),
+    (0xf7, 0xf7, 0xf7),
+    (0xfd, 0xdb, 0xc7),
+    (0xf4, 0xa5, 0x82),
+    (0xd6, 0x60, 0x4d),
+    (0xb2, 0x18, 0x2b),
+    (0x67, 0x00, 0x1f),
+];
+
+/// How values map to colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colormap {
+    /// Sequential (viridis), for values with a natural zero at one end (accuracy).
+    Sequential,
+    /// Diverging (RdBu), for signed values; give it a range centred at 0.
+    Diverging,
 }
 
-/// Colour of a heatmap value under the fixed `range`; out-of-range values
-/// take the end colours so figures stay comparable across runs.
-fn value_colour(v: f64, range: (f64, f64)) -> RGBColor {
-    viridis((v - range.0) / (range.1 - range.0))
+impl Colormap {
+    /// The colour at `t` in [0, 1] (clamped; NaN takes the low end).
+    pub fn at(self, t: f64) -> RGBColor {
+        let table: &[(u8, u8, u8)] = match self {
+            Colormap::Sequential => &VIRIDIS,
+            Colormap::Diverging => &RDBU_R,
+        };
+        let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+        let pos = t * (table.len() - 1) as f64;
+        let i = (pos.floor() as usize).min(table.len() - 2);
+        let f = pos - i as f64;
+        let (a, b) = (table[i], table[i + 1]);
+        let mix = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * f).round() as u8;
+        RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    }
+
+    /// Colour of `v` under the fixed `range`; out-of-range values take the
+    /// end colours so figures stay comparable across runs.
+    pub fn value(self, v: f64, range: (f64, f64)) -> RGBColor {
+        self.at((v - range.0) / (range.1 - range.0))
+    }
 }
 
 /// Five evenly spaced colour-bar ticks with as many decimals as the step
@@ -279,12 +312,16 @@ fn colour_ticks(range: (f64, f64)) -> Vec<(f64, String)> {
         .collect()
 }
 
+mod bands;
 mod heatmap;
+mod histogram;
 mod images;
 mod lines;
 #[cfg(test)]
 mod tests;
 
-pub use heatmap::heatmap;
-pub use images::image_grid;
+pub use bands::{band_chart, Band};
+pub use heatmap::{heatmap, heatmap_with, HeatmapOptions, Tree};
+pub use histogram::histograms;
+pub use images::{image_grid, image_grid_with_columns};
 pub use lines::line_chart;

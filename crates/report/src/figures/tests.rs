@@ -88,13 +88,19 @@ fn similarity(n: usize) -> Vec<f64> {
 
 #[test]
 fn viridis_hits_control_points_and_clamps() {
-    assert_eq!(viridis(0.0), RGBColor(0x44, 0x01, 0x54));
-    assert_eq!(viridis(1.0), RGBColor(0xfd, 0xe7, 0x25));
-    assert_eq!(viridis(0.5), RGBColor(0x21, 0x91, 0x8c));
-    assert_eq!(viridis(-3.0), viridis(0.0));
-    assert_eq!(viridis(7.0), viridis(1.0));
-    assert_eq!(value_colour(2.0, (0.0, 1.0)), viridis(1.0));
-    assert_eq!(value_colour(-1.0, (-1.0, 1.0)), viridis(0.0));
+    assert_eq!(Colormap::Sequential.at(0.0), RGBColor(0x44, 0x01, 0x54));
+    assert_eq!(Colormap::Sequential.at(1.0), RGBColor(0xfd, 0xe7, 0x25));
+    assert_eq!(Colormap::Sequential.at(0.5), RGBColor(0x21, 0x91, 0x8c));
+    assert_eq!(Colormap::Sequential.at(-3.0), Colormap::Sequential.at(0.0));
+    assert_eq!(Colormap::Sequential.at(7.0), Colormap::Sequential.at(1.0));
+    assert_eq!(
+        Colormap::Sequential.value(2.0, (0.0, 1.0)),
+        Colormap::Sequential.at(1.0)
+    );
+    assert_eq!(
+        Colormap::Sequential.value(-1.0, (-1.0, 1.0)),
+        Colormap::Sequential.at(0.0)
+    );
 }
 
 #[test]
@@ -165,12 +171,15 @@ fn heatmap_cell_colour_matches_colormap() {
             let (x, y) = fig.cell_origin(row, col);
             // Near the corner: clear of the frame and of the centred value.
             let got = pixel(&buf, fig.width, (x + 4, y + 4));
-            let want = value_colour(matrix[row * n + col], (0.0, 1.0));
+            let want = Colormap::Sequential.value(matrix[row * n + col], (0.0, 1.0));
             assert_eq!(got, want, "n={n} cell ({row}, {col})");
         }
         // The colour bar's top row shows the high end of the range.
         let top = pixel(&buf, fig.width, (fig.bar_x + BAR_WIDTH / 2, fig.grid_y + 1));
-        assert_eq!(top, viridis(1.0 - 1.0 / (fig.cell * n as i32 - 1) as f64));
+        assert_eq!(
+            top,
+            Colormap::Sequential.at(1.0 - 1.0 / (fig.cell * n as i32 - 1) as f64)
+        );
     }
 }
 
@@ -387,5 +396,123 @@ fn io_errors_name_the_path() {
     let err = heatmap(&stem, "", &[0.0; 4], 2, &l, (0.0, 1.0)).unwrap_err();
     assert!(matches!(err, FigureError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("blocker"), "{err}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_diverging_scale_is_white_at_its_centre_and_blue_red_at_its_ends() {
+    let d = Colormap::Diverging;
+    assert_eq!(d.value(0.0, (-1.0, 1.0)), RGBColor(0xf7, 0xf7, 0xf7));
+    assert_eq!(d.value(-1.0, (-1.0, 1.0)), RGBColor(0x05, 0x30, 0x61));
+    assert_eq!(d.value(1.0, (-1.0, 1.0)), RGBColor(0x67, 0x00, 0x1f));
+    // A negative similarity is not clipped to the colour of 0.
+    assert_ne!(d.value(-0.06, (-1.0, 1.0)), d.value(0.0, (-1.0, 1.0)));
+}
+
+#[test]
+fn a_dendrogram_heatmap_shows_rows_in_leaf_order() {
+    // Three tasks; the tree joins 0 and 2 first, leaf order [1, 0, 2].
+    let n = 3;
+    let matrix = vec![1.0, 0.1, 0.9, 0.1, 1.0, 0.2, 0.9, 0.2, 1.0];
+    let l = labels("t", n);
+    let options = HeatmapOptions {
+        colormap: Colormap::Diverging,
+        range: (-1.0, 1.0),
+        tree: Some(Tree {
+            merges: vec![(0, 2, 0.1), (1, 3, 0.85)],
+            order: vec![1, 0, 2],
+        }),
+    };
+    let fig = Heatmap::with_options("", &matrix, n, &l, options.clone()).unwrap();
+    assert_eq!(fig.labels, vec!["t1", "t0", "t2"]);
+    // Cell (0, 1) of the drawn matrix is (task 1, task 0).
+    assert_eq!(fig.matrix[1], 0.1);
+    assert_eq!(fig.matrix[4], 1.0);
+    assert_eq!(fig.matrix[5], 0.9); // (task 0, task 2)
+    let dir = temp_dir("dendro");
+    heatmap_with(&dir.join("tree"), "tree", &matrix, n, &l, options).unwrap();
+    assert_written(&dir, "tree");
+    let bad = HeatmapOptions {
+        colormap: Colormap::Diverging,
+        range: (-1.0, 1.0),
+        tree: Some(Tree {
+            merges: vec![(0, 2, 0.1)],
+            order: vec![1, 0, 2],
+        }),
+    };
+    assert!(matches!(
+        heatmap_with(&dir.join("bad"), "", &matrix, n, &l, bad),
+        Err(FigureError::InvalidInput(_))
+    ));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bands_and_histograms_are_written_and_bad_input_is_refused() {
+    let dir = temp_dir("bands");
+    let ticks = labels("", 4);
+    let band = Band {
+        name: "after".into(),
+        mean: vec![0.5, 0.4, 0.3, 0.2],
+        low: vec![0.45, 0.35, 0.25, 0.15],
+        high: vec![0.55, 0.45, 0.35, 0.25],
+    };
+    let one_seed = Band {
+        name: "one seed".into(),
+        mean: vec![0.1; 4],
+        low: vec![f64::NAN; 4],
+        high: vec![f64::NAN; 4],
+    };
+    band_chart(
+        &dir.join("band"),
+        "t",
+        "x",
+        "y",
+        &ticks,
+        &[band.clone(), one_seed],
+        None,
+    )
+    .unwrap();
+    assert_written(&dir, "band");
+    let mut short = band;
+    short.low.pop();
+    assert!(matches!(
+        band_chart(&dir.join("short"), "", "", "", &ticks, &[short], None),
+        Err(FigureError::InvalidInput(_))
+    ));
+    let samples = vec![
+        ("intra (AUC 0.9)".to_string(), vec![0.3, 0.4, 0.5, 0.45]),
+        ("inter".to_string(), vec![0.0, 0.1, -0.1, 0.05]),
+    ];
+    histograms(&dir.join("hist"), "t", "cosine", &samples, 20, (-1.0, 1.0)).unwrap();
+    assert_written(&dir, "hist");
+    let nan = vec![("x".to_string(), vec![f64::NAN])];
+    assert!(matches!(
+        histograms(&dir.join("nan"), "", "", &nan, 20, (-1.0, 1.0)),
+        Err(FigureError::InvalidInput(_))
+    ));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn image_grid_svg_embeds_bitmaps_not_pixel_rectangles() {
+    let dir = temp_dir("grid-svg");
+    let (rows, cols, side) = (2, 10, 28);
+    let images: Vec<Vec<u8>> = (0..rows * cols).map(|k| fake_digit(side, k)).collect();
+    let cols_l = labels("", cols);
+    image_grid_with_columns(
+        &dir.join("g"),
+        "",
+        &images,
+        side,
+        rows,
+        cols,
+        &labels("t", rows),
+        &cols_l,
+    )
+    .unwrap();
+    let svg = fs::read_to_string(dir.join("g.svg")).unwrap();
+    assert_eq!(svg.matches("<image").count(), rows * cols);
+    assert!(svg.len() < 200_000, "{} bytes", svg.len());
     fs::remove_dir_all(&dir).unwrap();
 }
