@@ -43,14 +43,20 @@ analyze pipeline: build
 report pipeline: build
     {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
 
-# The reproduction so far: all four task families, end to end
+# The page across pipelines (data/index.html, data/claims.md), checked in headless Chromium
 [group('pipeline')]
-reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment")
+index *pipelines="rotation shift-1px shift-2px augment": build
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{ prepend("pipelines/", append(".toml", pipelines)) }}
 
-# The smoke pipeline end to end, then check the report and accuracies
+# The reproduction: all four task families end to end, then the index page (its path is printed last)
+[group('pipeline')]
+reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment") (index "rotation" "shift-1px" "shift-2px" "augment")
+
+# The smoke pipeline end to end, then check accuracies, the claims table and the pages in Chromium
 [group('test')]
 smoke: (run "smoke")
     {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml
 
 # Unit, property and end-to-end tests, then the smoke pipeline
 [group('test')]
@@ -65,7 +71,7 @@ lint:
     cargo clippy --release --workspace --all-targets -- -D warnings
 
 # Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
-# (`--workspace` keeps the dependency features of the normal build: no rebuild)
+# (`--workspace` keeps the normal build's dependency features, so nothing is rebuilt.)
 [group('bench')]
 bench:
     cargo bench --workspace --bench data

@@ -212,7 +212,9 @@ impl Figure for Heatmap<'_> {
                     let luma = 0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64;
                     let ink = if luma > 140.0 { BLACK } else { WHITE };
                     let style = anchored(LABEL_SIZE.min(12.0), HPos::Center, VPos::Center).color(&ink);
-                    root.draw_text(&format!("{v:.2}"), &style, (x + cell / 2, y + cell / 2))
+                    // `+ 0.0` turns -0.0 into 0.0, and rounding -0.001 would print "-0.00".
+                    let shown = if v.abs() < 0.005 { 0.0 } else { v + 0.0 };
+                    root.draw_text(&format!("{shown:.2}"), &style, (x + cell / 2, y + cell / 2))
                         .map_err(draw_err)?;
                 }
             }
