@@ -63,11 +63,17 @@ test:
     cargo test --release --workspace
     just smoke
     just test-workflow
+    just test-workflow-slurm
 
 # The Snakemake workflow on the smoke pipeline (2 seeds, 2 cores), checked bit for bit against `just smoke`
 [group('test')]
 test-workflow: smoke venv
     workflow/test.sh {{artifacts}}/smoke
+
+# The same through the SLURM profile and executor plugin, with stand-ins for sbatch/srun/sacct (no cluster needed)
+[group('test')]
+test-workflow-slurm: smoke venv
+    workflow/test-slurm.sh {{artifacts}}/smoke
 
 # Formatting and lints
 [group('test')]
