@@ -40,10 +40,23 @@ def files(root: Path) -> dict[str, Path]:
     return found
 
 
-def record_view(path: Path, root: Path) -> dict:
+def spelled_root(command: list[str], pipeline: str) -> str:
+    """`<root>/<pipeline>` as a stage spelled it: from the `--artifacts` of
+    the command line in its record (the binaries' default is `data`). Its
+    record's input paths and the report page start with this."""
+    artifacts = "data"
+    for i, arg in enumerate(command):
+        if arg == "--artifacts" and i + 1 < len(command):
+            artifacts = command[i + 1]
+        elif arg.startswith("--artifacts="):
+            artifacts = arg.split("=", 1)[1]
+    return f"{artifacts.rstrip('/')}/{pipeline}"
+
+
+def record_view(path: Path, pipeline: str) -> dict:
     """The parts of a stage.json that must not depend on the run or root."""
     record = json.loads(path.read_text())
-    prefix = root.as_posix().rstrip("/") + "/"
+    prefix = spelled_root(record["command"], pipeline) + "/"
     # The inputs are keyed by path as given, i.e. under the artifact root
     # (or elsewhere, e.g. data/mnist/, which both sides share).
     inputs = {k.replace(prefix, "<root>/", 1) if k.startswith(prefix) else k: v for k, v in record["inputs"].items()}
@@ -60,8 +73,14 @@ def record_view(path: Path, root: Path) -> dict:
     }
 
 
-def page_view(path: Path, root: Path) -> bytes:
-    return path.read_bytes().replace(root.as_posix().rstrip("/").encode(), b"<root>")
+def page_view(path: Path, pipeline: str) -> bytes:
+    """The report page with the root it names (as the report stage was given
+    it, read from report/stage.json) replaced by a placeholder."""
+    record = path.with_name("stage.json")
+    if not record.is_file():
+        raise SystemExit(f"compare_artifacts: {record} is missing: the report stage did not finish (run it again)")
+    root = spelled_root(json.loads(record.read_text())["command"], pipeline)
+    return path.read_bytes().replace(root.encode(), b"<root>")
 
 
 def main() -> int:
@@ -91,12 +110,12 @@ def main() -> int:
             continue
         if name == "stage.json":
             compared["stage records"] += 1
-            if record_view(a, expected_root) != record_view(b, actual_root):
+            if record_view(a, expected_root.name) != record_view(b, actual_root.name):
                 problems.append(f"differs (code, params, input or output hashes): {rel}")
             continue
         if rel == "report/index.html":
             compared["report page (root normalised)"] += 1
-            if page_view(a, expected_root) != page_view(b, actual_root):
+            if page_view(a, expected_root.name) != page_view(b, actual_root.name):
                 problems.append(f"differs (beyond the artifact root it names): {rel}")
             continue
         compared["byte for byte"] += 1
