@@ -15,6 +15,11 @@ default:
 build:
     cargo build --release --workspace --bins
 
+# The Python venv (.venv/) with the pinned Snakemake of workflow/requirements.txt
+[group('build')]
+venv:
+    workflow/venv.sh
+
 # Run every stage of a pipeline, in order (e.g. `just run rotation`)
 [group('pipeline')]
 run pipeline="rotation": build
@@ -58,11 +63,23 @@ smoke: (run "smoke")
     {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
     {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml
 
-# Unit, property and end-to-end tests, then the smoke pipeline
+# Unit, property and end-to-end tests, then the smoke pipeline, then the Snakemake workflow
 [group('test')]
 test:
     cargo test --release --workspace
     just smoke
+    just test-workflow
+    just test-workflow-slurm
+
+# The Snakemake workflow on the smoke pipeline (2 seeds, 2 cores), checked bit for bit against `just smoke`
+[group('test')]
+test-workflow: smoke venv
+    workflow/test.sh {{artifacts}}/smoke
+
+# The same through the SLURM profile and executor plugin, with stand-ins for sbatch/srun/sacct (no cluster needed)
+[group('test')]
+test-workflow-slurm: smoke venv
+    workflow/test-slurm.sh {{artifacts}}/smoke
 
 # Formatting and lints
 [group('test')]
