@@ -9,7 +9,8 @@ analyze/seed-*/, analyze/summary/, report/):
 
 - the same file names on both sides, and no `*.partial` leftovers;
 - every file byte for byte, except:
-  - `timings.parquet`: wall times, different on every run;
+  - `timings.parquet` and `report/timings.html`: wall times, different on
+    every run;
   - `stage.json`: records the command line and the input paths, which name
     the artifact root; its code hash, parameters and the hashes of every
     input and output (timings.parquet and the report page excepted) must
@@ -26,7 +27,7 @@ import sys
 from pathlib import Path
 
 STAGES = ["data", "train", "analyze", "report"]
-RUN_SPECIFIC = {"timings.parquet"}
+RUN_SPECIFIC = {"timings.parquet", "timings.html"}
 
 
 def files(root: Path) -> dict[str, Path]:
