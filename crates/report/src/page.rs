@@ -325,7 +325,7 @@ pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(
         .flat_map(|row| row.iter().map(|(im, _)| im.clone()))
         .collect();
     let mean_images: Vec<Vec<u8>> = means.iter().flat_map(|row| row.iter().cloned()).collect();
-    figures::image_grid_with_columns(
+    figures::image_grid(
         &dir.join("reconstruction"),
         &format!("pinv(W1) z per task and class (seed {seed})"),
         &recon_images,
@@ -333,9 +333,9 @@ pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(
         n,
         CLASSES,
         &tasks.labels,
-        &digits,
+        Some(&digits),
     )?;
-    figures::image_grid_with_columns(
+    figures::image_grid(
         &dir.join("class_means"),
         "Mean test image per task and class",
         &mean_images,
@@ -343,7 +343,7 @@ pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(
         n,
         CLASSES,
         &tasks.labels,
-        &digits,
+        Some(&digits),
     )?;
     let own_task = recon
         .iter()
@@ -372,6 +372,7 @@ pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(
         n,
         k,
         &tasks.names,
+        None,
     )?;
     let _ = write!(
         body,

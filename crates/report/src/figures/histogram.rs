@@ -1,7 +1,7 @@
 //! Overlaid distributions: each sample as a density histogram drawn as a
 //! step line over the same bins (Fig. 1a's intra vs inter similarity).
 
-use super::lines::{CHART_WIDTH, LEGEND_ROW, SERIES_COLOURS, X_LABEL_AREA, Y_LABEL_AREA};
+use super::lines::{chart_builder, CHART_WIDTH, LEGEND_ROW, SERIES_COLOURS};
 use super::*;
 
 struct Histograms<'a> {
@@ -25,15 +25,8 @@ impl Figure for Histograms<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         root.fill(&WHITE).map_err(draw_err)?;
         let (chart_area, legend_area) = root.split_horizontally(self.width as i32 - self.legend_w);
-        let mut builder = ChartBuilder::on(&chart_area);
-        if !self.title.is_empty() {
-            builder.caption(self.title, font(TITLE_SIZE));
-        }
         let (lo, hi) = self.range;
-        let mut chart = builder
-            .margin(MARGIN)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
+        let mut chart = chart_builder(&chart_area, self.title)
             .build_cartesian_2d(lo..hi, 0.0..self.y_max)
             .map_err(draw_err)?;
         chart

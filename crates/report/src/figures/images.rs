@@ -21,6 +21,7 @@ pub(super) struct ImageGrid<'a> {
 }
 
 impl<'a> ImageGrid<'a> {
+    #[cfg(test)]
     pub(super) fn new(
         title: &'a str,
         images: &'a [Vec<u8>],
@@ -155,14 +156,17 @@ impl Figure for ImageGrid<'_> {
 /// Lays out grayscale `side x side` images (row-major `u8`, 0 black, 255
 /// white) in a `rows x cols` grid, `images` in row-major grid order, each
 /// image pixel a 3x3 square, `row_labels[r]` left of row `r`; writes
-/// `<stem>.png` and `<stem>.svg`.
+/// `<stem>.png` and `<stem>.svg`; `col_labels[c]`, if given, above column
+/// `c` (e.g. the digit each column reconstructs).
 ///
 /// # Errors
 /// [`FigureError::InvalidInput`] (nothing written) if `side`, `rows` or
 /// `cols` is zero, `images.len() != rows * cols`, an image is not
-/// `side * side` bytes, `row_labels.len() != rows`, or the canvas would
+/// `side * side` bytes, `row_labels.len() != rows`, `col_labels` has not
+/// `cols` labels, or the canvas would
 /// exceed 32768 px on a side; otherwise [`FigureError::Drawing`] or
 /// [`FigureError::Io`].
+#[allow(clippy::too_many_arguments)]
 pub fn image_grid(
     stem: &Path,
     title: &str,
@@ -171,30 +175,9 @@ pub fn image_grid(
     rows: usize,
     cols: usize,
     row_labels: &[String],
+    col_labels: Option<&[String]>,
 ) -> Result<(), FigureError> {
     font_ready(stem)?;
-    let fig = ImageGrid::new(title, images, side, rows, cols, row_labels)?;
-    write_figure(stem, &fig)
-}
-
-/// [`image_grid`] with `col_labels[c]` above column `c` (e.g. the digit
-/// each column reconstructs).
-///
-/// # Errors
-/// As [`image_grid`], and [`FigureError::InvalidInput`] if
-/// `col_labels.len() != cols`.
-#[allow(clippy::too_many_arguments)]
-pub fn image_grid_with_columns(
-    stem: &Path,
-    title: &str,
-    images: &[Vec<u8>],
-    side: usize,
-    rows: usize,
-    cols: usize,
-    row_labels: &[String],
-    col_labels: &[String],
-) -> Result<(), FigureError> {
-    font_ready(stem)?;
-    let fig = ImageGrid::with_columns(title, images, side, rows, cols, row_labels, Some(col_labels))?;
+    let fig = ImageGrid::with_columns(title, images, side, rows, cols, row_labels, col_labels)?;
     write_figure(stem, &fig)
 }

@@ -159,6 +159,23 @@ pub(super) fn auto_range(series: &[(String, Vec<f64>)]) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A chart builder on `area` with the figures' common title, margin and
+/// axis-label areas.
+pub(super) fn chart_builder<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &'b str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    if !title.is_empty() {
+        builder.caption(title, font(TITLE_SIZE));
+    }
+    builder
+        .margin(MARGIN)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA);
+    builder
+}
+
 impl Figure for LineChart<'_> {
     fn size(&self) -> (u32, u32) {
         (self.width, self.height)
@@ -170,14 +187,7 @@ impl Figure for LineChart<'_> {
         let len = self.x_ticks.len();
         let (lo, hi) = self.y_range;
 
-        let mut builder = ChartBuilder::on(&chart_area);
-        if !self.title.is_empty() {
-            builder.caption(self.title, font(TITLE_SIZE));
-        }
-        let mut chart = builder
-            .margin(MARGIN)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
+        let mut chart = chart_builder(&chart_area, self.title)
             .build_cartesian_2d(CategoryAxis::new(len, self.stride), lo..hi)
             .map_err(draw_err)?;
         let tick_name = |x: &f64| {

@@ -323,5 +323,5 @@ mod tests;
 pub use bands::{band_chart, Band};
 pub use heatmap::{heatmap, heatmap_with, HeatmapOptions, Tree};
 pub use histogram::histograms;
-pub use images::{image_grid, image_grid_with_columns};
+pub use images::image_grid;
 pub use lines::line_chart;

@@ -338,6 +338,7 @@ fn image_grid_writes_png_and_svg() {
         rows,
         cols,
         &labels("task ", rows),
+        None,
     )
     .unwrap();
     assert_written(&dir, "samples");
@@ -377,7 +378,7 @@ fn image_grid_rejects_invalid_input_and_writes_nothing() {
         (&ok, &l2[..1], "row labels"),
     ];
     for (images, l, needle) in cases {
-        let err = image_grid(&stem, "", images, 2, 2, 2, l).unwrap_err();
+        let err = image_grid(&stem, "", images, 2, 2, 2, l, None).unwrap_err();
         assert!(matches!(err, FigureError::InvalidInput(_)), "{err:?}");
         assert!(err.to_string().contains(needle), "{err} lacks {needle:?}");
     }
@@ -500,7 +501,7 @@ fn image_grid_svg_embeds_bitmaps_not_pixel_rectangles() {
     let (rows, cols, side) = (2, 10, 28);
     let images: Vec<Vec<u8>> = (0..rows * cols).map(|k| fake_digit(side, k)).collect();
     let cols_l = labels("", cols);
-    image_grid_with_columns(
+    image_grid(
         &dir.join("g"),
         "",
         &images,
@@ -508,7 +509,7 @@ fn image_grid_svg_embeds_bitmaps_not_pixel_rectangles() {
         rows,
         cols,
         &labels("t", rows),
-        &cols_l,
+        Some(&cols_l),
     )
     .unwrap();
     let svg = fs::read_to_string(dir.join("g.svg")).unwrap();
