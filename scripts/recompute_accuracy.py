@@ -30,10 +30,11 @@ def main():
     parser.add_argument("--tolerance", type=float, default=0.002, help="largest allowed difference (fraction)")
     args = parser.parse_args()
 
-    model = load_file(f"{args.pipeline_dir}/train/model-seed{args.seed}.safetensors")
+    shard = f"{args.pipeline_dir}/train/seed-{args.seed}"
+    model = load_file(f"{shard}/model.safetensors")
     w1, w2, context = model["encoder.weight"], model["decoder.weight"], model["context.after"]
     test = pq.read_table(f"{args.pipeline_dir}/data/test.parquet")
-    metrics = pq.read_table(f"{args.pipeline_dir}/train/metrics.parquet").to_pydict()
+    metrics = pq.read_table(f"{shard}/metrics.parquet").to_pydict()
     tasks = np.asarray(test["task"])
     labels = np.asarray(test["label"])
     x_all = images(test["image"])
