@@ -10,7 +10,10 @@
 //! ```
 //!
 //! so a step is two thin products with the `10 x H` decoder per sample and
-//! no autograd. The batch is cut into fixed chunks of [`CHUNK`] samples whose
+//! no autograd. A bias `b` added to the hidden pre-activation before the
+//! ReLU (input conditioning, `r = relu(u + b)`) has
+//! `dL/db_h = c_h Σ_b 1[r_bh > 0] (W2ᵀ g_b)_h`: the same product with the
+//! ReLU's gate in place of `r` ([`context_gradient`] computes both). The batch is cut into fixed chunks of [`CHUNK`] samples whose
 //! partial gradients are summed in a fixed order: results are bit-identical
 //! whatever the number of threads. `candle_trainer` computes the same step
 //! with candle's autograd; a test checks the two agree.
@@ -69,6 +72,23 @@ struct Workspace {
     g: Vec<[f32; CLASSES]>,
     loss: f64,
     correct: usize,
+    /// `Σ_b 1[r_b > 0] ⊙ (W2ᵀ g_b)`, only when asked for.
+    grad_gate: Vec<f32>,
+    /// The chunk's ReLU gates, `1[r > 0]`, row-major.
+    gates: Vec<f32>,
+}
+
+impl Workspace {
+    fn new(h: usize) -> Workspace {
+        Workspace {
+            grad: vec![0.0; h],
+            g: Vec::with_capacity(CHUNK),
+            loss: 0.0,
+            correct: 0,
+            grad_gate: Vec::new(),
+            gates: Vec::new(),
+        }
+    }
 }
 
 /// `grad_h += Σ_s r_sh (W2ᵀ g_s)_h` over the rows of one chunk. Portable
@@ -135,8 +155,17 @@ fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &
     backward_rows_portable(rows, g, decoder, grad)
 }
 
-/// Forward, loss and backward for one chunk of a minibatch.
-fn chunk_step(data: Encoded<'_>, samples: &[usize], mt: &[f32], decoder: &[f32], scale: f32, w: &mut Workspace) {
+/// Forward, loss and backward for one chunk of a minibatch; with `gate`,
+/// also the gradient through the ReLU's gates into `w.grad_gate`.
+fn chunk_step(
+    data: Encoded<'_>,
+    samples: &[usize],
+    mt: &[f32],
+    decoder: &[f32],
+    scale: f32,
+    gate: bool,
+    w: &mut Workspace,
+) {
     let h = w.grad.len();
     w.grad.fill(0.0);
     w.g.clear();
@@ -164,6 +193,17 @@ fn chunk_step(data: Encoded<'_>, samples: &[usize], mt: &[f32], decoder: &[f32],
         w.g.push(g.map(|v| v * scale));
     }
     backward_rows(rows, &w.g, decoder, &mut w.grad);
+    if gate {
+        w.gates.clear();
+        w.gates.extend(
+            rows.iter()
+                .flat_map(|row| row.iter().map(|&r| if r > 0.0 { 1.0f32 } else { 0.0 })),
+        );
+        w.grad_gate.clear();
+        w.grad_gate.resize(h, 0.0);
+        let gates: Vec<&[f32]> = w.gates.chunks_exact(h).collect();
+        backward_rows(&gates, &w.g, decoder, &mut w.grad_gate);
+    }
 }
 
 /// Mean cross-entropy of `params` on the given rows (used by tests and the
@@ -198,9 +238,11 @@ pub fn gradients(
     (grad_m, grad_s, loss, correct)
 }
 
-/// dL/dc for one minibatch into `grad`; `spaces` are reused chunk buffers
-/// and `mt` the reused `c ⊙ W2` buffer (fresh ~300 KB buffers every step
-/// would go back to the OS and cost a page fault per 4 KB).
+/// dL/dc for one minibatch into `grad` (and, with `gate`, the gated
+/// product into `grad_gate`); `spaces` are reused chunk buffers and `mt` the
+/// reused `c ⊙ W2` buffer (fresh ~300 KB buffers every step would go back
+/// to the OS and cost a page fault per 4 KB).
+#[allow(clippy::too_many_arguments)]
 fn batch_grad_into(
     data: Encoded<'_>,
     batch: &[usize],
@@ -209,30 +251,85 @@ fn batch_grad_into(
     spaces: &mut Vec<Workspace>,
     mt: &mut Vec<f32>,
     grad: &mut Vec<f32>,
+    grad_gate: Option<&mut Vec<f32>>,
 ) {
     let h = context.len();
     let chunks = batch.len().div_ceil(CHUNK);
     while spaces.len() < chunks {
-        spaces.push(Workspace {
-            grad: vec![0.0; h],
-            g: Vec::with_capacity(CHUNK),
-            loss: 0.0,
-            correct: 0,
-        });
+        spaces.push(Workspace::new(h));
     }
     let scale = 1.0 / batch.len() as f32;
+    let gate = grad_gate.is_some();
     modulated_decoder_into(context, decoder, mt);
     let mt = &mt[..];
     spaces[..chunks]
         .par_iter_mut()
         .zip(batch.par_chunks(CHUNK))
-        .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, w));
-    grad.clear();
-    grad.extend_from_slice(&spaces[0].grad);
-    for w in &spaces[1..chunks] {
-        for (a, &b) in grad.iter_mut().zip(&w.grad) {
-            *a += b;
+        .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, gate, w));
+    // Partial sums in chunk order: the same bits on any number of threads.
+    let reduce = |out: &mut Vec<f32>, part: fn(&Workspace) -> &[f32]| {
+        out.clear();
+        out.extend_from_slice(part(&spaces[0]));
+        for w in &spaces[1..chunks] {
+            for (a, &b) in out.iter_mut().zip(part(w)) {
+                *a += b;
+            }
         }
+    };
+    reduce(grad, |w| &w.grad);
+    if let Some(grad_gate) = grad_gate {
+        reduce(grad_gate, |w| &w.grad_gate);
+    }
+}
+
+/// Reused buffers for [`context_gradient`].
+#[derive(Default)]
+pub struct GradientScratch {
+    spaces: Vec<Workspace>,
+    mt: Vec<f32>,
+    batch: Vec<usize>,
+}
+
+/// Summed loss and correct count of a minibatch (before the step).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchFigures {
+    /// Sum of the samples' cross-entropies.
+    pub loss_sum: f64,
+    /// Samples classified right.
+    pub correct: usize,
+}
+
+/// The gradient of the mean cross-entropy over every row of `data` with
+/// respect to the context, `dL/dc = mean_b r_b ⊙ (W2ᵀ g_b)`, into `grad`.
+/// With `grad_gate`, also `mean_b 1[r_b > 0] ⊙ (W2ᵀ g_b)` into it: times
+/// `c`, the gradient w.r.t. a bias added to the pre-activation before the
+/// ReLU. The same kernels and chunking as the CRWN trainer, so the result
+/// does not depend on the number of threads.
+pub fn context_gradient(
+    data: Encoded<'_>,
+    context: &[f32],
+    decoder: &[f32],
+    scratch: &mut GradientScratch,
+    grad: &mut Vec<f32>,
+    grad_gate: Option<&mut Vec<f32>>,
+) -> BatchFigures {
+    let n = data.labels.len();
+    scratch.batch.clear();
+    scratch.batch.extend(0..n);
+    batch_grad_into(
+        data,
+        &scratch.batch,
+        context,
+        decoder,
+        &mut scratch.spaces,
+        &mut scratch.mt,
+        grad,
+        grad_gate,
+    );
+    let used = &scratch.spaces[..n.div_ceil(CHUNK)];
+    BatchFigures {
+        loss_sum: used.iter().map(|w| w.loss).sum(),
+        correct: used.iter().map(|w| w.correct).sum(),
     }
 }
 
@@ -245,13 +342,13 @@ fn batch_grad(
     spaces: &mut Vec<Workspace>,
 ) -> Vec<f32> {
     let (mut mt, mut grad) = (Vec::new(), Vec::new());
-    batch_grad_into(data, batch, context, decoder, spaces, &mut mt, &mut grad);
+    batch_grad_into(data, batch, context, decoder, spaces, &mut mt, &mut grad, None);
     grad
 }
 
 /// PyTorch's RMSprop (no momentum, not centred): `v = αv + (1-α)g²`,
 /// `p -= lr · g / (√v + ε)`.
-fn rmsprop(param: &mut [f32], grad: &[f32], square_avg: &mut [f32], hyper: &Hyper) {
+pub fn rmsprop(param: &mut [f32], grad: &[f32], square_avg: &mut [f32], hyper: &Hyper) {
     for ((p, &g), v) in param.iter_mut().zip(grad).zip(square_avg.iter_mut()) {
         *v = hyper.alpha * *v + (1.0 - hyper.alpha) * g * g;
         *p -= hyper.lr * g / (v.sqrt() + hyper.eps);
@@ -282,7 +379,7 @@ pub fn train_task(
             for (c, &m) in context.iter_mut().zip(&params.modulation) {
                 *c = m * params.strength;
             }
-            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut mt, &mut grad_c);
+            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut mt, &mut grad_c, None);
             let chunks = batch.len().div_ceil(CHUNK);
             let batch_loss: f64 = spaces[..chunks].iter().map(|w| w.loss).sum();
             correct += spaces[..chunks].iter().map(|w| w.correct).sum::<usize>();
