@@ -227,6 +227,40 @@ pub fn correct_count(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> usi
         .sum()
 }
 
+/// Correct predictions on `data` under each of several modulated decoders
+/// `mts` (`c ⊙ W2` per model), in one pass over the rows: each pair of
+/// rows is scored under every model while it is in cache, instead of
+/// streaming all rows from memory once per model. Each count is the one
+/// [`correct_count`] gives for that model (the same kernel, the same bits).
+pub fn correct_counts(data: Encoded<'_>, mts: &[Vec<f32>]) -> Vec<usize> {
+    let n = data.labels.len();
+    let h = mts.first().map_or(0, |mt| mt.len() / CLASSES);
+    let models = mts.len();
+    (0..n.div_ceil(2))
+        .into_par_iter()
+        .with_min_len(32)
+        .fold(
+            || vec![0usize; models],
+            |mut counts, pair| {
+                let i = 2 * pair;
+                let right = |l: &[f32; CLASSES], i: usize| (argmax(l) == data.labels[i] as usize) as usize;
+                for (count, mt) in counts.iter_mut().zip(mts) {
+                    *count += if i + 1 < n {
+                        let [a, b] = logits_pair(data.row(i, h), data.row(i + 1, h), mt);
+                        right(&a, i) + right(&b, i + 1)
+                    } else {
+                        right(&logits_row(data.row(i, h), mt), i)
+                    };
+                }
+                counts
+            },
+        )
+        .reduce(
+            || vec![0usize; models],
+            |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
+        )
+}
+
 /// Test accuracy of context `c` on `data`: the figure both the train stage's
 /// metrics and the analyze stage's cross-task matrix report.
 pub fn accuracy(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> f64 {
@@ -305,6 +339,25 @@ mod tests {
             pair,
             [logits_row_portable(rows[0], &mt), logits_row_portable(rows[1], &mt)]
         );
+    }
+
+    #[test]
+    fn scoring_many_models_in_one_pass_equals_scoring_each() {
+        let (h, n) = (37, 51);
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let rows: Vec<f32> = (0..n * h).map(|_| rng.random::<f32>().max(0.4) - 0.4).collect();
+        let labels: Vec<u8> = (0..n).map(|_| rng.random_range(0..10u8)).collect();
+        let decoder: Vec<f32> = (0..CLASSES * h).map(|_| rng.random::<f32>() - 0.5).collect();
+        let contexts: Vec<Vec<f32>> = (0..3)
+            .map(|_| (0..h).map(|_| rng.random::<f32>() - 0.5).collect())
+            .collect();
+        let data = Encoded {
+            rows: &rows,
+            labels: &labels,
+        };
+        let mts: Vec<Vec<f32>> = contexts.iter().map(|c| modulated_decoder(c, &decoder)).collect();
+        let each: Vec<usize> = contexts.iter().map(|c| correct_count(data, c, &decoder)).collect();
+        assert_eq!(correct_counts(data, &mts), each);
     }
 
     #[test]
