@@ -47,10 +47,21 @@ report pipeline: build
 [group('pipeline')]
 reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment")
 
-# The smoke pipeline end to end, then check the report and accuracies
+# Weight manifolds vs input conditioning and the CRWN on held-out tasks: rotations and shifts, interpolation and extrapolation
+[group('pipeline')]
+manifolds: (run "heldout-rotation-interp") (run "heldout-rotation-extrap") (run "heldout-shift-interp") (run "heldout-shift-extrap")
+
+# Pick the metric update's step size on a held-out pipeline's training tasks (after `just data <pipeline>`)
+[group('pipeline')]
+metric-pilot pipeline="heldout-rotation-interp" rates="1,3,10,30,100,300,1000,3000":
+    cargo build --release --workspace --examples
+    {{bin}}/examples/metric_pilot pipelines/{{pipeline}}.toml {{artifacts}} {{rates}}
+
+# The smoke pipelines end to end, then check the reports and accuracies
 [group('test')]
-smoke: (run "smoke")
+smoke: (run "smoke") (run "heldout-smoke")
     {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
+    {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
 
 # Unit, property and end-to-end tests, then the smoke pipeline
 [group('test')]

@@ -295,10 +295,19 @@ fn off_diagonal(rows: &[(&str, usize, usize, f64)], kind: &str) -> Vec<f64> {
     rows.iter().filter(|r| r.0 == kind && r.1 != r.2).map(|r| r.3).collect()
 }
 
+/// What `heldout.parquet` says about a method besides its accuracies.
+struct Described {
+    name: String,
+    topology: String,
+    basis: String,
+    update: String,
+    parameters: u64,
+}
+
 /// Everything one seed's held-out analysis produces.
 pub struct HeldoutShard {
     seed: u64,
-    methods: Vec<(String, String, String, String, u64)>,
+    methods: Vec<Described>,
     accuracy: Vec<Vec<f64>>,
     cosines: Vec<(String, &'static str, usize, usize, f64)>,
     /// The scalars, in the order measured.
@@ -390,14 +399,12 @@ pub fn analyze_seed(
         seed,
         methods: methods
             .iter()
-            .map(|m| {
-                (
-                    m.name.clone(),
-                    m.topology.clone(),
-                    m.basis.clone(),
-                    m.update.clone(),
-                    m.parameters,
-                )
+            .map(|m| Described {
+                name: m.name.clone(),
+                topology: m.topology.clone(),
+                basis: m.basis.clone(),
+                update: m.update.clone(),
+                parameters: m.parameters,
             })
             .collect(),
         accuracy,
@@ -423,7 +430,7 @@ impl HeldoutShard {
         let rows: Vec<(usize, usize)> = (0..self.methods.len())
             .flat_map(|m| (0..n).map(move |t| (m, t)))
             .collect();
-        let text = |f: &dyn Fn(&(String, String, String, String, u64)) -> &str| -> ArrayRef {
+        let text = |f: &dyn Fn(&Described) -> &str| -> ArrayRef {
             Arc::new(StringArray::from(
                 rows.iter().map(|&(m, _)| f(&self.methods[m])).collect::<Vec<_>>(),
             ))
@@ -433,12 +440,14 @@ impl HeldoutShard {
             analysis::heldout_schema(),
             vec![
                 Arc::new(UInt64Array::from(vec![self.seed; rows.len()])),
-                text(&|m| &m.0),
-                text(&|m| &m.1),
-                text(&|m| &m.2),
-                text(&|m| &m.3),
+                text(&|m| &m.name),
+                text(&|m| &m.topology),
+                text(&|m| &m.basis),
+                text(&|m| &m.update),
                 Arc::new(UInt64Array::from(
-                    rows.iter().map(|&(m, _)| self.methods[m].4).collect::<Vec<_>>(),
+                    rows.iter()
+                        .map(|&(m, _)| self.methods[m].parameters)
+                        .collect::<Vec<_>>(),
                 )),
                 Arc::new(UInt16Array::from(
                     rows.iter().map(|&(_, t)| t as u16).collect::<Vec<_>>(),

@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 pub mod figures;
+pub mod heldout;
+pub mod heldout_figures;
 
 use polars::prelude::*;
 use std::collections::BTreeMap;
@@ -234,6 +236,9 @@ pub fn run(
     force: bool,
     min_accuracy: Option<f64>,
 ) -> Result<(), ReportError> {
+    if pipeline.heldout.is_some() {
+        return heldout::run(pipeline, artifacts, force, min_accuracy);
+    }
     let mut inputs = vec![artifacts.tasks(), artifacts.test_images()];
     inputs.extend(metrics_files(pipeline, artifacts));
     inputs.extend(similarity_files(pipeline, artifacts));

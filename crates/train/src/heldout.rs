@@ -55,6 +55,14 @@ pub fn heldout_shard_params(pipeline: &Pipeline, seed: u64) -> serde_json::Value
     })
 }
 
+/// A trained model, before it is written.
+enum Trained {
+    /// The CRWN's points (`tgsh-crwn/1`).
+    Points(Model),
+    /// A jointly trained method (`tgsh-manifold/1`).
+    Joint(Box<ManifoldModel>),
+}
+
 /// One row of `heldout_metrics.parquet`.
 struct MetricRow {
     method: String,
@@ -122,14 +130,14 @@ pub fn run(
         let model = Model::new(config, seed);
         let mut rows = Vec::new();
         let mut timings = Vec::new();
-        let mut files: Vec<(String, Box<dyn FnOnce(&Path) -> Result<(), TrainError>>)> = Vec::new();
+        let mut files: Vec<(String, Trained, BTreeMap<String, String>)> = Vec::new();
         for method in &methods {
             let label = method.label();
             let method_start = Instant::now();
             let metadata = file_metadata(pipeline, heldout, &family, seed, method, &trained, &all_s);
             if method.method == Method::Points {
                 let points = train_points(&model, &trained, &data, &hyper, &mut rows, &|| bar.inc(1))?;
-                files.push((label.clone(), Box::new(move |path| Ok(points.save(path, &metadata)?))));
+                files.push((label.clone(), Trained::Points(points), metadata));
             } else {
                 let (after, before) = train_method(
                     &model,
@@ -150,13 +158,17 @@ pub fn run(
                     before,
                     after,
                 };
-                files.push((label.clone(), Box::new(move |path| Ok(file.save(path, &metadata)?))));
+                files.push((label.clone(), Trained::Joint(Box::new(file)), metadata));
             }
             timings.push((label, method_start.elapsed().as_secs_f64()));
         }
         let dir = stage.begin()?;
-        for (label, save) in files {
-            save(&dir.join(format!("{label}.safetensors")))?;
+        for (label, trained, metadata) in files {
+            let path = dir.join(format!("{label}.safetensors"));
+            match trained {
+                Trained::Points(model) => model.save(&path, &metadata)?,
+                Trained::Joint(model) => model.save(&path, &metadata)?,
+            }
         }
         write_metrics(&dir.join("heldout_metrics.parquet"), seed, &rows, &family)?;
         schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;

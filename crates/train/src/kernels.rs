@@ -74,8 +74,6 @@ struct Workspace {
     correct: usize,
     /// `Σ_b 1[r_b > 0] ⊙ (W2ᵀ g_b)`, only when asked for.
     grad_gate: Vec<f32>,
-    /// The chunk's ReLU gates, `1[r > 0]`, row-major.
-    gates: Vec<f32>,
 }
 
 impl Workspace {
@@ -86,7 +84,6 @@ impl Workspace {
             loss: 0.0,
             correct: 0,
             grad_gate: Vec::new(),
-            gates: Vec::new(),
         }
     }
 }
@@ -127,6 +124,46 @@ mod avx2 {
         }
         super::backward_from(rows, g, decoder, grad, h / LANES * LANES);
     }
+
+    /// # Safety
+    /// As [`backward_rows`]; `gate` has `grad.len()` values.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn backward_rows_gated(
+        rows: &[&[f32]],
+        g: &[[f32; CLASSES]],
+        decoder: &[f32],
+        grad: &mut [f32],
+        gate: &mut [f32],
+    ) {
+        let h = grad.len();
+        assert!(
+            gate.len() == h
+                && decoder.len() >= CLASSES * h
+                && rows.iter().all(|r| r.len() >= h)
+                && g.len() >= rows.len()
+        );
+        let d = decoder.as_ptr();
+        let zero = _mm256_setzero_ps();
+        for i in 0..h / LANES {
+            let w: [__m256; CLASSES] = std::array::from_fn(|k| _mm256_loadu_ps(d.add(k * h + i * LANES)));
+            let mut acc = _mm256_loadu_ps(grad.as_ptr().add(i * LANES));
+            let mut acc_gate = _mm256_loadu_ps(gate.as_ptr().add(i * LANES));
+            for (row, gs) in rows.iter().zip(g) {
+                let mut t = _mm256_setzero_ps();
+                for k in 0..CLASSES {
+                    t = _mm256_fmadd_ps(_mm256_set1_ps(gs[k]), w[k], t);
+                }
+                let r = _mm256_loadu_ps(row.as_ptr().add(i * LANES));
+                acc = _mm256_fmadd_ps(r, t, acc);
+                // t where r > 0, else +0: the portable `if r > 0 { t } else { 0 }`.
+                let open = _mm256_cmp_ps::<_CMP_GT_OQ>(r, zero);
+                acc_gate = _mm256_add_ps(acc_gate, _mm256_and_ps(open, t));
+            }
+            _mm256_storeu_ps(grad.as_mut_ptr().add(i * LANES), acc);
+            _mm256_storeu_ps(gate.as_mut_ptr().add(i * LANES), acc_gate);
+        }
+        super::backward_gated_from(rows, g, decoder, grad, gate, h / LANES * LANES);
+    }
 }
 
 /// The backward pass, one element at a time, from element `from` on: the
@@ -143,6 +180,42 @@ fn backward_from(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &
             acc = row[j].mul_add(t, acc);
         }
         grad[j] = acc;
+    }
+}
+
+/// [`backward_rows`] and, in the same pass, `gate_h += Σ_s 1[r_sh > 0]
+/// (W2ᵀ g_s)_h`: the product `W2ᵀ g_s` is formed once for both.
+fn backward_rows_gated(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], gate: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if tgsh_model::forward::avx2_available() {
+        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
+        return unsafe { avx2::backward_rows_gated(rows, g, decoder, grad, gate) };
+    }
+    backward_gated_from(rows, g, decoder, grad, gate, 0)
+}
+
+/// The gated backward pass, one element at a time, from element `from` on.
+fn backward_gated_from(
+    rows: &[&[f32]],
+    g: &[[f32; CLASSES]],
+    decoder: &[f32],
+    grad: &mut [f32],
+    gate: &mut [f32],
+    from: usize,
+) {
+    let h = grad.len();
+    for j in from..h {
+        let (mut acc, mut acc_gate) = (grad[j], gate[j]);
+        for (row, gs) in rows.iter().zip(g) {
+            let mut t = 0f32;
+            for k in 0..CLASSES {
+                t = gs[k].mul_add(decoder[k * h + j], t);
+            }
+            acc = row[j].mul_add(t, acc);
+            acc_gate += if row[j] > 0.0 { t } else { 0.0 };
+        }
+        grad[j] = acc;
+        gate[j] = acc_gate;
     }
 }
 
@@ -192,17 +265,12 @@ fn chunk_step(
         g[data.labels[i] as usize] -= 1.0;
         w.g.push(g.map(|v| v * scale));
     }
-    backward_rows(rows, &w.g, decoder, &mut w.grad);
     if gate {
-        w.gates.clear();
-        w.gates.extend(
-            rows.iter()
-                .flat_map(|row| row.iter().map(|&r| if r > 0.0 { 1.0f32 } else { 0.0 })),
-        );
         w.grad_gate.clear();
         w.grad_gate.resize(h, 0.0);
-        let gates: Vec<&[f32]> = w.gates.chunks_exact(h).collect();
-        backward_rows(&gates, &w.g, decoder, &mut w.grad_gate);
+        backward_rows_gated(rows, &w.g, decoder, &mut w.grad, &mut w.grad_gate);
+    } else {
+        backward_rows(rows, &w.g, decoder, &mut w.grad);
     }
 }
 
@@ -513,6 +581,40 @@ mod tests {
         // SAFETY: checked above.
         unsafe { avx2::backward_rows(&row_refs, &g, &decoder, &mut fast) };
         assert_eq!(portable, fast);
+    }
+
+    #[test]
+    fn the_gated_backward_is_the_plain_one_plus_the_gate_product() {
+        let (h, n) = (203, 16);
+        let (rows, _, decoder, _) = toy(n, h, 22);
+        let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
+        let g: Vec<[f32; CLASSES]> = (0..n)
+            .map(|s| std::array::from_fn(|k| (s * 5 + k) as f32 * 0.01 - 0.2))
+            .collect();
+        let (mut portable, mut portable_gate) = (vec![0.5f32; h], vec![0.25f32; h]);
+        backward_gated_from(&row_refs, &g, &decoder, &mut portable, &mut portable_gate, 0);
+        // The context gradient is the plain pass's, bit for bit.
+        let mut plain = vec![0.5f32; h];
+        backward_rows_portable(&row_refs, &g, &decoder, &mut plain);
+        assert_eq!(portable, plain);
+        // The gate product, the slow way.
+        for j in 0..h {
+            let expected: f32 = 0.25
+                + row_refs
+                    .iter()
+                    .zip(&g)
+                    .filter(|(r, _)| r[j] > 0.0)
+                    .map(|(_, gs)| (0..CLASSES).map(|k| gs[k] * decoder[k * h + j]).sum::<f32>())
+                    .sum::<f32>();
+            assert!((portable_gate[j] - expected).abs() < 1e-5, "unit {j}");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if tgsh_model::forward::avx2_available() {
+            let (mut fast, mut fast_gate) = (vec![0.5f32; h], vec![0.25f32; h]);
+            // SAFETY: checked above.
+            unsafe { avx2::backward_rows_gated(&row_refs, &g, &decoder, &mut fast, &mut fast_gate) };
+            assert_eq!((fast, fast_gate), (portable, portable_gate));
+        }
     }
 
     #[test]

@@ -232,6 +232,9 @@ fn update(params: &mut Conditioned, grad: &Gradient, rule: Rule, hyper: &Hyper, 
 /// Trains `params` jointly on `tasks` for `hyper.epochs` epochs of
 /// `hyper.batch_size` images per task per step; `shuffles[t]` orders task
 /// `t`'s images each epoch. Calls `on_epoch` after each epoch.
+// The fixed network, the data, the parameters, their optimiser and the
+// shuffles are separate things; bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn train_joint(
     encoder: &Encoder,
     decoder: &[f32],
