@@ -3,7 +3,7 @@
 //! training tasks only: unseen tasks and test images are never looked at.
 //!
 //! For the first seed of a held-out pipeline, each training task's training
-//! images are split into the first `N - V` (fitted) and the last `V`
+//! images are split into the first four fifths (fitted) and the last fifth
 //! (validation). The line and the circle are trained with each candidate
 //! `η` on the fitted images with the pipeline's epochs and batch size, and
 //! scored on the validation images of the same tasks; the `η` with the best
@@ -22,7 +22,6 @@ use tgsh_train::manifold::{self, Rule, TaskImages};
 
 const RATES: [f32; 8] = [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0];
 const USAGE: &str = "usage: metric_pilot <pipeline.toml> [artifacts root, default data] [rates, e.g. 10,30,100]";
-const VALIDATION: usize = 2000;
 
 fn split(d: &tgsh_train::TaskData, s: f64, from: usize, to: usize) -> TaskImages<'_> {
     TaskImages {
@@ -60,10 +59,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|&t| tgsh_train::read_task_data(&artifacts, t))
         .collect::<Result<_, _>>()?;
     let n = data[0].train_labels.len();
-    if n <= VALIDATION {
-        return Err(format!("need more than {VALIDATION} training images per task, have {n}").into());
+    let validation_images = n / 5;
+    if validation_images == 0 {
+        return Err(format!("need at least 5 training images per task, have {n}").into());
     }
-    let fit = n - VALIDATION;
+    let fit = n - validation_images;
     let fitted: Vec<TaskImages<'_>> = trained
         .iter()
         .zip(&data)
@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Model::new(&pipeline.train, seed);
     let hyper = tgsh_train::hyper(&pipeline.train);
     eprintln!(
-        "pilot: {}: seed {seed}, {} training tasks, {fit} fitted + {VALIDATION} validation images each, {} epochs",
+        "pilot: {}: seed {seed}, {} training tasks, {fit} fitted + {validation_images} validation images each, {} epochs",
         pipeline.name,
         trained.len(),
         hyper.epochs
