@@ -447,6 +447,7 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
         let cell = |name: &str| {
             sn.iter()
                 .position(|s| *s == format!("context.{name}[{method}]"))
+                .filter(|&k| smean[k].is_finite())
                 .map_or("–".to_string(), |k| {
                     format!("{:.3} [{:.3}, {:.3}]", smean[k], slow[k], shigh[k])
                 })

@@ -4,8 +4,9 @@
 //!
 //! The x axis is numeric (degrees or pixels), unlike the categorical axis
 //! of [`crate::figures::line_chart`]: the training tasks are drawn as grey
-//! vertical lines with a triangle under the axis, and the extrapolated
-//! tasks on a shaded band, so seen and unseen read at a glance.
+//! vertical lines (and a dot on each curve), the extrapolated tasks on a
+//! shaded band, so seen and unseen read at a glance. The legend sits right
+//! of the plot, where it hides no curve.
 
 use plotters::prelude::*;
 use plotters::style::register_font;
@@ -14,6 +15,12 @@ use std::path::Path;
 /// DejaVu Sans, the font every report figure uses (registered here too,
 /// so this figure does not depend on another having been drawn first).
 static FONT_BYTES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/DejaVuSans.ttf"));
+
+/// Width of the legend column right of the plot, in pixels.
+const LEGEND_WIDTH: u32 = 190;
+/// The colour of the training-task lines and of the extrapolated band.
+const SEEN: RGBColor = RGBColor(0xbb, 0xbb, 0xbb);
+const BAND: RGBColor = RGBColor(0xfd, 0xe7, 0xd9);
 
 /// Tableau 10, the series colours.
 const COLOURS: [RGBColor; 10] = [
@@ -68,7 +75,7 @@ pub fn accuracy_curves(stem: &Path, figure: &AccuracyCurves<'_>) -> Result<(), C
     };
     register_font("sans-serif", FontStyle::Normal, FONT_BYTES)
         .map_err(|_| fail(stem, &"the embedded DejaVu Sans font could not be registered"))?;
-    let size = (1000, 560);
+    let size = (1000 + LEGEND_WIDTH, 560);
     let png = stem.with_extension("png");
     draw(BitMapBackend::new(&png, size).into_drawing_area(), figure).map_err(|e| fail(&png, &e))?;
     let svg = stem.with_extension("svg");
@@ -82,6 +89,8 @@ where
 {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (width, _) = root.dim_in_pixel();
+    let (root, legend) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
     let values = f.curves.iter().flat_map(|c| c.1.iter().map(|p| p.1));
     let low = values.fold(f64::INFINITY, f64::min);
     // The y axis starts at a round 10 % below the worst point (at most 0).
@@ -114,7 +123,7 @@ where
         .draw_series(f.extrapolated.iter().map(|&x| {
             Rectangle::new(
                 [((x - half).max(x0), y_low), ((x + half).min(x1), 100.0)],
-                RGBColor(0xfd, 0xe7, 0xd9).filled(),
+                BAND.filled(),
             )
         }))
         .map_err(|e| err(&e))?;
@@ -123,25 +132,14 @@ where
         .draw_series(
             f.seen
                 .iter()
-                .map(|&x| PathElement::new(vec![(x, y_low), (x, 100.0)], RGBColor(0xbb, 0xbb, 0xbb).stroke_width(1))),
+                .map(|&x| PathElement::new(vec![(x, y_low), (x, 100.0)], SEEN.stroke_width(1))),
         )
-        .map_err(|e| err(&e))?
-        .label("training task")
-        .legend(|(x, y)| PathElement::new(vec![(x + 6, y - 6), (x + 6, y + 6)], RGBColor(0xbb, 0xbb, 0xbb)));
-    if !f.extrapolated.is_empty() {
-        chart
-            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
-            .map_err(|e| err(&e))?
-            .label("extrapolated")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], RGBColor(0xfd, 0xe7, 0xd9).filled()));
-    }
-    for (i, (name, points)) in f.curves.iter().enumerate() {
+        .map_err(|e| err(&e))?;
+    for (i, (_, points)) in f.curves.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         chart
             .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
-            .map_err(|e| err(&e))?
-            .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
+            .map_err(|e| err(&e))?;
         chart
             .draw_series(
                 points
@@ -151,14 +149,38 @@ where
             )
             .map_err(|e| err(&e))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(|e| err(&e))?;
+    // The legend, one entry per line: the markings, then the curves.
+    let text = ("sans-serif", 13).into_font();
+    let mut y = 56;
+    let mut entry = |name: &str, key: &dyn Fn(i32) -> Result<(), String>| -> Result<(), String> {
+        key(y)?;
+        legend
+            .draw(&Text::new(name.to_string(), (40, y - 8), text.clone()))
+            .map_err(|e| err(&e))?;
+        y += 22;
+        Ok(())
+    };
+    entry("training task", &|y| {
+        legend
+            .draw(&PathElement::new(vec![(18, y - 8), (18, y + 8)], SEEN.stroke_width(2)))
+            .map_err(|e| err(&e))
+    })?;
+    if !f.extrapolated.is_empty() {
+        entry("extrapolated", &|y| {
+            legend
+                .draw(&Rectangle::new([(8, y - 7), (30, y + 7)], BAND.filled()))
+                .map_err(|e| err(&e))
+        })?;
+    }
+    for (i, (name, _)) in f.curves.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        entry(name, &|y| {
+            legend
+                .draw(&PathElement::new(vec![(6, y), (32, y)], colour.stroke_width(2)))
+                .map_err(|e| err(&e))
+        })?;
+    }
+    // Both areas share one backend: presenting one writes the file.
     root.present().map_err(|e| err(&e))
 }
 
