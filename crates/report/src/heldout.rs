@@ -371,9 +371,25 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
             "fail" => "the circle does <b>not</b> beat input conditioning: input conditioning is better, the whole interval of the difference is below 0",
             _ => "the data do <b>not</b> show that the circle beats input conditioning: the interval of the difference includes 0",
         };
+        // The context: how good the best method is there, and the CRWN.
+        let best = rows
+            .iter()
+            .filter(|r| r.split == split && r.mean.is_finite())
+            .max_by(|a, b| a.mean.total_cmp(&b.mean))
+            .map(|r| {
+                format!(
+                    "The best method there is <code>{}</code> at {} %",
+                    r.method,
+                    percent(r.mean)
+                )
+            })
+            .unwrap_or_default();
+        let crwn = accuracy("points-interp", split)
+            .map(|a| format!("; the CRWN's points, interpolated, reach {a} %"))
+            .unwrap_or_default();
         let _ = write!(
             verdict_text,
-            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} ({} points, 95 % CI [{}, {}], {seeds} seeds).</li>",
+            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} ({} points, 95 % CI [{}, {}], {seeds} seeds). {best}{crwn} (chance: 10 %).</li>",
             percent(means[k]),
             percent(lows[k]),
             percent(highs[k]),
