@@ -15,6 +15,11 @@ default:
 build:
     cargo build --release --workspace --bins
 
+# The Python venv (.venv/) with the pinned Snakemake of workflow/requirements.txt
+[group('build')]
+venv:
+    workflow/venv.sh
+
 # Run every stage of a pipeline, in order (e.g. `just run rotation`)
 [group('pipeline')]
 run pipeline="rotation": build
@@ -43,13 +48,14 @@ analyze pipeline: build
 report pipeline: build
     {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
 
-# The reproduction so far: all four task families, end to end
+# The page across pipelines (data/index.html, data/claims.md), checked in headless Chromium
 [group('pipeline')]
-reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment")
+index *pipelines="rotation shift-1px shift-2px augment heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap": build
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{ prepend("pipelines/", append(".toml", pipelines)) }}
 
-# Weight manifolds vs input conditioning and the CRWN on held-out tasks: rotations and shifts, interpolation and extrapolation
+# Weight manifolds vs input conditioning and the CRWN on held-out tasks (measured: 33 min on 2 shared cores), then the index page
 [group('pipeline')]
-manifolds: (run "heldout-rotation-interp") (run "heldout-rotation-extrap") (run "heldout-shift-interp") (run "heldout-shift-extrap")
+manifolds: (run "heldout-rotation-interp") (run "heldout-rotation-extrap") (run "heldout-shift-interp") (run "heldout-shift-extrap") index
 
 # Pick the metric update's step size on a held-out pipeline's training tasks (after `just data <pipeline>`)
 [group('pipeline')]
@@ -57,17 +63,34 @@ metric-pilot pipeline="heldout-rotation-interp" rates="1,3,10,30,100,300,1000,30
     cargo build --release --workspace --examples
     {{bin}}/examples/metric_pilot pipelines/{{pipeline}}.toml {{artifacts}} {{rates}}
 
-# The smoke pipelines end to end, then check the reports and accuracies
+# The reproduction: all four task families end to end, then the index page (its path is printed last)
+[group('pipeline')]
+reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment") index
+
+# The smoke pipelines end to end, then check accuracies, the claims tables and the pages in Chromium
 [group('test')]
 smoke: (run "smoke") (run "heldout-smoke")
     {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
     {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml pipelines/heldout-smoke.toml
 
-# Unit, property and end-to-end tests, then the smoke pipeline
+# Unit, property and end-to-end tests, then the smoke pipeline, then the Snakemake workflow
 [group('test')]
 test:
     cargo test --release --workspace
     just smoke
+    just test-workflow
+    just test-workflow-slurm
+
+# The Snakemake workflow on the smoke pipeline (2 seeds, 2 cores), checked bit for bit against `just smoke`
+[group('test')]
+test-workflow: smoke venv
+    workflow/test.sh {{artifacts}}/smoke
+
+# The same through the SLURM profile and executor plugin, with stand-ins for sbatch/srun/sacct (no cluster needed)
+[group('test')]
+test-workflow-slurm: smoke venv
+    workflow/test-slurm.sh {{artifacts}}/smoke
 
 # Formatting and lints
 [group('test')]
@@ -75,11 +98,13 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --release --workspace --all-targets -- -D warnings
 
-# Speed and memory benchmarks (data generation, trainer vs dense baseline)
+# Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
+# (`--workspace` keeps the normal build's dependency features, so nothing is rebuilt.)
 [group('bench')]
 bench:
-    cargo bench -p tgsh-data
-    cargo bench -p tgsh-train
+    cargo bench --workspace --bench data
+    cargo bench --workspace --bench train
+    cargo bench --workspace --bench analyze
 
 # Remove a pipeline's artifacts
 [group('pipeline')]

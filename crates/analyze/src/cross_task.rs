@@ -5,9 +5,11 @@
 //! The accuracy is computed by the same forward pass the train stage
 //! records test accuracy with (`tgsh_model::forward::accuracy`), so the
 //! diagonal is each task's trained test accuracy, to the last image.
-//! Each task's test images are encoded once and scored under every context.
+//! Each task's test images are encoded block by block, and each block is
+//! scored under every context while it is in cache
+//! (`tgsh_model::forward::correct_counts_of_images`).
 
-use tgsh_model::forward::{self, Encoded};
+use tgsh_model::forward;
 use tgsh_model::Model;
 
 /// `T x T` accuracies, row-major, `[i * T + j]` = context `i` on task `j`'s
@@ -22,12 +24,14 @@ pub fn cross_task_accuracy(
 ) -> Vec<f64> {
     let t = contexts.len();
     let mut out = vec![f64::NAN; t * t];
-    let mut rows = Vec::new();
+    let mts: Vec<Vec<f32>> = contexts
+        .iter()
+        .map(|c| forward::modulated_decoder(c, &model.decoder))
+        .collect();
     for (j, task_images) in images.iter().enumerate().take(t) {
-        model.encoder.encode_into(task_images, &mut rows);
-        let data = Encoded { rows: &rows, labels };
-        for (i, context) in contexts.iter().enumerate() {
-            out[i * t + j] = forward::accuracy(data, context, &model.decoder);
+        let counts = forward::correct_counts_of_images(&model.encoder, task_images, labels, &mts);
+        for (i, count) in counts.into_iter().enumerate() {
+            out[i * t + j] = count as f64 / labels.len().max(1) as f64;
         }
         on_task();
     }
@@ -38,6 +42,7 @@ pub fn cross_task_accuracy(
 mod tests {
     use super::*;
     use tgsh_common::config::TrainConfig;
+    use tgsh_model::forward::Encoded;
 
     #[test]
     fn the_diagonal_is_each_context_on_its_own_data_and_rows_are_contexts() {

@@ -294,6 +294,28 @@ pub fn summarise(
         ],
     )?;
 
+    // accuracy.parquet: each task's final test accuracy across seeds.
+    let mut by_task = vec![Vec::with_capacity(seeds.len()); n];
+    for &seed in seeds {
+        let accuracies = crate::shard::final_accuracies(&artifacts.metrics(seed), n)?;
+        for (task, a) in accuracies.into_iter().enumerate() {
+            by_task[task].push(a);
+        }
+    }
+    let intervals: Vec<(f64, f64, f64)> = by_task.iter().map(|v| stats::t_interval(v)).collect();
+    write(
+        "accuracy.parquet",
+        analysis::accuracy_summary_schema(),
+        vec![
+            Arc::new(UInt16Array::from((0..n as u16).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(intervals.iter().map(|i| i.0).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(intervals.iter().map(|i| i.1).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(intervals.iter().map(|i| i.2).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(vec![seeds.len() as u32; n])),
+            schema::float_list_column(&by_task),
+        ],
+    )?;
+
     // The tree of the seed-mean similarity matrix (the report's Fig. 7).
     let mean_matrix: Vec<f64> = (0..n * n)
         .map(|k| stats::mean(&after.iter().map(|m| m[k]).collect::<Vec<_>>()))

@@ -258,6 +258,8 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, mnist_dir: Option<&Path>,
     let start = std::time::Instant::now();
     let summary = generate(&config, &mnist, &dir, |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
+    let timings = [("generate".to_string(), start.elapsed().as_secs_f64())];
+    tgsh_common::schema::write_timings(&dir.join("timings.parquet"), config.seed, &timings)?;
     stage.commit()?;
     eprintln!(
         "data: wrote {} tasks x ({} train + {} test) images of {} in {:.1} s to {}",

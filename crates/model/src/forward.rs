@@ -94,6 +94,55 @@ fn finish_logits(row: &[f32], mt: &[f32], acc: &[[f32; LANES]; CLASSES]) -> [f32
     })
 }
 
+/// Lane chunks per cache block in [`logits_block`]: 32 chunks of 8 lanes
+/// make a 10 KB slice of `Mt` (10 classes), which stays in L1 while every
+/// row of the block passes over it.
+const CHUNKS_PER_BLOCK: usize = 32;
+
+/// Per-row accumulators of [`logits_block`]: `[class][lane]`.
+type Lanes = [[f32; LANES]; CLASSES];
+
+/// The logits of every row of `rows` (each `mt.len() / 10` long) under `mt`,
+/// into `out`: the same fused multiply-adds in the same order as
+/// [`logits_row`] on each row, so the same bits, but blocked so a slice of
+/// `Mt` is read from L1 for all rows instead of from L3 once per row.
+/// (Accumulators are kept in memory between blocks; storing and reloading an
+/// f32 is exact.)
+pub fn logits_block(rows: &[f32], mt: &[f32], out: &mut Vec<[f32; CLASSES]>) {
+    let h = mt.len() / CLASSES;
+    let n = rows.len() / h;
+    let mut acc: Vec<Lanes> = vec![[[0f32; LANES]; CLASSES]; n];
+    let chunks = h / LANES;
+    for start in (0..chunks).step_by(CHUNKS_PER_BLOCK) {
+        let end = (start + CHUNKS_PER_BLOCK).min(chunks);
+        #[cfg(target_arch = "x86_64")]
+        if avx2_available() {
+            // SAFETY: AVX2 and FMA were detected; bounds are checked inside.
+            unsafe { avx2::accumulate_block(rows, h, mt, start, end, &mut acc) };
+            continue;
+        }
+        accumulate_block_portable(rows, h, mt, start, end, &mut acc);
+    }
+    out.clear();
+    out.extend((0..n).map(|r| finish_logits(&rows[r * h..(r + 1) * h], mt, &acc[r])));
+}
+
+/// `acc[r][k][l] += Σ_{i in start..end} row_r[8i + l] Mt[k][8i + l]`, `i` ascending.
+fn accumulate_block_portable(rows: &[f32], h: usize, mt: &[f32], start: usize, end: usize, acc: &mut [Lanes]) {
+    for (r, acc) in acc.iter_mut().enumerate() {
+        let row = &rows[r * h..(r + 1) * h];
+        for i in start..end {
+            let x = &row[i * LANES..(i + 1) * LANES];
+            for (k, acc) in acc.iter_mut().enumerate() {
+                let w = &mt[k * h + i * LANES..k * h + (i + 1) * LANES];
+                for l in 0..LANES {
+                    acc[l] = x[l].mul_add(w[l], acc[l]);
+                }
+            }
+        }
+    }
+}
+
 /// Whether the AVX2 + FMA kernels run on this CPU.
 pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -132,6 +181,57 @@ pub mod avx2 {
             _mm256_storeu_ps(lanes[k].as_mut_ptr(), acc[k]);
         }
         finish_logits(row, mt, &lanes)
+    }
+
+    /// [`super::accumulate_block_portable`] with intrinsics: two rows at a
+    /// time, five classes at a time (10 accumulators + 3 operands in the 16
+    /// registers), each accumulator's FMAs in ascending chunk order.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA ([`super::avx2_available`]).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn accumulate_block(
+        rows: &[f32],
+        h: usize,
+        mt: &[f32],
+        start: usize,
+        end: usize,
+        acc: &mut [super::Lanes],
+    ) {
+        const HALF: usize = CLASSES / 2;
+        let n = acc.len();
+        assert!(rows.len() >= n * h && mt.len() >= CLASSES * h && end * LANES <= h);
+        let m = mt.as_ptr();
+        let mut r = 0;
+        while r < n {
+            let pair = r + 1 < n;
+            let pa = rows.as_ptr().add(r * h);
+            let pb = if pair { rows.as_ptr().add((r + 1) * h) } else { pa };
+            for half in [0, HALF] {
+                let mut a: [__m256; HALF] = std::array::from_fn(|k| _mm256_loadu_ps(acc[r][half + k].as_ptr()));
+                let mut b: [__m256; HALF] = if pair {
+                    std::array::from_fn(|k| _mm256_loadu_ps(acc[r + 1][half + k].as_ptr()))
+                } else {
+                    [_mm256_setzero_ps(); HALF]
+                };
+                for i in start..end {
+                    let ra = _mm256_loadu_ps(pa.add(i * LANES));
+                    let rb = _mm256_loadu_ps(pb.add(i * LANES));
+                    for k in 0..HALF {
+                        let w = _mm256_loadu_ps(m.add((half + k) * h + i * LANES));
+                        a[k] = _mm256_fmadd_ps(ra, w, a[k]);
+                        b[k] = _mm256_fmadd_ps(rb, w, b[k]);
+                    }
+                }
+                for k in 0..HALF {
+                    _mm256_storeu_ps(acc[r][half + k].as_mut_ptr(), a[k]);
+                    if pair {
+                        _mm256_storeu_ps(acc[r + 1][half + k].as_mut_ptr(), b[k]);
+                    }
+                }
+            }
+            r += 2;
+        }
     }
 
     /// # Safety
@@ -227,44 +327,81 @@ pub fn correct_count(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> usi
         .sum()
 }
 
-/// Correct predictions on `data` under each of several modulated decoders
-/// `mts` (`c ⊙ W2` per model), in one pass over the rows: each pair of
-/// rows is scored under every model while it is in cache, instead of
-/// streaming all rows from memory once per model. Each count is the one
-/// [`correct_count`] gives for that model (the same kernel, the same bits).
-pub fn correct_counts(data: Encoded<'_>, mts: &[Vec<f32>]) -> Vec<usize> {
-    let n = data.labels.len();
-    let h = mts.first().map_or(0, |mt| mt.len() / CLASSES);
-    let models = mts.len();
-    (0..n.div_ceil(2))
-        .into_par_iter()
-        .with_min_len(32)
-        .fold(
-            || vec![0usize; models],
-            |mut counts, pair| {
-                let i = 2 * pair;
-                let right = |l: &[f32; CLASSES], i: usize| (argmax(l) == data.labels[i] as usize) as usize;
-                for (count, mt) in counts.iter_mut().zip(mts) {
-                    *count += if i + 1 < n {
-                        let [a, b] = logits_pair(data.row(i, h), data.row(i + 1, h), mt);
-                        right(&a, i) + right(&b, i + 1)
-                    } else {
-                        right(&logits_row(data.row(i, h), mt), i)
-                    };
-                }
-                counts
-            },
-        )
-        .reduce(
-            || vec![0usize; models],
-            |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
-        )
-}
-
 /// Test accuracy of context `c` on `data`: the figure both the train stage's
 /// metrics and the analyze stage's cross-task matrix report.
 pub fn accuracy(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> f64 {
     correct_count(data, context, decoder) as f64 / data.labels.len().max(1) as f64
+}
+
+/// Rows per block in [`correct_counts`]: 16 encoded rows (500 KB) stay in
+/// the L2/L3 caches while every model's `Mt` (313 KB each) passes over them.
+const EVAL_BLOCK: usize = 16;
+
+/// Correct predictions of one block of encoded rows under each of `mts`.
+fn block_counts(rows: &[f32], labels: &[u8], mts: &[Vec<f32>], logits: &mut Vec<[f32; CLASSES]>) -> Vec<usize> {
+    mts.iter()
+        .map(|mt| {
+            logits_block(rows, mt, logits);
+            logits
+                .iter()
+                .zip(labels)
+                .filter(|(l, &y)| argmax(l) == y as usize)
+                .count()
+        })
+        .collect()
+}
+
+fn sum_counts(models: usize) -> impl Fn(Vec<usize>, Vec<usize>) -> Vec<usize> + Sync + Send {
+    move |mut a, b| {
+        debug_assert_eq!(a.len(), models);
+        for (x, y) in a.iter_mut().zip(b) {
+            *x += y;
+        }
+        a
+    }
+}
+
+/// Correct predictions on `data` under each of several modulated decoders
+/// `mts` (`c ⊙ W2` per model or context), in one pass: each block of rows is
+/// scored under every model while it is in cache, instead of streaming all
+/// rows from memory once per model. Every logit is computed by the kernel
+/// [`accuracy`] uses, so each count is the one [`correct_count`] gives (the
+/// same bits).
+pub fn correct_counts(data: Encoded<'_>, mts: &[Vec<f32>]) -> Vec<usize> {
+    let h = mts.first().map_or(0, |mt| mt.len() / CLASSES);
+    if h == 0 {
+        return vec![0; mts.len()];
+    }
+    data.rows
+        .par_chunks(EVAL_BLOCK * h)
+        .zip(data.labels.par_chunks(EVAL_BLOCK))
+        .map_init(Vec::new, |logits, (rows, labels)| {
+            block_counts(rows, labels, mts, logits)
+        })
+        .reduce(|| vec![0; mts.len()], sum_counts(mts.len()))
+}
+
+/// [`correct_counts`] from raw images: they are encoded block by block, so
+/// the encoded rows (313 MB for 10,000 images) never exist all at once and
+/// each block is scored while it is in cache.
+pub fn correct_counts_of_images(
+    encoder: &crate::Encoder,
+    images: &[u8],
+    labels: &[u8],
+    mts: &[Vec<f32>],
+) -> Vec<usize> {
+    use tgsh_common::PIXELS;
+    images
+        .par_chunks(EVAL_BLOCK * PIXELS)
+        .zip(labels.par_chunks(EVAL_BLOCK))
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(rows, logits), (block, block_labels)| {
+                encoder.encode_into(block, rows);
+                block_counts(rows, block_labels, mts, logits)
+            },
+        )
+        .reduce(|| vec![0; mts.len()], sum_counts(mts.len()))
 }
 
 /// The representation `c ⊙ r(x)` of one encoded row (the penultimate layer).
@@ -358,6 +495,73 @@ mod tests {
         let mts: Vec<Vec<f32>> = contexts.iter().map(|c| modulated_decoder(c, &decoder)).collect();
         let each: Vec<usize> = contexts.iter().map(|c| correct_count(data, c, &decoder)).collect();
         assert_eq!(correct_counts(data, &mts), each);
+    }
+
+    #[test]
+    fn the_blocked_kernel_gives_the_bits_of_the_row_kernel() {
+        // A width with several cache blocks and a tail past the last lane chunk.
+        let h = 8 * CHUNKS_PER_BLOCK * 2 + 8 * 5 + 3;
+        let mut rng = ChaCha8Rng::seed_from_u64(31);
+        for n in [1usize, 2, 5] {
+            let rows: Vec<f32> = (0..n * h).map(|_| rng.random::<f32>() - 0.2).collect();
+            let mt: Vec<f32> = (0..CLASSES * h).map(|_| rng.random::<f32>() - 0.5).collect();
+            let mut out = Vec::new();
+            logits_block(&rows, &mt, &mut out);
+            for r in 0..n {
+                assert_eq!(
+                    out[r],
+                    logits_row_portable(&rows[r * h..(r + 1) * h], &mt),
+                    "row {r} of {n}"
+                );
+            }
+            // And the portable block path on its own.
+            let mut acc = vec![[[0f32; LANES]; CLASSES]; n];
+            for start in (0..h / LANES).step_by(CHUNKS_PER_BLOCK) {
+                accumulate_block_portable(
+                    &rows,
+                    h,
+                    &mt,
+                    start,
+                    (start + CHUNKS_PER_BLOCK).min(h / LANES),
+                    &mut acc,
+                );
+            }
+            for r in 0..n {
+                assert_eq!(finish_logits(&rows[r * h..(r + 1) * h], &mt, &acc[r]), out[r]);
+            }
+        }
+    }
+
+    #[test]
+    fn blockwise_counts_equal_per_context_accuracy() {
+        use tgsh_common::PIXELS;
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let encoder = crate::Encoder::flyhash(96, 7, &mut rng);
+        let n = 37; // not a multiple of the block or of a pair
+        let images: Vec<u8> = (0..n * PIXELS)
+            .map(|_| if rng.random::<f32>() < 0.3 { rng.random() } else { 0 })
+            .collect();
+        let labels: Vec<u8> = (0..n).map(|_| rng.random_range(0..10)).collect();
+        let decoder: Vec<f32> = (0..CLASSES * 96).map(|_| rng.random::<f32>() - 0.5).collect();
+        let contexts: Vec<Vec<f32>> = (0..3)
+            .map(|_| (0..96).map(|_| rng.random::<f32>() - 0.5).collect())
+            .collect();
+        let mts: Vec<Vec<f32>> = contexts.iter().map(|c| modulated_decoder(c, &decoder)).collect();
+        let counts = correct_counts_of_images(&encoder, &images, &labels, &mts);
+        let rows = encoder.encode(&images);
+        for (c, &count) in contexts.iter().zip(&counts) {
+            assert_eq!(
+                count,
+                correct_count(
+                    Encoded {
+                        rows: &rows,
+                        labels: &labels
+                    },
+                    c,
+                    &decoder
+                )
+            );
+        }
     }
 
     #[test]

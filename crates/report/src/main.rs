@@ -1,20 +1,22 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Stage 4 of the T-GSH pipeline: figures (PNG + SVG) and one HTML report.
+/// Stage 4 of the T-GSH pipeline: one HTML page with every figure and the
+/// claims table.
 ///
-/// Reads: <artifacts>/<pipeline>/data/{tasks,test}.parquet,
-/// train/metrics.parquet and analyze/similarity.parquet. Writes:
-/// <artifacts>/<pipeline>/report/index.html with accuracy.{png,svg},
-/// similarity_{before,after}_seed<S>.{png,svg}, samples.{png,svg}, and
-/// stage.json. Skips itself when inputs, parameters and code are unchanged.
+/// Reads: <artifacts>/<pipeline>/data/{tasks,test}.parquet, the train
+/// shards' metrics and timings, the analyze shards and analyze/summary/.
+/// Writes: <artifacts>/<pipeline>/report/ (index.html, timings.html, every
+/// figure as PNG and SVG) and stage.json. Skips itself when inputs,
+/// parameters and code are unchanged. `tgsh-index` writes the page across
+/// pipelines.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
     #[command(flatten)]
     stage: tgsh_common::cli::StageArgs,
-    /// After the report, fail unless it exists and every task of every seed
-    /// reached this final test accuracy (a fraction, e.g. 0.5; chance is 0.1).
+    /// Then check: every task of every seed reached this final test accuracy
+    /// (fraction), and every claim has a value and a verdict (used by CI).
     #[arg(long, value_name = "FRACTION")]
     check_min_accuracy: Option<f64>,
 }

@@ -1,44 +1,14 @@
 //! The whole pipeline on a tiny config, in process: data -> train ->
 //! analyze -> report, then a rerun that must skip every stage.
 
+mod common;
+
 use arrow::datatypes::{Float64Type, UInt16Type};
-use std::path::{Path, PathBuf};
+use common::{run_all, temp_dir, tiny_pipeline};
+use std::path::PathBuf;
 use tgsh_common::record::Freshness;
 use tgsh_common::schema::{self, analysis, read_parquet};
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tgsh-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn tiny_pipeline(dir: &Path) -> Pipeline {
-    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
-    let text = format!(
-        r#"
-        description = "end-to-end test"
-        [data]
-        mnist_dir = "{}"
-        train_images = 2000
-        test_images = 500
-        [data.family]
-        name = "RotationMNIST-tiny"
-        sweep = {{ transform = "rotate", count = 4, step = 90.0 }}
-        [train]
-        seeds = [0, 1]
-        epochs = 1
-        hidden = 784
-        [report]
-        samples_per_task = 4
-        "#,
-        mnist.display()
-    );
-    let path = dir.join("tiny.toml");
-    std::fs::write(&path, &text).unwrap();
-    Pipeline::load(&path).unwrap()
-}
+use tgsh_common::{Artifacts, Stage, StageRun};
 
 /// Every stage record of a finished pipeline with `seeds`.
 fn records(artifacts: &Artifacts, seeds: &[u64]) -> Vec<PathBuf> {
@@ -50,13 +20,6 @@ fn records(artifacts: &Artifacts, seeds: &[u64]) -> Vec<PathBuf> {
     out.push(artifacts.analyze_summary().join("stage.json"));
     out.push(artifacts.stage_dir(Stage::Report).join("stage.json"));
     out
-}
-
-fn run_all(pipeline: &Pipeline, artifacts: &Artifacts, min_accuracy: Option<f64>) {
-    tgsh_data::run(pipeline, artifacts, None, false).unwrap();
-    tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
-    tgsh_analyze::run(pipeline, artifacts, tgsh_analyze::Parts::All, false).unwrap();
-    tgsh_report::run(pipeline, artifacts, false, min_accuracy).unwrap();
 }
 
 #[test]
@@ -72,6 +35,7 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     let report = artifacts.stage_dir(Stage::Report);
     for file in [
         "index.html",
+        "timings.html",
         "accuracy.png",
         "accuracy.svg",
         "samples.png",
@@ -79,6 +43,13 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
         "similarity_before_seed1.svg",
         "similarity_after_mean.png",
         "learning_curve.svg",
+        "adjacency.png",
+        "dendrogram.svg",
+        "cross_task.png",
+        "tgsh_label.png",
+        "tgsh_position.svg",
+        "reconstruction.png",
+        "class_means.svg",
     ] {
         assert!(report.join(file).exists(), "{file} missing");
     }

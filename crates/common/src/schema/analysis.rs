@@ -281,6 +281,25 @@ pub fn class_means_schema() -> SchemaRef {
     ])
 }
 
+/// `summary/accuracy.parquet`: each task's final test accuracy across seeds.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `task` | uint16 | task index |
+/// | `mean`, `ci_low`, `ci_high` | float64 | mean final-epoch test accuracy (fraction) and its 95 % Student-t interval across seeds |
+/// | `seeds` | uint32 | seeds |
+/// | `values` | list<float64> | per seed, in seed order |
+pub fn accuracy_summary_schema() -> SchemaRef {
+    schema(vec![
+        f("task", DataType::UInt16),
+        f("mean", DataType::Float64),
+        f("ci_low", DataType::Float64),
+        f("ci_high", DataType::Float64),
+        f("seeds", DataType::UInt32),
+        f("values", float_list_type()),
+    ])
+}
+
 /// `seed-<S>/heldout.parquet` (held-out pipelines): every method's test
 /// accuracy on every task of the family, trained or not.
 ///

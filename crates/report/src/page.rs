@@ -1,0 +1,447 @@
+//! One pipeline's page (`report/index.html`): the claims table first, then
+//! a section per analysis, each figure in PNG and SVG with its caption
+//! saying what it shows. Wall times go to a separate `timings.html`, so the
+//! page itself is the same bytes whenever the results are.
+
+use crate::figures::{self, Band, Colormap, HeatmapOptions, Tree};
+use crate::html::{self, escape, figure, number};
+use crate::results::{self, Tasks};
+use crate::ReportError;
+use polars::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+use tgsh_common::config::Topology;
+use tgsh_common::{Artifacts, Pipeline, CLASSES, SIDE};
+
+/// Signed similarities get a diverging scale over [-1, 1], centred at 0.
+fn similarity_options() -> HeatmapOptions {
+    HeatmapOptions {
+        colormap: Colormap::Diverging,
+        range: (-1.0, 1.0),
+        tree: None,
+    }
+}
+
+/// Writes every figure and the page into `dir`.
+pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), ReportError> {
+    let tasks = Tasks::load(artifacts)?;
+    let n = tasks.len();
+    let seeds = pipeline.train.seeds.clone();
+    let family = tasks.family.clone();
+    let topology = pipeline.analyze.topology(&pipeline.data.family);
+    // Task names fit on small figures' axes (AugmentMNIST's "T7 invert").
+    let axis: Vec<String> = if n <= 12 {
+        tasks.names.clone()
+    } else {
+        tasks.labels.clone()
+    };
+    let mut body = String::new();
+
+    // Claims.
+    let claims = results::claims(&artifacts.summary("claims.parquet"))?;
+    let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
+    let rows: Vec<(Option<&str>, &results::ClaimRow, String)> = claims
+        .iter()
+        .map(|c| (None, c, format!("#{}", html::section_for(&c.statistic))))
+        .collect();
+    let _ = write!(
+        body,
+        "<h2 id=\"claims\">Claims</h2>\n<p>{} claims: <b>{} pass</b>, <b>{} fail</b>, <b>{} inconclusive</b>. \
+         A claim passes when the whole 95 % interval across {} seeds meets its bar, fails when none of it does, \
+         and is inconclusive otherwise. Bars are fixed before any run (see each statistic's note, on hover).</p>\n{}",
+        claims.len(),
+        count("pass"),
+        count("fail"),
+        count("inconclusive"),
+        seeds.len(),
+        html::claims_table(&rows)
+    );
+
+    // Accuracy.
+    let accuracy = results::task_accuracy(artifacts)?;
+    let pct = |v: &[f64]| v.iter().map(|a| 100.0 * a).collect::<Vec<_>>();
+    figures::band_chart(
+        &dir.join("accuracy"),
+        &format!(
+            "{family}: final test accuracy per task, mean and 95 % interval over {} seeds",
+            seeds.len()
+        ),
+        "task",
+        "test accuracy (%)",
+        &tasks.labels,
+        &[Band {
+            name: "mean over seeds".into(),
+            mean: pct(&accuracy.mean),
+            low: pct(&accuracy.low),
+            high: pct(&accuracy.high),
+        }],
+        Some(percent_range(&[&accuracy.mean, &accuracy.low, &accuracy.high])),
+    )?;
+    let (epochs, curves) = results::learning_curves(&seeds.iter().map(|&s| artifacts.metrics(s)).collect::<Vec<_>>())?;
+    let epoch_ticks: Vec<String> = epochs.iter().map(|e| e.to_string()).collect();
+    figures::line_chart(
+        &dir.join("learning_curve"),
+        &format!("{family}: mean test accuracy over tasks after each epoch"),
+        "epoch",
+        "mean test accuracy (%)",
+        &epoch_ticks,
+        &curves
+            .iter()
+            .map(|(s, a, _)| (format!("seed {s}"), a.clone()))
+            .collect::<Vec<_>>(),
+        None,
+    )?;
+    figures::line_chart(
+        &dir.join("loss_curve"),
+        &format!("{family}: mean training loss over tasks per epoch"),
+        "epoch",
+        "cross-entropy",
+        &epoch_ticks,
+        &curves
+            .iter()
+            .map(|(s, _, l)| (format!("seed {s}"), l.clone()))
+            .collect::<Vec<_>>(),
+        None,
+    )?;
+    let mut columns = vec![
+        Column::new("task".into(), (0..n as u32).collect::<Vec<_>>()),
+        Column::new("name".into(), tasks.names.clone()),
+        Column::new("mean (%)".into(), pct(&accuracy.mean)),
+        Column::new("95 % low".into(), pct(&accuracy.low)),
+        Column::new("95 % high".into(), pct(&accuracy.high)),
+    ];
+    for (k, seed) in seeds.iter().enumerate() {
+        let values: Vec<f64> = accuracy
+            .values
+            .iter()
+            .map(|v| 100.0 * v.get(k).copied().unwrap_or(f64::NAN))
+            .collect();
+        columns.push(Column::new(format!("seed {seed} (%)").into(), values));
+    }
+    let table = DataFrame::new_infer_height(columns).map_err(|source| ReportError::Polars {
+        path: artifacts.summary("accuracy.parquet").display().to_string(),
+        source,
+    })?;
+    println!("{family}: final test accuracy (%) per task\n{table}");
+    let overall: Vec<f64> = (0..seeds.len())
+        .map(|k| 100.0 * accuracy.values.iter().map(|v| v[k]).sum::<f64>() / n.max(1) as f64)
+        .collect();
+    let _ = write!(
+        body,
+        "<h2 id=\"accuracy\">Test accuracy</h2>\n<p>Mean over tasks, per seed: {}.</p>\n{}{}{}<details><summary>Per task and seed</summary>\n{}</details>\n",
+        seeds.iter().zip(&overall).map(|(s, a)| format!("seed {s}: <b>{a:.2} %</b>")).collect::<Vec<_>>().join(", "),
+        figure("accuracy", "Final test accuracy of each task; the band is the 95 % Student-t interval across seeds", true),
+        figure("learning_curve", "Mean test accuracy over tasks after each epoch, per seed", false),
+        figure("loss_curve", "Mean training cross-entropy over tasks, per epoch and seed", false),
+        html::frame_table(&table, 2),
+    );
+
+    // Task similarity.
+    let sims = results::similarities(artifacts, &seeds, n)?;
+    let mut per_seed = String::new();
+    for state in ["before", "after"] {
+        let mean = results::mean_matrix(seeds.iter().filter_map(|&s| sims.get(&(s, state.to_string()))));
+        figures::heatmap_with(
+            &dir.join(format!("similarity_{state}_mean")),
+            &format!("Context similarity {state} training, mean of {} seeds", seeds.len()),
+            &mean,
+            n,
+            &axis,
+            similarity_options(),
+        )?;
+        for &seed in &seeds {
+            let stem = format!("similarity_{state}_seed{seed}");
+            let m = sims
+                .get(&(seed, state.to_string()))
+                .cloned()
+                .unwrap_or_else(|| vec![f64::NAN; n * n]);
+            figures::heatmap_with(
+                &dir.join(&stem),
+                &format!("Context similarity {state} training (seed {seed})"),
+                &m,
+                n,
+                &axis,
+                similarity_options(),
+            )?;
+            per_seed.push_str(&figure(&stem, &format!("{state} training, seed {seed}"), false));
+        }
+    }
+    let _ = write!(
+        body,
+        "<h2 id=\"similarity\">Context-vector similarity (Figs. 1b, 4b, 5b)</h2>\n<p>Cosine similarity of every pair of context vectors \
+         <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i>, on a diverging scale centred at 0 (blue negative, red positive).</p>\n{}{}\
+         <details><summary>Each seed</summary>\n{per_seed}</details>\n",
+        figure("similarity_before_mean", "Before training (initial contexts), mean over seeds", false),
+        figure("similarity_after_mean", "After training, mean over seeds", false),
+    );
+    if topology != Topology::None {
+        let adjacency = results::adjacency(artifacts)?;
+        if let Some(max) = adjacency.iter().flat_map(|(_, d, ..)| d.iter().copied()).max() {
+            let ticks: Vec<String> = (1..=max).map(|d| d.to_string()).collect();
+            let bands: Vec<Band> = adjacency
+                .iter()
+                .map(|(state, d, mean, lo, hi)| {
+                    let at = |v: &[f64]| {
+                        (1..=max)
+                            .map(|x| d.iter().position(|&y| y == x).map_or(f64::NAN, |k| v[k]))
+                            .collect()
+                    };
+                    Band {
+                        name: format!("{state} training"),
+                        mean: at(mean),
+                        low: at(lo),
+                        high: at(hi),
+                    }
+                })
+                .collect();
+            figures::band_chart(
+                &dir.join("adjacency"),
+                &format!("{family}: mean context similarity by task distance"),
+                if topology == Topology::Circle {
+                    "task distance (circular)"
+                } else {
+                    "task distance"
+                },
+                "mean cosine similarity",
+                &ticks,
+                &bands,
+                None,
+            )?;
+            body.push_str(&figure(
+                "adjacency",
+                "Adjacency profile: mean similarity of contexts at each task distance, 95 % interval across seeds",
+                false,
+            ));
+        }
+    }
+
+    // Clustering.
+    let (merges, order) = results::tree(artifacts, n)?;
+    let mean_after = results::mean_matrix(seeds.iter().filter_map(|&s| sims.get(&(s, "after".to_string()))));
+    figures::heatmap_with(
+        &dir.join("dendrogram"),
+        &format!(
+            "{family}: contexts clustered ({:?} linkage on 1 - cos)",
+            pipeline.analyze.linkage
+        )
+        .to_lowercase(),
+        &mean_after,
+        n,
+        &axis,
+        HeatmapOptions {
+            tree: Some(Tree { merges, order }),
+            ..similarity_options()
+        },
+    )?;
+    let _ = write!(
+        body,
+        "<h2 id=\"clustering\">Hierarchical clustering (Fig. 7)</h2>\n{}",
+        figure(
+            "dendrogram",
+            "Mean after-training similarity, rows and columns in the dendrogram's leaf order, the tree on the left",
+            true
+        )
+    );
+
+    // Cross-task accuracy.
+    let cross = results::cross_task(artifacts, &seeds, n)?;
+    let cross_mean = results::mean_matrix(cross.iter());
+    figures::heatmap_with(
+        &dir.join("cross_task"),
+        "Accuracy of task i's context (row) on task j's test images (column), mean over seeds",
+        &cross_mean,
+        n,
+        &axis,
+        HeatmapOptions {
+            colormap: Colormap::Sequential,
+            range: (0.0, 1.0),
+            tree: None,
+        },
+    )?;
+    let _ = write!(
+        body,
+        "<h2 id=\"cross-task\">Function follows mechanism: cross-task accuracy</h2>\n<p>The paper states that a context works best \
+         on neighbouring tasks after its own, and never measures it; here every context is scored on every test image of every task \
+         (the diagonal is the trained accuracy).</p>\n{}",
+        figure("cross_task", "Cross-task accuracy; compare its pattern with the similarity matrix above", false)
+    );
+
+    // T-GSH.
+    let tgsh = results::tgsh_summary(artifacts)?;
+    let mut tgsh_html = String::new();
+    for (grouping, what) in [
+        ("label", "groups are digits (the caption of Fig. 1a)"),
+        (
+            "position",
+            "groups are random sets of images regardless of digit (the notebook, Definition 1)",
+        ),
+    ] {
+        let (intra, inter) = results::tgsh_samples(artifacts, &seeds, grouping)?;
+        let (d, lo, hi, auc) = tgsh
+            .get(grouping)
+            .copied()
+            .unwrap_or((f64::NAN, f64::NAN, f64::NAN, f64::NAN));
+        if !intra.is_empty() && !inter.is_empty() {
+            // Down to the lowest similarity (negative ones too), in steps of 0.2.
+            let lowest = intra.iter().chain(&inter).copied().fold(0.0f64, f64::min);
+            let range = ((lowest * 5.0).floor() / 5.0 - 0.2, 1.0);
+            figures::histograms(
+                &dir.join(format!("tgsh_{grouping}")),
+                &format!("Representation similarity, {grouping} grouping"),
+                "cosine similarity of c_t ⊙ r(x)",
+                &[
+                    (format!("intra: same task (AUC P(intra > inter) = {auc:.3})"), intra),
+                    ("inter: same group, different tasks".to_string(), inter),
+                ],
+                80,
+                range,
+            )?;
+            tgsh_html.push_str(&figure(
+                &format!("tgsh_{grouping}"),
+                &format!(
+                    "{what}; intra - inter = {} (bootstrap 95 % interval [{}, {}])",
+                    number(d),
+                    number(lo),
+                    number(hi)
+                ),
+                false,
+            ));
+        }
+    }
+    let _ = write!(
+        body,
+        "<h2 id=\"tgsh\">T-GSH property (Fig. 1a)</h2>\n<p>Pairs of representations <i>c<sub>t</sub> ⊙ r(x)</i> of {} test images per \
+         class per task; both groupings shown, pooled over seeds.</p>\n{tgsh_html}",
+        pipeline.analyze.tgsh_per_class
+    );
+
+    // Reconstruction.
+    let seed = seeds[0];
+    let recon = results::reconstructions(artifacts, seed, n)?;
+    let means = results::class_means(artifacts, n)?;
+    let digits: Vec<String> = (0..CLASSES).map(|k| k.to_string()).collect();
+    let recon_images: Vec<Vec<u8>> = recon
+        .iter()
+        .flat_map(|row| row.iter().map(|(im, _)| im.clone()))
+        .collect();
+    let mean_images: Vec<Vec<u8>> = means.iter().flat_map(|row| row.iter().cloned()).collect();
+    figures::image_grid(
+        &dir.join("reconstruction"),
+        &format!("pinv(W1) z per task and class (seed {seed})"),
+        &recon_images,
+        SIDE,
+        n,
+        CLASSES,
+        &tasks.labels,
+        Some(&digits),
+    )?;
+    figures::image_grid(
+        &dir.join("class_means"),
+        "Mean test image per task and class",
+        &mean_images,
+        SIDE,
+        n,
+        CLASSES,
+        &tasks.labels,
+        Some(&digits),
+    )?;
+    let own_task = recon
+        .iter()
+        .enumerate()
+        .flat_map(|(t, row)| row.iter().map(move |(_, b)| *b == t))
+        .filter(|&b| b)
+        .count();
+    let _ = write!(
+        body,
+        "<h2 id=\"reconstruction\">Recoverability (Fig. 3)</h2>\n<p>Each reconstruction (left, stretched to its own range) is scored by \
+         its correlation with the mean test images (right); for seed {seed}, {own_task} of {} reconstructions match their own task's class \
+         mean best among all tasks.</p>\n{}{}",
+        n * CLASSES,
+        figure("reconstruction", "Pseudo-inverse reconstruction of each class (column) in each task (row)", false),
+        figure("class_means", "What they are scored against: the mean test image of each class in each task", false),
+    );
+
+    // Samples.
+    let k = pipeline.report.samples_per_task;
+    let samples = results::samples(artifacts, n, k)?;
+    figures::image_grid(
+        &dir.join("samples"),
+        &format!("{family}: the same test digits under every task"),
+        &samples,
+        SIDE,
+        n,
+        k,
+        &tasks.names,
+        None,
+    )?;
+    let _ = write!(
+        body,
+        "<h2 id=\"samples\">Sample digits (Figs. 3a, 4a, 6)</h2>\n{}",
+        figure("samples", &format!("The first {k} test digits under every task"), false)
+    );
+
+    // Timings on their own page: wall times differ run to run.
+    let timings = results::timings(pipeline, artifacts)?;
+    let frame = DataFrame::new_infer_height(vec![
+        Column::new("stage".into(), timings.iter().map(|t| t.0.clone()).collect::<Vec<_>>()),
+        Column::new("seed".into(), timings.iter().map(|t| t.1).collect::<Vec<_>>()),
+        Column::new("seconds".into(), timings.iter().map(|t| t.2).collect::<Vec<_>>()),
+    ])
+    .map_err(|source| ReportError::Polars {
+        path: "timings".into(),
+        source,
+    })?;
+    write_page(
+        &dir.join("timings.html"),
+        &format!("{family}: wall time per stage"),
+        &format!(
+            "<p><a href=\"index.html\">Back to the {}</a>.</p>\n<p>Summed over each stage's steps, from the <code>timings.parquet</code> files; \
+             shared machines make these vary run to run.</p>\n{}",
+            escape(&pipeline.name),
+            html::frame_table(&frame, 1)
+        ),
+    )?;
+
+    let header = format!(
+        "<nav><a href=\"../../index.html\">All pipelines</a><a href=\"#claims\">Claims</a><a href=\"#accuracy\">Accuracy</a>\
+         <a href=\"#similarity\">Similarity</a><a href=\"#clustering\">Clustering</a><a href=\"#cross-task\">Cross-task</a>\
+         <a href=\"#tgsh\">T-GSH</a><a href=\"#reconstruction\">Reconstruction</a><a href=\"#samples\">Samples</a>\
+         <a href=\"timings.html\">Timings</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({} tasks, seeds {:?}), tgsh {}.</p>\n",
+        escape(&pipeline.description),
+        escape(&pipeline.name),
+        n,
+        seeds,
+        tgsh_common::VERSION
+    );
+    write_page(&dir.join("index.html"), &family, &(header + &body))
+}
+
+/// Writes a whole HTML page.
+pub fn write_page(path: &Path, title: &str, body: &str) -> Result<(), ReportError> {
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>{}</style></head>\n<body>\n<h1>{t}</h1>\n{body}</body></html>\n",
+        html::STYLE,
+        t = escape(title),
+    );
+    std::fs::write(path, page).map_err(|source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// A percent axis around fractions `values` (NaN skipped), padded and kept
+/// within 0-100: an interval from few seeds can reach past 100 %.
+fn percent_range(values: &[&Vec<f64>]) -> (f64, f64) {
+    let (lo, hi) = values
+        .iter()
+        .flat_map(|v| v.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(100.0 * v), hi.max(100.0 * v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 100.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(0.5);
+    ((lo - pad).max(0.0), (hi + pad).min(100.0))
+}

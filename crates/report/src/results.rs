@@ -1,0 +1,532 @@
+//! Everything a pipeline page shows, read from the upstream artifacts: the
+//! analyze summary's tables (claims, accuracy, adjacency, T-GSH, dendrogram,
+//! class means), each seed's shard (similarity, cross-task accuracy, pair
+//! samples, reconstructions, timings) and the data stage's images. Tables
+//! are read with polars; images and matrices with the shared Parquet
+//! readers, since polars has no fixed-size-list-of-float reader we need.
+
+use crate::ReportError;
+use polars::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tgsh_common::schema::{self, analysis};
+use tgsh_common::{Artifacts, Pipeline, Stage, PIXELS};
+
+/// Reads a Parquet file into a polars DataFrame, naming the file on error.
+pub fn read_frame(path: &Path) -> Result<DataFrame, ReportError> {
+    let file = std::fs::File::open(path).map_err(|source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    ParquetReader::new(file).finish().map_err(|source| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The seed shards' tables of one name, stacked (they share a schema).
+pub fn read_frames(paths: &[PathBuf]) -> Result<DataFrame, ReportError> {
+    let mut out: Option<DataFrame> = None;
+    for path in paths {
+        let frame = read_frame(path)?;
+        match out.as_mut() {
+            None => out = Some(frame),
+            Some(all) => {
+                all.vstack_mut(&frame).map_err(|source| ReportError::Polars {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(out.unwrap_or_default())
+}
+
+fn polars_err(path: &Path) -> impl Fn(PolarsError) -> ReportError + '_ {
+    move |source| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// A float64 column as a vector (nulls as NaN).
+pub fn f64s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<f64>, ReportError> {
+    let column = df.column(name).map_err(polars_err(path))?;
+    let column = column.cast(&DataType::Float64).map_err(polars_err(path))?;
+    Ok(column
+        .f64()
+        .map_err(polars_err(path))?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
+/// An integer column as u64s.
+pub fn u64s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<u64>, ReportError> {
+    let column = df.column(name).map_err(polars_err(path))?;
+    let column = column.cast(&DataType::UInt64).map_err(polars_err(path))?;
+    Ok(column
+        .u64()
+        .map_err(polars_err(path))?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// A string column.
+pub fn strings(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<String>, ReportError> {
+    let column = df.column(name).map_err(polars_err(path))?;
+    Ok(column
+        .str()
+        .map_err(polars_err(path))?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// The tasks: full names and the short labels axes use (`10°`, `3px`,
+/// `T2 hflip`).
+#[derive(Debug, Clone)]
+pub struct Tasks {
+    /// The family's name.
+    pub family: String,
+    /// Full names from `tasks.parquet`.
+    pub names: Vec<String>,
+    /// Short labels: the angle or shift for swept transforms, else the name.
+    pub labels: Vec<String>,
+}
+
+impl Tasks {
+    /// Reads `tasks.parquet`.
+    pub fn load(artifacts: &Artifacts) -> Result<Tasks, ReportError> {
+        let table = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;
+        let names = table.strings("name")?;
+        let transforms = table.strings("transform")?;
+        let parameters = table.f64_or_nan("parameter")?;
+        let labels = names
+            .iter()
+            .zip(&transforms)
+            .zip(&parameters)
+            .map(|((name, transform), &p)| match transform.as_str() {
+                "rotate" if p.is_finite() => format!("{p}°"),
+                "shift" if p.is_finite() => format!("{p}px"),
+                _ => name.clone(),
+            })
+            .collect();
+        Ok(Tasks {
+            family: table.meta("family")?.to_string(),
+            names,
+            labels,
+        })
+    }
+
+    /// Number of tasks.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// One claim's row, as the claims table holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRow {
+    /// Stable id.
+    pub id: String,
+    /// In words.
+    pub claim: String,
+    /// Where the paper shows it.
+    pub figure: String,
+    /// The statistic tested.
+    pub statistic: String,
+    /// Mean across seeds.
+    pub mean: f64,
+    /// 95 % interval.
+    pub ci_low: f64,
+    /// 95 % interval.
+    pub ci_high: f64,
+    /// Seeds.
+    pub seeds: u64,
+    /// The bar.
+    pub threshold: f64,
+    /// `>`, `>=`, `<`.
+    pub direction: String,
+    /// `pass`, `fail`, `inconclusive`.
+    pub verdict: String,
+    /// How it is computed.
+    pub note: String,
+}
+
+/// Reads `summary/claims.parquet` with polars.
+pub fn claims(path: &Path) -> Result<Vec<ClaimRow>, ReportError> {
+    let df = read_frame(path)?;
+    let (id, claim, figure, statistic) = (
+        strings(&df, "id", path)?,
+        strings(&df, "claim", path)?,
+        strings(&df, "figure", path)?,
+        strings(&df, "statistic", path)?,
+    );
+    let (mean, lo, hi, thr) = (
+        f64s(&df, "mean", path)?,
+        f64s(&df, "ci_low", path)?,
+        f64s(&df, "ci_high", path)?,
+        f64s(&df, "threshold", path)?,
+    );
+    let seeds = u64s(&df, "seeds", path)?;
+    let (direction, verdict, note) = (
+        strings(&df, "direction", path)?,
+        strings(&df, "verdict", path)?,
+        strings(&df, "note", path)?,
+    );
+    Ok((0..df.height())
+        .map(|k| ClaimRow {
+            id: id[k].clone(),
+            claim: claim[k].clone(),
+            figure: figure[k].clone(),
+            statistic: statistic[k].clone(),
+            mean: mean[k],
+            ci_low: lo[k],
+            ci_high: hi[k],
+            seeds: seeds[k],
+            threshold: thr[k],
+            direction: direction[k].clone(),
+            verdict: verdict[k].clone(),
+            note: note[k].clone(),
+        })
+        .collect())
+}
+
+/// Per-task accuracy across seeds (`summary/accuracy.parquet`).
+#[derive(Debug, Clone)]
+pub struct TaskAccuracy {
+    /// Mean, fraction.
+    pub mean: Vec<f64>,
+    /// 95 % interval.
+    pub low: Vec<f64>,
+    /// 95 % interval.
+    pub high: Vec<f64>,
+    /// Per seed, `[task][seed]`.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Reads `summary/accuracy.parquet`.
+pub fn task_accuracy(artifacts: &Artifacts) -> Result<TaskAccuracy, ReportError> {
+    let path = artifacts.summary("accuracy.parquet");
+    let df = read_frame(&path)?;
+    let table = schema::read_parquet(&path, &analysis::accuracy_summary_schema())?;
+    Ok(TaskAccuracy {
+        mean: f64s(&df, "mean", &path)?,
+        low: f64s(&df, "ci_low", &path)?,
+        high: f64s(&df, "ci_high", &path)?,
+        values: table.float_lists("values")?,
+    })
+}
+
+/// Mean test accuracy and loss over tasks per (seed, epoch), from every
+/// seed's `metrics.parquet`: `(epochs, [(seed, accuracy per epoch, loss per epoch)])`.
+pub type Curves = (Vec<u32>, Vec<(u64, Vec<f64>, Vec<f64>)>);
+
+/// Reads the seeds' metrics and averages over tasks.
+pub fn learning_curves(paths: &[PathBuf]) -> Result<Curves, ReportError> {
+    let path = paths.first().cloned().unwrap_or_default();
+    let df = read_frames(paths)?;
+    let seed = u64s(&df, "seed", &path)?;
+    let epoch = u64s(&df, "epoch", &path)?;
+    let acc = f64s(&df, "test_accuracy", &path)?;
+    let loss = f64s(&df, "loss", &path)?;
+    let mut cells: BTreeMap<(u64, u64), (f64, f64, usize)> = BTreeMap::new();
+    for k in 0..seed.len() {
+        let c = cells.entry((seed[k], epoch[k])).or_insert((0.0, 0.0, 0));
+        *c = (c.0 + acc[k], c.1 + loss[k], c.2 + 1);
+    }
+    let mut epochs: Vec<u32> = cells.keys().map(|&(_, e)| e as u32).collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    let mut seeds: Vec<u64> = cells.keys().map(|&(s, _)| s).collect();
+    seeds.dedup();
+    let curves = seeds
+        .iter()
+        .map(|&s| {
+            let of = |f: &dyn Fn(&(f64, f64, usize)) -> f64| {
+                epochs
+                    .iter()
+                    .map(|&e| cells.get(&(s, e as u64)).map_or(f64::NAN, f))
+                    .collect::<Vec<_>>()
+            };
+            (s, of(&|c| 100.0 * c.0 / c.2 as f64), of(&|c| c.1 / c.2 as f64))
+        })
+        .collect();
+    Ok((epochs, curves))
+}
+
+/// Every seed's similarity matrices, by (seed, state).
+pub fn similarities(
+    artifacts: &Artifacts,
+    seeds: &[u64],
+    n: usize,
+) -> Result<BTreeMap<(u64, String), Vec<f64>>, ReportError> {
+    let mut out = BTreeMap::new();
+    for &seed in seeds {
+        out.extend(schema::similarity_matrices(
+            &artifacts.analysis(seed, "similarity.parquet"),
+            n,
+        )?);
+    }
+    Ok(out)
+}
+
+/// The element-wise mean of equally sized matrices.
+pub fn mean_matrix<'a>(matrices: impl Iterator<Item = &'a Vec<f64>>) -> Vec<f64> {
+    let mut sum: Vec<f64> = Vec::new();
+    let mut count = 0;
+    for m in matrices {
+        if sum.is_empty() {
+            sum = vec![0.0; m.len()];
+        }
+        for (s, v) in sum.iter_mut().zip(m) {
+            *s += v;
+        }
+        count += 1;
+    }
+    sum.iter().map(|s| s / count.max(1) as f64).collect()
+}
+
+/// Every seed's cross-task accuracy matrix (`[i * n + j]`: context i on task j).
+pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<Vec<f64>>, ReportError> {
+    seeds
+        .iter()
+        .map(|&seed| {
+            let path = artifacts.analysis(seed, "cross_task.parquet");
+            let table = schema::read_parquet(&path, &analysis::cross_task_schema())?;
+            let i = table.primitive::<arrow::datatypes::UInt16Type>("context_task")?;
+            let j = table.primitive::<arrow::datatypes::UInt16Type>("data_task")?;
+            let a = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
+            let mut m = vec![f64::NAN; n * n];
+            for k in 0..a.len() {
+                if (i[k] as usize) < n && (j[k] as usize) < n {
+                    m[i[k] as usize * n + j[k] as usize] = a[k];
+                }
+            }
+            Ok(m)
+        })
+        .collect()
+}
+
+/// The adjacency profile across seeds: `[(state, distances, mean, low, high)]`.
+pub type Adjacency = Vec<(String, Vec<u32>, Vec<f64>, Vec<f64>, Vec<f64>)>;
+
+/// Reads `summary/adjacency.parquet`.
+pub fn adjacency(artifacts: &Artifacts) -> Result<Adjacency, ReportError> {
+    let path = artifacts.summary("adjacency.parquet");
+    let df = read_frame(&path)?;
+    let state = strings(&df, "state", &path)?;
+    let distance = u64s(&df, "distance", &path)?;
+    let (mean, lo, hi) = (
+        f64s(&df, "mean", &path)?,
+        f64s(&df, "ci_low", &path)?,
+        f64s(&df, "ci_high", &path)?,
+    );
+    let mut out: Adjacency = Vec::new();
+    for k in 0..state.len() {
+        if out.last().is_none_or(|(s, ..)| *s != state[k]) {
+            out.push((state[k].clone(), Vec::new(), Vec::new(), Vec::new(), Vec::new()));
+        }
+        let last = out.last_mut().expect("pushed");
+        last.1.push(distance[k] as u32);
+        last.2.push(mean[k]);
+        last.3.push(lo[k]);
+        last.4.push(hi[k]);
+    }
+    Ok(out)
+}
+
+/// A merge tree: merges `(left, right, height)` and the leaf order.
+pub type MergeTree = (Vec<(usize, usize, f64)>, Vec<usize>);
+
+/// The summary's merge tree.
+pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
+    let path = artifacts.summary("dendrogram.parquet");
+    let table = schema::read_parquet(&path, &analysis::dendrogram_schema(false))?;
+    let left = table.primitive::<arrow::datatypes::UInt32Type>("left")?;
+    let right = table.primitive::<arrow::datatypes::UInt32Type>("right")?;
+    let height = table.primitive::<arrow::datatypes::Float64Type>("height")?;
+    let merges = (0..left.len())
+        .map(|k| (left[k] as usize, right[k] as usize, height[k]))
+        .collect();
+    let path = artifacts.summary("clusters.parquet");
+    let table = schema::read_parquet(&path, &analysis::clusters_schema(false))?;
+    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+    let position = table.primitive::<arrow::datatypes::UInt32Type>("leaf_position")?;
+    let mut order = vec![0usize; n];
+    for (t, p) in task.iter().zip(&position) {
+        if (*p as usize) < n {
+            order[*p as usize] = *t as usize;
+        }
+    }
+    Ok((merges, order))
+}
+
+/// Pooled pair samples of one grouping: `(intra, inter)`.
+pub fn tgsh_samples(artifacts: &Artifacts, seeds: &[u64], grouping: &str) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
+    let (mut intra, mut inter) = (Vec::new(), Vec::new());
+    for &seed in seeds {
+        let path = artifacts.analysis(seed, "tgsh_pairs.parquet");
+        let table = schema::read_parquet(&path, &analysis::tgsh_pairs_schema())?;
+        let groupings = table.strings("grouping")?;
+        let kinds = table.strings("kind")?;
+        let values = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+        for k in 0..values.len() {
+            if groupings[k] == grouping {
+                if kinds[k] == "intra" { &mut intra } else { &mut inter }.push(values[k]);
+            }
+        }
+    }
+    Ok((intra, inter))
+}
+
+/// Intra minus inter similarity with its bootstrap interval, and the AUC:
+/// `(difference, low, high, auc)`.
+pub type TgshPooled = (f64, f64, f64, f64);
+
+/// The pooled T-GSH summary per grouping.
+pub fn tgsh_summary(artifacts: &Artifacts) -> Result<BTreeMap<String, TgshPooled>, ReportError> {
+    let path = artifacts.summary("tgsh.parquet");
+    let df = read_frame(&path)?;
+    let grouping = strings(&df, "grouping", &path)?;
+    let (d, lo, hi, auc) = (
+        f64s(&df, "difference", &path)?,
+        f64s(&df, "difference_low", &path)?,
+        f64s(&df, "difference_high", &path)?,
+        f64s(&df, "auc", &path)?,
+    );
+    Ok((0..grouping.len())
+        .map(|k| (grouping[k].clone(), (d[k], lo[k], hi[k], auc[k])))
+        .collect())
+}
+
+/// A reconstruction for display (0-255) and the task whose class mean it matches best.
+pub type Shown = (Vec<u8>, usize);
+
+/// One seed's reconstructions as `[task][class]` images scaled to 0-255
+/// for display (each image's own min-max), with each one's `best_task`.
+pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec<Vec<Shown>>, ReportError> {
+    let path = artifacts.analysis(seed, "reconstruction.parquet");
+    let table = schema::read_parquet(&path, &analysis::reconstruction_schema())?;
+    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+    let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
+    let best = table.primitive::<arrow::datatypes::UInt16Type>("best_task")?;
+    let images = table.float_images("image")?;
+    let mut out = vec![vec![(vec![0u8; PIXELS], usize::MAX); tgsh_common::CLASSES]; n];
+    for k in 0..task.len() {
+        let (t, c) = (task[k] as usize, class[k] as usize);
+        if t < n && c < tgsh_common::CLASSES {
+            out[t][c] = (to_grey(&images[k * PIXELS..(k + 1) * PIXELS]), best[k] as usize);
+        }
+    }
+    Ok(out)
+}
+
+/// The class means as `[task][class]` images, 0-255.
+pub fn class_means(artifacts: &Artifacts, n: usize) -> Result<Vec<Vec<Vec<u8>>>, ReportError> {
+    let path = artifacts.summary("class_means.parquet");
+    let table = schema::read_parquet(&path, &analysis::class_means_schema())?;
+    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+    let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
+    let images = table.float_images("image")?;
+    let mut out = vec![vec![vec![0u8; PIXELS]; tgsh_common::CLASSES]; n];
+    for k in 0..task.len() {
+        let (t, c) = (task[k] as usize, class[k] as usize);
+        if t < n && c < tgsh_common::CLASSES {
+            out[t][c] = images[k * PIXELS..(k + 1) * PIXELS]
+                .iter()
+                .map(|&v| v.round().clamp(0.0, 255.0) as u8)
+                .collect();
+        }
+    }
+    Ok(out)
+}
+
+/// A float image stretched to 0-255 by its own minimum and maximum.
+pub fn to_grey(image: &[f32]) -> Vec<u8> {
+    let (lo, hi) = image.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    });
+    let span = (hi - lo).max(f32::MIN_POSITIVE);
+    image.iter().map(|&v| (255.0 * (v - lo) / span).round() as u8).collect()
+}
+
+/// Wall time per stage and seed, summed over steps: `(stage, seed, seconds)`.
+pub fn timings(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Vec<(String, u64, f64)>, ReportError> {
+    let mut files = vec![(
+        "data".to_string(),
+        artifacts.stage_dir(Stage::Data).join("timings.parquet"),
+    )];
+    for &seed in &pipeline.train.seeds {
+        files.push(("train".to_string(), artifacts.train_shard(seed).join("timings.parquet")));
+        files.push((
+            "analyze".to_string(),
+            artifacts.analyze_shard(seed).join("timings.parquet"),
+        ));
+    }
+    let mut out = Vec::new();
+    for (stage, path) in files {
+        if !path.exists() {
+            continue; // a replacement stage need not time itself
+        }
+        let df = read_frame(&path)?;
+        let seeds = u64s(&df, "seed", &path)?;
+        let seconds = f64s(&df, "seconds", &path)?;
+        out.push((stage, seeds.first().copied().unwrap_or(0), seconds.iter().sum()));
+    }
+    Ok(out)
+}
+
+/// The first `k` test images of every task, `[task][image]`.
+pub fn samples(artifacts: &Artifacts, n: usize, k: usize) -> Result<Vec<Vec<u8>>, ReportError> {
+    let mut images = Vec::with_capacity(n * k);
+    for t in 0..n {
+        let table = schema::read_task(&artifacts.test_images(), &schema::images_schema(), t as u16)?;
+        let pixels = table.images()?;
+        for i in 0..k {
+            images.push(
+                pixels
+                    .get(i * PIXELS..(i + 1) * PIXELS)
+                    .map(|p| p.to_vec())
+                    .unwrap_or_else(|| vec![0; PIXELS]),
+            );
+        }
+    }
+    Ok(images)
+}
+
+/// Every input the page is made from (the stage record hashes them).
+pub fn input_files(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<PathBuf> {
+    let mut files = vec![artifacts.tasks(), artifacts.test_images()];
+    for &seed in &pipeline.train.seeds {
+        files.push(artifacts.metrics(seed));
+        for name in [
+            "similarity.parquet",
+            "cross_task.parquet",
+            "tgsh_pairs.parquet",
+            "reconstruction.parquet",
+        ] {
+            files.push(artifacts.analysis(seed, name));
+        }
+    }
+    for name in [
+        "claims.parquet",
+        "statistics.parquet",
+        "accuracy.parquet",
+        "adjacency.parquet",
+        "tgsh.parquet",
+        "dendrogram.parquet",
+        "clusters.parquet",
+        "class_means.parquet",
+    ] {
+        files.push(artifacts.summary(name));
+    }
+    files
+}

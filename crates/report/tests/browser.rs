@@ -1,0 +1,48 @@
+//! The report as a reader opens it: the index and a pipeline page loaded
+//! from disk in headless Chromium, failing on a missing image, a broken
+//! link or an empty table. Needs Chromium (`./x` installs Debian's
+//! `chromium`); without it this test fails and says how to install it.
+
+mod common;
+
+use common::{run_all, temp_dir, tiny_pipeline};
+use tgsh_common::Artifacts;
+
+#[test]
+fn the_index_and_a_pipeline_page_load_whole_in_chromium() {
+    let dir = temp_dir("browser");
+    let pipeline = tiny_pipeline(&dir);
+    let root = dir.join("artifacts");
+    let artifacts = Artifacts::new(&root, &pipeline.name);
+    run_all(&pipeline, &artifacts, None);
+    let summary = tgsh_report::index::write_index(&root, std::slice::from_ref(&pipeline)).unwrap();
+    assert_eq!(summary.reported, vec![pipeline.name.clone()]);
+    assert!(!summary.claims.is_empty());
+    let markdown = std::fs::read_to_string(&summary.markdown).unwrap();
+    assert!(markdown.contains("| tiny |") && markdown.contains("**"), "{markdown}");
+
+    let chromium = tgsh_report::browser::find_chromium().unwrap();
+    let shots = dir.join("screenshots");
+    for (name, page) in [("index", summary.page.clone()), ("tiny", artifacts.report_page())] {
+        let check = tgsh_report::browser::check_page(&chromium, &page, &shots.join(format!("{name}.png"))).unwrap();
+        assert!(check.problems.is_empty(), "{}: {:?}", page.display(), check.problems);
+        assert!(check.images > 0 && check.tables > 0, "{check:?}");
+        assert!(std::fs::metadata(shots.join(format!("{name}.png"))).unwrap().len() > 1000);
+    }
+
+    // The check is not vacuous: a missing figure and a broken link are found.
+    std::fs::remove_file(artifacts.stage_dir(tgsh_common::Stage::Report).join("cross_task.png")).unwrap();
+    let check =
+        tgsh_report::browser::check_page(&chromium, &artifacts.report_page(), &shots.join("broken.png")).unwrap();
+    assert!(
+        check.problems.iter().any(|p| p.contains("cross_task.png")),
+        "{:?}",
+        check.problems
+    );
+    assert!(
+        check.problems.iter().any(|p| p.contains("did not load")),
+        "{:?}",
+        check.problems
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,46 @@
+//! What the integration tests share: a tiny pipeline in its own temporary
+//! folder, and running every stage on it.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use tgsh_common::{Artifacts, Pipeline};
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tgsh-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn tiny_pipeline(dir: &Path) -> Pipeline {
+    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
+    let text = format!(
+        r#"
+        description = "end-to-end test"
+        [data]
+        mnist_dir = "{}"
+        train_images = 2000
+        test_images = 500
+        [data.family]
+        name = "RotationMNIST-tiny"
+        sweep = {{ transform = "rotate", count = 4, step = 90.0 }}
+        [train]
+        seeds = [0, 1]
+        epochs = 1
+        hidden = 784
+        [report]
+        samples_per_task = 4
+        "#,
+        mnist.display()
+    );
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, &text).unwrap();
+    Pipeline::load(&path).unwrap()
+}
+
+pub fn run_all(pipeline: &Pipeline, artifacts: &Artifacts, min_accuracy: Option<f64>) {
+    tgsh_data::run(pipeline, artifacts, None, false).unwrap();
+    tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
+    tgsh_analyze::run(pipeline, artifacts, tgsh_analyze::Parts::All, false).unwrap();
+    tgsh_report::run(pipeline, artifacts, false, min_accuracy).unwrap();
+}
