@@ -50,18 +50,29 @@ report pipeline: build
 
 # The page across pipelines (data/index.html, data/claims.md), checked in headless Chromium
 [group('pipeline')]
-index *pipelines="rotation shift-1px shift-2px augment": build
+index *pipelines="rotation shift-1px shift-2px augment heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap": build
     {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{ prepend("pipelines/", append(".toml", pipelines)) }}
+
+# Weight manifolds vs input conditioning and the CRWN on held-out tasks (measured: 33 min on 2 shared cores), then the index page
+[group('pipeline')]
+manifolds: (run "heldout-rotation-interp") (run "heldout-rotation-extrap") (run "heldout-shift-interp") (run "heldout-shift-extrap") index
+
+# Pick the metric update's step size on a held-out pipeline's training tasks (after `just data <pipeline>`)
+[group('pipeline')]
+metric-pilot pipeline="heldout-rotation-interp" rates="1,3,10,30,100,300,1000,3000":
+    cargo build --release --workspace --examples
+    {{bin}}/examples/metric_pilot pipelines/{{pipeline}}.toml {{artifacts}} {{rates}}
 
 # The reproduction: all four task families end to end, then the index page (its path is printed last)
 [group('pipeline')]
-reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment") (index "rotation" "shift-1px" "shift-2px" "augment")
+reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment") index
 
-# The smoke pipeline end to end, then check accuracies, the claims table and the pages in Chromium
+# The smoke pipelines end to end, then check accuracies, the claims tables and the pages in Chromium
 [group('test')]
-smoke: (run "smoke")
+smoke: (run "smoke") (run "heldout-smoke")
     {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
-    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml
+    {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml pipelines/heldout-smoke.toml
 
 # Unit, property and end-to-end tests, then the smoke pipeline, then the Snakemake workflow
 [group('test')]

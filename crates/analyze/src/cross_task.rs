@@ -7,7 +7,7 @@
 //! diagonal is each task's trained test accuracy, to the last image.
 //! Each task's test images are encoded block by block, and each block is
 //! scored under every context while it is in cache
-//! (`tgsh_model::forward::correct_counts`).
+//! (`tgsh_model::forward::correct_counts_of_images`).
 
 use tgsh_model::forward;
 use tgsh_model::Model;
@@ -24,8 +24,12 @@ pub fn cross_task_accuracy(
 ) -> Vec<f64> {
     let t = contexts.len();
     let mut out = vec![f64::NAN; t * t];
+    let mts: Vec<Vec<f32>> = contexts
+        .iter()
+        .map(|c| forward::modulated_decoder(c, &model.decoder))
+        .collect();
     for (j, task_images) in images.iter().enumerate().take(t) {
-        let counts = forward::correct_counts(&model.encoder, task_images, labels, contexts, &model.decoder);
+        let counts = forward::correct_counts_of_images(&model.encoder, task_images, labels, &mts);
         for (i, count) in counts.into_iter().enumerate() {
             out[i * t + j] = count as f64 / labels.len().max(1) as f64;
         }

@@ -19,11 +19,16 @@
 //! - [`cross_task`]: the accuracy of every context on every task's test set.
 //! - [`claims`]: the claims, their bars and verdicts; [`stats`]: the
 //!   statistics they rest on.
+//! - [`heldout`], [`heldout_summary`]: for held-out pipelines (`[heldout]`)
+//!   instead of all of the above, every method on every task, trained or
+//!   not, and the claims of "Walking the Weight Manifold".
 #![deny(missing_docs)]
 
 pub mod claims;
 pub mod clustering;
 pub mod cross_task;
+pub mod heldout;
+pub mod heldout_summary;
 pub mod reconstruction;
 pub mod shard;
 pub mod similarity;
@@ -103,6 +108,11 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool
             seeds.clone()
         }
     };
+    if pipeline.heldout.is_some() {
+        let shards: &[u64] = if parts == Parts::Summary { &[] } else { &seeds };
+        let summary = matches!(parts, Parts::All | Parts::Summary);
+        return heldout::run(pipeline, artifacts, shards, summary, force);
+    }
     let topology = pipeline.analyze.topology(&pipeline.data.family);
     let mut test = None;
     let load_test = |test: &mut Option<shard::TestSet>| -> Result<(), AnalyzeError> {

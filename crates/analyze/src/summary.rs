@@ -376,7 +376,12 @@ pub struct ClaimRow {
     pub verdict: &'static str,
 }
 
-fn write_claims(path: &Path, rows: &[ClaimRow], meta: &BTreeMap<String, String>) -> Result<(), AnalyzeError> {
+/// Writes `claims.parquet` (shared with the held-out summary).
+pub(crate) fn write_claims(
+    path: &Path,
+    rows: &[ClaimRow],
+    meta: &BTreeMap<String, String>,
+) -> Result<(), AnalyzeError> {
     let s = |f: &dyn Fn(&ClaimRow) -> String| -> ArrayRef {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };

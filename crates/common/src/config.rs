@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub mod heldout;
+pub use heldout::{HeldoutConfig, Method, Split, TrainedMethod, Update};
+
 /// A loaded and validated pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -31,6 +34,9 @@ pub struct Pipeline {
     pub analyze: AnalyzeConfig,
     /// `[report]`: report settings.
     pub report: ReportConfig,
+    /// `[heldout]`: present for pipelines that train on part of the family
+    /// and test on the rest (weight manifolds and their baselines).
+    pub heldout: Option<HeldoutConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +51,8 @@ struct PipelineFile {
     analyze: AnalyzeConfig,
     #[serde(default)]
     report: ReportConfig,
+    #[serde(default)]
+    heldout: Option<HeldoutConfig>,
 }
 
 /// `[data]`: the MNIST source and the task family built from it.
@@ -368,7 +376,7 @@ impl FamilyConfig {
         Ok(())
     }
 
-    fn expand_len(&self) -> usize {
+    pub(crate) fn expand_len(&self) -> usize {
         self.sweep.as_ref().map_or(self.tasks.len(), |s| s.count)
     }
 }
@@ -843,6 +851,11 @@ impl Pipeline {
                 file.report.samples_per_task
             )));
         }
+        if let Some(heldout) = &file.heldout {
+            heldout
+                .validate(&file.data.family, file.train.device)
+                .map_err(config_error)?;
+        }
         Ok(Pipeline {
             name,
             path: path.to_path_buf(),
@@ -851,6 +864,7 @@ impl Pipeline {
             train: file.train,
             analyze: file.analyze,
             report: file.report,
+            heldout: file.heldout,
         })
     }
 }

@@ -96,6 +96,12 @@ impl Artifacts {
         self.train_shard(seed).join("metrics.parquet")
     }
 
+    /// `train/seed-<S>/<method>.safetensors`: one model of a held-out
+    /// pipeline (`points`, `circle`, `circle-metric`, ...).
+    pub fn method_model(&self, seed: u64, method: &str) -> PathBuf {
+        self.train_shard(seed).join(format!("{method}.safetensors"))
+    }
+
     /// `analyze/seed-<S>/`: the analyses of one seed's model.
     pub fn analyze_shard(&self, seed: u64) -> PathBuf {
         self.stage_dir(Stage::Analyze).join(shard_name(seed))

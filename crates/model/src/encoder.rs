@@ -144,7 +144,18 @@ impl Encoder {
     /// are ~2 GB, and fresh pages for every task would cost more than the
     /// encoding itself.
     pub fn encode_into(&self, images: &[u8], out: &mut Vec<f32>) {
+        self.encode_with_bias_into(images, None, out)
+    }
+
+    /// Like [`Encoder::encode_into`] with a bias `b` added to every unit's
+    /// centred pre-activation before the ReLU: `r = relu(W1 x - mean(W1 x)
+    /// + b)`. This is where input conditioning puts its task encoding
+    /// (`b = U e(s)`); `None` gives exactly the bits of the plain encoder.
+    pub fn encode_with_bias_into(&self, images: &[u8], bias: Option<&[f32]>, out: &mut Vec<f32>) {
         let h = self.hidden();
+        if let Some(b) = bias {
+            assert_eq!(b.len(), h, "the bias needs one value per hidden unit");
+        }
         let n = images.len() / PIXELS;
         // Every element is overwritten below, so stale values never leak.
         out.resize(n * h, 0.0);
@@ -166,8 +177,17 @@ impl Encoder {
                             }
                         }
                         let mean = (total as f64 / h as f64) as f32;
-                        for (r, &s) in row.iter_mut().zip(sums.iter()) {
-                            *r = (s as f32 - mean).max(0.0) * scale;
+                        match bias {
+                            None => {
+                                for (r, &s) in row.iter_mut().zip(sums.iter()) {
+                                    *r = (s as f32 - mean).max(0.0) * scale;
+                                }
+                            }
+                            Some(b) => {
+                                for ((r, &s), &b) in row.iter_mut().zip(sums.iter()).zip(b) {
+                                    *r = ((s as f32 - mean) * scale + b).max(0.0);
+                                }
+                            }
                         }
                     },
                 );
@@ -207,7 +227,7 @@ impl Encoder {
                             gemm::Parallelism::Rayon(0),
                         );
                     }
-                    out.par_chunks_mut(h).for_each(center_relu);
+                    out.par_chunks_mut(h).for_each(|row| center_relu_biased(row, bias));
                 }
             }
         }
@@ -216,9 +236,23 @@ impl Encoder {
 
 /// `r = relu(m - mean(m))` in place.
 pub fn center_relu(row: &mut [f32]) {
+    center_relu_biased(row, None)
+}
+
+/// `r = relu(m - mean(m) + b)` in place (`b = 0` when `None`).
+pub fn center_relu_biased(row: &mut [f32], bias: Option<&[f32]>) {
     let mean = (row.iter().map(|&v| v as f64).sum::<f64>() / row.len() as f64) as f32;
-    for v in row.iter_mut() {
-        *v = (*v - mean).max(0.0);
+    match bias {
+        None => {
+            for v in row.iter_mut() {
+                *v = (*v - mean).max(0.0);
+            }
+        }
+        Some(b) => {
+            for (v, &b) in row.iter_mut().zip(b) {
+                *v = (*v - mean + b).max(0.0);
+            }
+        }
     }
 }
 
@@ -272,6 +306,41 @@ mod tests {
             let slow = reference(&w, image);
             for (a, b) in fast[i * 300..(i + 1) * 300].iter().zip(&slow) {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bias_is_added_before_the_relu() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for enc in [Encoder::flyhash(60, 7, &mut rng), Encoder::dense(60, 7, &mut rng)] {
+            let image: Vec<u8> = (0..PIXELS)
+                .map(|i| if i % 5 == 0 { (i % 256) as u8 } else { 0 })
+                .collect();
+            let bias: Vec<f32> = (0..60).map(|j| (j as f32 - 30.0) * 0.1).collect();
+            let mut plain = Vec::new();
+            enc.encode_with_bias_into(&image, None, &mut plain);
+            assert_eq!(plain, enc.encode(&image));
+            let mut biased = Vec::new();
+            enc.encode_with_bias_into(&image, Some(&bias), &mut biased);
+            // The centred pre-activation, recovered from the dense formula without the ReLU.
+            let w = enc.dense_weight();
+            let x: Vec<f64> = image
+                .iter()
+                .map(|&p| (p as f64 / 255.0 - MNIST_MEAN as f64) / MNIST_STD as f64)
+                .collect();
+            let m: Vec<f64> = w
+                .chunks_exact(PIXELS)
+                .map(|row| row.iter().zip(&x).map(|(&a, &b)| a as f64 * b).sum())
+                .collect();
+            let mean = m.iter().sum::<f64>() / m.len() as f64;
+            for j in 0..60 {
+                let expected = (m[j] - mean + bias[j] as f64).max(0.0);
+                assert!(
+                    (biased[j] as f64 - expected).abs() < 1e-3,
+                    "unit {j}: {} vs {expected}",
+                    biased[j]
+                );
             }
         }
     }

@@ -333,26 +333,64 @@ pub fn accuracy(data: Encoded<'_>, context: &[f32], decoder: &[f32]) -> f64 {
     correct_count(data, context, decoder) as f64 / data.labels.len().max(1) as f64
 }
 
-/// Images per block in [`correct_counts`]: 16 encoded rows (500 KB) stay in
-/// the L2/L3 caches while every context's `Mt` (313 KB each) passes over them.
+/// Rows per block in [`correct_counts`]: 16 encoded rows (500 KB) stay in
+/// the L2/L3 caches while every model's `Mt` (313 KB each) passes over them.
 const EVAL_BLOCK: usize = 16;
 
-/// Correct predictions of each of `contexts` on the same images, from raw
-/// images: they are encoded block by block, and each block is scored under
-/// every context while it is in cache. (The encoded rows of 10,000 images
-/// are 313 MB; scoring one context at a time would stream them from memory
-/// once per context, which costs more than the arithmetic.) Every logit is
-/// computed by the kernel [`accuracy`] uses, so `counts[i] / n` is exactly
-/// the accuracy of context `i`.
-pub fn correct_counts(
+/// Correct predictions of one block of encoded rows under each of `mts`.
+fn block_counts(rows: &[f32], labels: &[u8], mts: &[Vec<f32>], logits: &mut Vec<[f32; CLASSES]>) -> Vec<usize> {
+    mts.iter()
+        .map(|mt| {
+            logits_block(rows, mt, logits);
+            logits
+                .iter()
+                .zip(labels)
+                .filter(|(l, &y)| argmax(l) == y as usize)
+                .count()
+        })
+        .collect()
+}
+
+fn sum_counts(models: usize) -> impl Fn(Vec<usize>, Vec<usize>) -> Vec<usize> + Sync + Send {
+    move |mut a, b| {
+        debug_assert_eq!(a.len(), models);
+        for (x, y) in a.iter_mut().zip(b) {
+            *x += y;
+        }
+        a
+    }
+}
+
+/// Correct predictions on `data` under each of several modulated decoders
+/// `mts` (`c ⊙ W2` per model or context), in one pass: each block of rows is
+/// scored under every model while it is in cache, instead of streaming all
+/// rows from memory once per model. Every logit is computed by the kernel
+/// [`accuracy`] uses, so each count is the one [`correct_count`] gives (the
+/// same bits).
+pub fn correct_counts(data: Encoded<'_>, mts: &[Vec<f32>]) -> Vec<usize> {
+    let h = mts.first().map_or(0, |mt| mt.len() / CLASSES);
+    if h == 0 {
+        return vec![0; mts.len()];
+    }
+    data.rows
+        .par_chunks(EVAL_BLOCK * h)
+        .zip(data.labels.par_chunks(EVAL_BLOCK))
+        .map_init(Vec::new, |logits, (rows, labels)| {
+            block_counts(rows, labels, mts, logits)
+        })
+        .reduce(|| vec![0; mts.len()], sum_counts(mts.len()))
+}
+
+/// [`correct_counts`] from raw images: they are encoded block by block, so
+/// the encoded rows (313 MB for 10,000 images) never exist all at once and
+/// each block is scored while it is in cache.
+pub fn correct_counts_of_images(
     encoder: &crate::Encoder,
     images: &[u8],
     labels: &[u8],
-    contexts: &[Vec<f32>],
-    decoder: &[f32],
+    mts: &[Vec<f32>],
 ) -> Vec<usize> {
     use tgsh_common::PIXELS;
-    let mts: Vec<Vec<f32>> = contexts.iter().map(|c| modulated_decoder(c, decoder)).collect();
     images
         .par_chunks(EVAL_BLOCK * PIXELS)
         .zip(labels.par_chunks(EVAL_BLOCK))
@@ -360,27 +398,10 @@ pub fn correct_counts(
             || (Vec::new(), Vec::new()),
             |(rows, logits), (block, block_labels)| {
                 encoder.encode_into(block, rows);
-                mts.iter()
-                    .map(|mt| {
-                        logits_block(rows, mt, logits);
-                        logits
-                            .iter()
-                            .zip(block_labels)
-                            .filter(|(l, &y)| argmax(l) == y as usize)
-                            .count()
-                    })
-                    .collect::<Vec<usize>>()
+                block_counts(rows, block_labels, mts, logits)
             },
         )
-        .reduce(
-            || vec![0; contexts.len()],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-                a
-            },
-        )
+        .reduce(|| vec![0; mts.len()], sum_counts(mts.len()))
 }
 
 /// The representation `c ⊙ r(x)` of one encoded row (the penultimate layer).
@@ -458,6 +479,25 @@ mod tests {
     }
 
     #[test]
+    fn scoring_many_models_in_one_pass_equals_scoring_each() {
+        let (h, n) = (37, 51);
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let rows: Vec<f32> = (0..n * h).map(|_| rng.random::<f32>().max(0.4) - 0.4).collect();
+        let labels: Vec<u8> = (0..n).map(|_| rng.random_range(0..10u8)).collect();
+        let decoder: Vec<f32> = (0..CLASSES * h).map(|_| rng.random::<f32>() - 0.5).collect();
+        let contexts: Vec<Vec<f32>> = (0..3)
+            .map(|_| (0..h).map(|_| rng.random::<f32>() - 0.5).collect())
+            .collect();
+        let data = Encoded {
+            rows: &rows,
+            labels: &labels,
+        };
+        let mts: Vec<Vec<f32>> = contexts.iter().map(|c| modulated_decoder(c, &decoder)).collect();
+        let each: Vec<usize> = contexts.iter().map(|c| correct_count(data, c, &decoder)).collect();
+        assert_eq!(correct_counts(data, &mts), each);
+    }
+
+    #[test]
     fn the_blocked_kernel_gives_the_bits_of_the_row_kernel() {
         // A width with several cache blocks and a tail past the last lane chunk.
         let h = 8 * CHUNKS_PER_BLOCK * 2 + 8 * 5 + 3;
@@ -506,7 +546,8 @@ mod tests {
         let contexts: Vec<Vec<f32>> = (0..3)
             .map(|_| (0..96).map(|_| rng.random::<f32>() - 0.5).collect())
             .collect();
-        let counts = correct_counts(&encoder, &images, &labels, &contexts, &decoder);
+        let mts: Vec<Vec<f32>> = contexts.iter().map(|c| modulated_decoder(c, &decoder)).collect();
+        let counts = correct_counts_of_images(&encoder, &images, &labels, &mts);
         let rows = encoder.encode(&images);
         for (c, &count) in contexts.iter().zip(&counts) {
             assert_eq!(

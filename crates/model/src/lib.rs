@@ -13,6 +13,10 @@
 //!   accuracy are the same function.
 //! - [`model`]: a [`Model`] drawn from a seed, each task's [`TaskParams`],
 //!   and the model file (`model.safetensors`) read and written by tensor name.
+//! - [`manifold`]: contexts as smooth functions of a task variable `s`
+//!   (bases, Gram matrices, `c(s)`), input conditioning, and points served
+//!   on unseen tasks; [`manifold_file`]: their model files
+//!   ([`ManifoldModel`]).
 //!
 //! ```
 //! use tgsh_model::{forward, Model};
@@ -30,8 +34,12 @@
 
 pub mod encoder;
 pub mod forward;
+pub mod manifold;
+pub mod manifold_file;
 pub mod model;
 
 pub use encoder::Encoder;
 pub use forward::Encoded;
+pub use manifold::{Basis, Conditioned, InputEncoding};
+pub use manifold_file::ManifoldModel;
 pub use model::{seeded, Model, ModelFileError, TaskParams};

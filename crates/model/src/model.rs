@@ -4,9 +4,10 @@
 //!
 //! Randomness is a pure function of the seed ([`seeded`]): stream 0 draws
 //! the encoder, stream 1 the decoder, task `t` its initial values from
-//! stream `2 + 2t` and its shuffles from `3 + 2t`. Analyses draw from
-//! streams at [`ANALYSIS_STREAMS`] and above, so they never reuse a
-//! training stream.
+//! stream `2 + 2t` and its shuffles from `3 + 2t`. Models trained on many
+//! tasks at once (context manifolds and their baselines) draw from
+//! [`MANIFOLD_STREAMS`] and above; analyses from [`ANALYSIS_STREAMS`] and
+//! above, so they never reuse a training stream.
 
 use crate::encoder::{self, Encoder};
 use rand::SeedableRng;
@@ -20,6 +21,10 @@ use tgsh_common::{CLASSES, PIXELS};
 
 /// First stream of the analyses (far above any task's training streams).
 pub const ANALYSIS_STREAMS: u64 = 1 << 40;
+
+/// First stream of jointly trained models: their shared initial context,
+/// then task `t`'s shuffles at `MANIFOLD_STREAMS + 1 + t`.
+pub const MANIFOLD_STREAMS: u64 = 1 << 39;
 
 /// The generator of `stream` for `seed`.
 pub fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -110,6 +115,24 @@ impl Model {
     /// The generator task `t` shuffles with.
     pub fn shuffle_rng(&self, task: usize) -> ChaCha8Rng {
         seeded(self.seed, 3 + 2 * task as u64)
+    }
+
+    /// The context every jointly trained model of this seed starts from,
+    /// drawn as a CRWN task's (`c = s m`, `m ~ N(0, 2/(H+1))`, `s ~ N(0,
+    /// 1)`) from its own stream, so every method starts at the same point.
+    pub fn init_shared_context(&self) -> Vec<f32> {
+        let h = self.encoder.hidden();
+        let mut rng = seeded(self.seed, MANIFOLD_STREAMS);
+        let normal = Normal::new(0.0f32, (2.0 / (h as f32 + 1.0)).sqrt()).expect("valid std");
+        let modulation: Vec<f32> = (0..h).map(|_| normal.sample(&mut rng)).collect();
+        let strength = Normal::new(0.0f32, 1.0).expect("valid std").sample(&mut rng);
+        TaskParams { modulation, strength }.context()
+    }
+
+    /// The generator task `t` shuffles with in joint training (the same
+    /// for every jointly trained method, so they see the same minibatches).
+    pub fn joint_shuffle_rng(&self, task: usize) -> ChaCha8Rng {
+        seeded(self.seed, MANIFOLD_STREAMS + 1 + task as u64)
     }
 
     /// Task `t`'s trained context vector `c_t`.

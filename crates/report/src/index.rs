@@ -83,9 +83,11 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
             )
         })
         .collect();
+    // The headline figure of each family page (held-out pages have their own).
     let figures: String = summary
         .reported
         .iter()
+        .filter(|p| Artifacts::new(root, p).stage_dir(tgsh_common::Stage::Report).join("similarity_after_mean.png").is_file())
         .map(|p| {
             format!(
                 "<figure><a href=\"{p}/report/index.html#clustering\"><img src=\"{p}/report/similarity_after_mean.png\" alt=\"{p}: context similarity after training\"></a>\

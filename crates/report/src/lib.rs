@@ -13,6 +13,8 @@
 
 pub mod browser;
 pub mod figures;
+pub mod heldout;
+pub mod heldout_figures;
 pub mod html;
 pub mod index;
 pub mod page;
@@ -64,6 +66,9 @@ pub fn run(
     force: bool,
     min_accuracy: Option<f64>,
 ) -> Result<(), ReportError> {
+    if pipeline.heldout.is_some() {
+        return heldout::run(pipeline, artifacts, force, min_accuracy);
+    }
     let inputs = results::input_files(pipeline, artifacts);
     let params = (&pipeline.report, &pipeline.description, &pipeline.train.seeds);
     let stage = StageRun::new(Stage::Report, artifacts, &params, inputs)?;

@@ -10,7 +10,10 @@
 //! ```
 //!
 //! so a step is two thin products with the `10 x H` decoder per sample and
-//! no autograd. The batch is cut into fixed chunks of [`CHUNK`] samples whose
+//! no autograd. A bias `b` added to the hidden pre-activation before the
+//! ReLU (input conditioning, `r = relu(u + b)`) has
+//! `dL/db_h = c_h Σ_b 1[r_bh > 0] (W2ᵀ g_b)_h`: the same product with the
+//! ReLU's gate in place of `r` ([`context_gradient`] computes both). The batch is cut into fixed chunks of [`CHUNK`] samples whose
 //! partial gradients are summed in a fixed order: results are bit-identical
 //! whatever the number of threads. `candle_trainer` computes the same step
 //! with candle's autograd; a test checks the two agree.
@@ -69,6 +72,20 @@ struct Workspace {
     g: Vec<[f32; CLASSES]>,
     loss: f64,
     correct: usize,
+    /// `Σ_b 1[r_b > 0] ⊙ (W2ᵀ g_b)`, only when asked for.
+    grad_gate: Vec<f32>,
+}
+
+impl Workspace {
+    fn new(h: usize) -> Workspace {
+        Workspace {
+            grad: vec![0.0; h],
+            g: Vec::with_capacity(CHUNK),
+            loss: 0.0,
+            correct: 0,
+            grad_gate: Vec::new(),
+        }
+    }
 }
 
 /// `grad_h += Σ_s r_sh (W2ᵀ g_s)_h` over the rows of one chunk. Portable
@@ -107,6 +124,46 @@ mod avx2 {
         }
         super::backward_from(rows, g, decoder, grad, h / LANES * LANES);
     }
+
+    /// # Safety
+    /// As [`backward_rows`]; `gate` has `grad.len()` values.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn backward_rows_gated(
+        rows: &[&[f32]],
+        g: &[[f32; CLASSES]],
+        decoder: &[f32],
+        grad: &mut [f32],
+        gate: &mut [f32],
+    ) {
+        let h = grad.len();
+        assert!(
+            gate.len() == h
+                && decoder.len() >= CLASSES * h
+                && rows.iter().all(|r| r.len() >= h)
+                && g.len() >= rows.len()
+        );
+        let d = decoder.as_ptr();
+        let zero = _mm256_setzero_ps();
+        for i in 0..h / LANES {
+            let w: [__m256; CLASSES] = std::array::from_fn(|k| _mm256_loadu_ps(d.add(k * h + i * LANES)));
+            let mut acc = _mm256_loadu_ps(grad.as_ptr().add(i * LANES));
+            let mut acc_gate = _mm256_loadu_ps(gate.as_ptr().add(i * LANES));
+            for (row, gs) in rows.iter().zip(g) {
+                let mut t = _mm256_setzero_ps();
+                for k in 0..CLASSES {
+                    t = _mm256_fmadd_ps(_mm256_set1_ps(gs[k]), w[k], t);
+                }
+                let r = _mm256_loadu_ps(row.as_ptr().add(i * LANES));
+                acc = _mm256_fmadd_ps(r, t, acc);
+                // t where r > 0, else +0: the portable `if r > 0 { t } else { 0 }`.
+                let open = _mm256_cmp_ps::<_CMP_GT_OQ>(r, zero);
+                acc_gate = _mm256_add_ps(acc_gate, _mm256_and_ps(open, t));
+            }
+            _mm256_storeu_ps(grad.as_mut_ptr().add(i * LANES), acc);
+            _mm256_storeu_ps(gate.as_mut_ptr().add(i * LANES), acc_gate);
+        }
+        super::backward_gated_from(rows, g, decoder, grad, gate, h / LANES * LANES);
+    }
 }
 
 /// The backward pass, one element at a time, from element `from` on: the
@@ -126,6 +183,42 @@ fn backward_from(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &
     }
 }
 
+/// [`backward_rows`] and, in the same pass, `gate_h += Σ_s 1[r_sh > 0]
+/// (W2ᵀ g_s)_h`: the product `W2ᵀ g_s` is formed once for both.
+fn backward_rows_gated(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], gate: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if tgsh_model::forward::avx2_available() {
+        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
+        return unsafe { avx2::backward_rows_gated(rows, g, decoder, grad, gate) };
+    }
+    backward_gated_from(rows, g, decoder, grad, gate, 0)
+}
+
+/// The gated backward pass, one element at a time, from element `from` on.
+fn backward_gated_from(
+    rows: &[&[f32]],
+    g: &[[f32; CLASSES]],
+    decoder: &[f32],
+    grad: &mut [f32],
+    gate: &mut [f32],
+    from: usize,
+) {
+    let h = grad.len();
+    for j in from..h {
+        let (mut acc, mut acc_gate) = (grad[j], gate[j]);
+        for (row, gs) in rows.iter().zip(g) {
+            let mut t = 0f32;
+            for k in 0..CLASSES {
+                t = gs[k].mul_add(decoder[k * h + j], t);
+            }
+            acc = row[j].mul_add(t, acc);
+            acc_gate += if row[j] > 0.0 { t } else { 0.0 };
+        }
+        grad[j] = acc;
+        gate[j] = acc_gate;
+    }
+}
+
 fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if tgsh_model::forward::avx2_available() {
@@ -135,8 +228,17 @@ fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &
     backward_rows_portable(rows, g, decoder, grad)
 }
 
-/// Forward, loss and backward for one chunk of a minibatch.
-fn chunk_step(data: Encoded<'_>, samples: &[usize], mt: &[f32], decoder: &[f32], scale: f32, w: &mut Workspace) {
+/// Forward, loss and backward for one chunk of a minibatch; with `gate`,
+/// also the gradient through the ReLU's gates into `w.grad_gate`.
+fn chunk_step(
+    data: Encoded<'_>,
+    samples: &[usize],
+    mt: &[f32],
+    decoder: &[f32],
+    scale: f32,
+    gate: bool,
+    w: &mut Workspace,
+) {
     let h = w.grad.len();
     w.grad.fill(0.0);
     w.g.clear();
@@ -163,7 +265,13 @@ fn chunk_step(data: Encoded<'_>, samples: &[usize], mt: &[f32], decoder: &[f32],
         g[data.labels[i] as usize] -= 1.0;
         w.g.push(g.map(|v| v * scale));
     }
-    backward_rows(rows, &w.g, decoder, &mut w.grad);
+    if gate {
+        w.grad_gate.clear();
+        w.grad_gate.resize(h, 0.0);
+        backward_rows_gated(rows, &w.g, decoder, &mut w.grad, &mut w.grad_gate);
+    } else {
+        backward_rows(rows, &w.g, decoder, &mut w.grad);
+    }
 }
 
 /// Mean cross-entropy of `params` on the given rows (used by tests and the
@@ -198,9 +306,11 @@ pub fn gradients(
     (grad_m, grad_s, loss, correct)
 }
 
-/// dL/dc for one minibatch into `grad`; `spaces` are reused chunk buffers
-/// and `mt` the reused `c ⊙ W2` buffer (fresh ~300 KB buffers every step
-/// would go back to the OS and cost a page fault per 4 KB).
+/// dL/dc for one minibatch into `grad` (and, with `gate`, the gated
+/// product into `grad_gate`); `spaces` are reused chunk buffers and `mt` the
+/// reused `c ⊙ W2` buffer (fresh ~300 KB buffers every step would go back
+/// to the OS and cost a page fault per 4 KB).
+#[allow(clippy::too_many_arguments)]
 fn batch_grad_into(
     data: Encoded<'_>,
     batch: &[usize],
@@ -209,30 +319,85 @@ fn batch_grad_into(
     spaces: &mut Vec<Workspace>,
     mt: &mut Vec<f32>,
     grad: &mut Vec<f32>,
+    grad_gate: Option<&mut Vec<f32>>,
 ) {
     let h = context.len();
     let chunks = batch.len().div_ceil(CHUNK);
     while spaces.len() < chunks {
-        spaces.push(Workspace {
-            grad: vec![0.0; h],
-            g: Vec::with_capacity(CHUNK),
-            loss: 0.0,
-            correct: 0,
-        });
+        spaces.push(Workspace::new(h));
     }
     let scale = 1.0 / batch.len() as f32;
+    let gate = grad_gate.is_some();
     modulated_decoder_into(context, decoder, mt);
     let mt = &mt[..];
     spaces[..chunks]
         .par_iter_mut()
         .zip(batch.par_chunks(CHUNK))
-        .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, w));
-    grad.clear();
-    grad.extend_from_slice(&spaces[0].grad);
-    for w in &spaces[1..chunks] {
-        for (a, &b) in grad.iter_mut().zip(&w.grad) {
-            *a += b;
+        .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, gate, w));
+    // Partial sums in chunk order: the same bits on any number of threads.
+    let reduce = |out: &mut Vec<f32>, part: fn(&Workspace) -> &[f32]| {
+        out.clear();
+        out.extend_from_slice(part(&spaces[0]));
+        for w in &spaces[1..chunks] {
+            for (a, &b) in out.iter_mut().zip(part(w)) {
+                *a += b;
+            }
         }
+    };
+    reduce(grad, |w| &w.grad);
+    if let Some(grad_gate) = grad_gate {
+        reduce(grad_gate, |w| &w.grad_gate);
+    }
+}
+
+/// Reused buffers for [`context_gradient`].
+#[derive(Default)]
+pub struct GradientScratch {
+    spaces: Vec<Workspace>,
+    mt: Vec<f32>,
+    batch: Vec<usize>,
+}
+
+/// Summed loss and correct count of a minibatch (before the step).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchFigures {
+    /// Sum of the samples' cross-entropies.
+    pub loss_sum: f64,
+    /// Samples classified right.
+    pub correct: usize,
+}
+
+/// The gradient of the mean cross-entropy over every row of `data` with
+/// respect to the context, `dL/dc = mean_b r_b ⊙ (W2ᵀ g_b)`, into `grad`.
+/// With `grad_gate`, also `mean_b 1[r_b > 0] ⊙ (W2ᵀ g_b)` into it: times
+/// `c`, the gradient w.r.t. a bias added to the pre-activation before the
+/// ReLU. The same kernels and chunking as the CRWN trainer, so the result
+/// does not depend on the number of threads.
+pub fn context_gradient(
+    data: Encoded<'_>,
+    context: &[f32],
+    decoder: &[f32],
+    scratch: &mut GradientScratch,
+    grad: &mut Vec<f32>,
+    grad_gate: Option<&mut Vec<f32>>,
+) -> BatchFigures {
+    let n = data.labels.len();
+    scratch.batch.clear();
+    scratch.batch.extend(0..n);
+    batch_grad_into(
+        data,
+        &scratch.batch,
+        context,
+        decoder,
+        &mut scratch.spaces,
+        &mut scratch.mt,
+        grad,
+        grad_gate,
+    );
+    let used = &scratch.spaces[..n.div_ceil(CHUNK)];
+    BatchFigures {
+        loss_sum: used.iter().map(|w| w.loss).sum(),
+        correct: used.iter().map(|w| w.correct).sum(),
     }
 }
 
@@ -245,13 +410,13 @@ fn batch_grad(
     spaces: &mut Vec<Workspace>,
 ) -> Vec<f32> {
     let (mut mt, mut grad) = (Vec::new(), Vec::new());
-    batch_grad_into(data, batch, context, decoder, spaces, &mut mt, &mut grad);
+    batch_grad_into(data, batch, context, decoder, spaces, &mut mt, &mut grad, None);
     grad
 }
 
 /// PyTorch's RMSprop (no momentum, not centred): `v = αv + (1-α)g²`,
 /// `p -= lr · g / (√v + ε)`.
-fn rmsprop(param: &mut [f32], grad: &[f32], square_avg: &mut [f32], hyper: &Hyper) {
+pub fn rmsprop(param: &mut [f32], grad: &[f32], square_avg: &mut [f32], hyper: &Hyper) {
     for ((p, &g), v) in param.iter_mut().zip(grad).zip(square_avg.iter_mut()) {
         *v = hyper.alpha * *v + (1.0 - hyper.alpha) * g * g;
         *p -= hyper.lr * g / (v.sqrt() + hyper.eps);
@@ -282,7 +447,7 @@ pub fn train_task(
             for (c, &m) in context.iter_mut().zip(&params.modulation) {
                 *c = m * params.strength;
             }
-            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut mt, &mut grad_c);
+            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut mt, &mut grad_c, None);
             let chunks = batch.len().div_ceil(CHUNK);
             let batch_loss: f64 = spaces[..chunks].iter().map(|w| w.loss).sum();
             correct += spaces[..chunks].iter().map(|w| w.correct).sum::<usize>();
@@ -416,6 +581,40 @@ mod tests {
         // SAFETY: checked above.
         unsafe { avx2::backward_rows(&row_refs, &g, &decoder, &mut fast) };
         assert_eq!(portable, fast);
+    }
+
+    #[test]
+    fn the_gated_backward_is_the_plain_one_plus_the_gate_product() {
+        let (h, n) = (203, 16);
+        let (rows, _, decoder, _) = toy(n, h, 22);
+        let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
+        let g: Vec<[f32; CLASSES]> = (0..n)
+            .map(|s| std::array::from_fn(|k| (s * 5 + k) as f32 * 0.01 - 0.2))
+            .collect();
+        let (mut portable, mut portable_gate) = (vec![0.5f32; h], vec![0.25f32; h]);
+        backward_gated_from(&row_refs, &g, &decoder, &mut portable, &mut portable_gate, 0);
+        // The context gradient is the plain pass's, bit for bit.
+        let mut plain = vec![0.5f32; h];
+        backward_rows_portable(&row_refs, &g, &decoder, &mut plain);
+        assert_eq!(portable, plain);
+        // The gate product, the slow way.
+        for j in 0..h {
+            let expected: f32 = 0.25
+                + row_refs
+                    .iter()
+                    .zip(&g)
+                    .filter(|(r, _)| r[j] > 0.0)
+                    .map(|(_, gs)| (0..CLASSES).map(|k| gs[k] * decoder[k * h + j]).sum::<f32>())
+                    .sum::<f32>();
+            assert!((portable_gate[j] - expected).abs() < 1e-5, "unit {j}");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if tgsh_model::forward::avx2_available() {
+            let (mut fast, mut fast_gate) = (vec![0.5f32; h], vec![0.25f32; h]);
+            // SAFETY: checked above.
+            unsafe { avx2::backward_rows_gated(&row_refs, &g, &decoder, &mut fast, &mut fast_gate) };
+            assert_eq!((fast, fast_gate), (portable, portable_gate));
+        }
     }
 
     #[test]

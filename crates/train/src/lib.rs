@@ -13,6 +13,10 @@
 //! same step written with candle's autograd ([`candle_trainer`]) runs on CUDA
 //! and is the benchmark's baseline.
 //!
+//! Held-out pipelines (`[heldout]`, [`heldout`]) train, on part of a task
+//! family, context manifolds and their baselines jointly over the training
+//! tasks ([`manifold`]) beside the CRWN's points.
+//!
 //! Randomness is a pure function of the seed: stream 0 draws the encoder,
 //! stream 1 the decoder, and task `t` draws its initial values from stream
 //! `2 + 2t` and its shuffles from stream `3 + 2t`. Results do not depend on
@@ -20,7 +24,9 @@
 #![deny(missing_docs)]
 
 pub mod candle_trainer;
+pub mod heldout;
 pub mod kernels;
+pub mod manifold;
 
 use arrow::array::{ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array};
 use std::collections::BTreeMap;
@@ -258,6 +264,9 @@ pub fn run(
     device: Option<DeviceChoice>,
     force: bool,
 ) -> Result<(), TrainError> {
+    if pipeline.heldout.is_some() {
+        return heldout::run(pipeline, artifacts, seeds, device, force);
+    }
     let mut config = pipeline.train.clone();
     if let Some(device) = device {
         config.device = device;

@@ -299,3 +299,126 @@ pub fn accuracy_summary_schema() -> SchemaRef {
         f("values", float_list_type()),
     ])
 }
+
+/// `seed-<S>/heldout.parquet` (held-out pipelines): every method's test
+/// accuracy on every task of the family, trained or not.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `method` | utf8 | `points-nearest`, `points-interp` (the CRWN's points, an unseen task served by the nearest training task's context or by linear interpolation between its two neighbours), `shared`, `input`, `line`, `circle`, `fourierK`, each `-metric` when trained with the metric-preconditioned update |
+/// | `topology` | utf8 | `points`, `none`, `line` or `circle` (for `input`: the shape of its task encoding) |
+/// | `basis` | utf8 | `onehot`, `constant`, `line`, `fourierK`; `constant+input` for input conditioning |
+/// | `update` | utf8 | `rmsprop` or `metric` |
+/// | `parameters` | uint64 | learned numbers (points: `T (H + 1)`, manifolds `K H`, input `H + E H`) |
+/// | `task` | uint16 | task index |
+/// | `s` | float64 | the task variable in `[0, 1)` |
+/// | `split` | utf8 | `seen` (trained), `interpolated` (untrained, inside the training arc), `extrapolated` (outside it) |
+/// | `seen` | bool | `split == "seen"` |
+/// | `accuracy` | float64 | fraction correct on all of the task's test images |
+pub fn heldout_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("method", DataType::Utf8),
+        f("topology", DataType::Utf8),
+        f("basis", DataType::Utf8),
+        f("update", DataType::Utf8),
+        f("parameters", DataType::UInt64),
+        f("task", DataType::UInt16),
+        f("s", DataType::Float64),
+        f("split", DataType::Utf8),
+        f("seen", DataType::Boolean),
+        f("accuracy", DataType::Float64),
+    ])
+}
+
+/// `seed-<S>/context_cosine.parquet` (held-out pipelines): each jointly
+/// trained method's contexts at the training tasks, compared with
+/// themselves and with the CRWN's per-task contexts.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `method` | utf8 | a method with a model file (`points` is the CRWN) |
+/// | `kind` | utf8 | `self`: `cos(c(s_i), c(s_j))` within the method; `crwn`: `cos(c(s_i), c_j)` with the CRWN's context of training task `j` |
+/// | `task_i`, `task_j` | uint16 | training tasks (family indices) |
+/// | `cosine` | float64 | the cosine similarity |
+pub fn context_cosine_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("method", DataType::Utf8),
+        f("kind", DataType::Utf8),
+        f("task_i", DataType::UInt16),
+        f("task_j", DataType::UInt16),
+        f("cosine", DataType::Float64),
+    ])
+}
+
+/// `summary/heldout.parquet` (held-out pipelines): the comparison table.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `method`, `topology`, `basis`, `update`, `parameters` | | as in the per-seed table |
+/// | `split` | utf8 | `seen`, `interpolated`, `extrapolated`, or `unseen` (every untrained task) |
+/// | `tasks` | uint32 | tasks in the split |
+/// | `mean` | float64 | mean over seeds of the mean accuracy over the split's tasks |
+/// | `ci_low`, `ci_high` | float64 | 95 % Student-t interval across seeds (NaN with one seed) |
+/// | `seeds` | uint32 | seeds |
+pub fn heldout_summary_schema() -> SchemaRef {
+    schema(vec![
+        f("method", DataType::Utf8),
+        f("topology", DataType::Utf8),
+        f("basis", DataType::Utf8),
+        f("update", DataType::Utf8),
+        f("parameters", DataType::UInt64),
+        f("split", DataType::Utf8),
+        f("tasks", DataType::UInt32),
+        f("mean", DataType::Float64),
+        f("ci_low", DataType::Float64),
+        f("ci_high", DataType::Float64),
+        f("seeds", DataType::UInt32),
+    ])
+}
+
+/// `summary/heldout_curve.parquet` (held-out pipelines): accuracy as a
+/// function of the task variable, per method.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `method` | utf8 | as in the per-seed table |
+/// | `task` | uint16 | task index |
+/// | `s` | float64 | task variable |
+/// | `split` | utf8 | `seen`, `interpolated` or `extrapolated` |
+/// | `mean`, `ci_low`, `ci_high` | float64 | test accuracy across seeds, 95 % Student-t interval |
+/// | `seeds` | uint32 | seeds |
+pub fn heldout_curve_schema() -> SchemaRef {
+    schema(vec![
+        f("method", DataType::Utf8),
+        f("task", DataType::UInt16),
+        f("s", DataType::Float64),
+        f("split", DataType::Utf8),
+        f("mean", DataType::Float64),
+        f("ci_low", DataType::Float64),
+        f("ci_high", DataType::Float64),
+        f("seeds", DataType::UInt32),
+    ])
+}
+
+/// `summary/context_cosine.parquet` (held-out pipelines): the per-seed
+/// table's cosines averaged over seeds.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `method`, `kind`, `task_i`, `task_j` | | as in the per-seed table |
+/// | `mean` | float64 | mean cosine over seeds |
+/// | `seeds` | uint32 | seeds |
+pub fn context_cosine_summary_schema() -> SchemaRef {
+    schema(vec![
+        f("method", DataType::Utf8),
+        f("kind", DataType::Utf8),
+        f("task_i", DataType::UInt16),
+        f("task_j", DataType::UInt16),
+        f("mean", DataType::Float64),
+        f("seeds", DataType::UInt32),
+    ])
+}

@@ -126,6 +126,28 @@ pub fn metrics_schema() -> SchemaRef {
     ]))
 }
 
+/// `train/seed-<S>/heldout_metrics.parquet` (held-out pipelines): one row
+/// per (seed, method, epoch).
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `seed` | uint64 | model seed |
+/// | `method` | utf8 | the model file's stem: `points`, `shared`, `input`, `line`, `circle`, `circle-metric`, ... |
+/// | `epoch` | uint32 | 1-based epoch |
+/// | `loss` | float64 | mean training cross-entropy over the epoch's minibatches and the training tasks |
+/// | `train_accuracy` | float64 | accuracy on the minibatches seen during the epoch (before each step), over the training tasks |
+///
+/// Test accuracy is measured by the analyze stage, on every task.
+pub fn heldout_metrics_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("seed", DataType::UInt64, false),
+        Field::new("method", DataType::Utf8, false),
+        Field::new("epoch", DataType::UInt32, false),
+        Field::new("loss", DataType::Float64, false),
+        Field::new("train_accuracy", DataType::Float64, false),
+    ]))
+}
+
 /// `train/seed-<S>/timings.parquet` and `analyze/seed-<S>/timings.parquet`:
 /// wall times, the only stage outputs that differ run to run.
 ///

@@ -1,0 +1,349 @@
+//! The summary of a held-out pipeline (`analyze/summary/`): the seeds'
+//! held-out tables merged into the comparison table (method x split, mean
+//! and 95 % Student-t interval across seeds), accuracy as a function of
+//! `s`, the context cosines averaged over seeds, every statistic's interval,
+//! and the claims of "Walking the Weight Manifold" with their verdicts.
+//!
+//! Each claim's statistic is a per-seed difference of mean accuracies, say
+//! circle minus input conditioning over the interpolated tasks; the claim
+//! passes when the whole 95 % interval across seeds is above 0, fails when
+//! all of it is below, and is inconclusive otherwise.
+
+use crate::claims::{verdict, Claim, Direction};
+use crate::heldout::{in_split, split_names};
+use crate::summary::{write_claims, ClaimRow};
+use crate::{stats, AnalyzeError};
+use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use tgsh_common::config::Split;
+use tgsh_common::schema::{self, analysis};
+use tgsh_common::{Artifacts, Pipeline};
+
+/// What the per-seed tables say about one method.
+struct MethodInfo {
+    name: String,
+    topology: String,
+    basis: String,
+    update: String,
+    parameters: u64,
+    /// `[seed][task]`.
+    accuracy: Vec<Vec<f64>>,
+}
+
+/// The claims of a held-out pipeline whose statistics exist in `statistics`.
+pub fn heldout_claims(statistics: &BTreeMap<String, Vec<f64>>, splits: &[Split]) -> Vec<Claim> {
+    let paper = "Walking the Weight Manifold (abstract and findings)";
+    let beyond = "beyond the paper: this project's question";
+    let mut out = Vec::new();
+    let mut push = |id: String, claim: String, figure: &str, statistic: String, note: String| {
+        if statistics.contains_key(&statistic) {
+            out.push(Claim {
+                id,
+                claim,
+                figure: figure.into(),
+                statistic,
+                threshold: 0.0,
+                direction: Direction::Above,
+                note,
+            });
+        }
+    };
+    let note = |a: &str, b: &str, split: &str| {
+        format!(
+            "per seed: mean test accuracy over the {split} tasks of `{a}` minus that of `{b}` (fraction); 95 % Student-t interval across seeds"
+        )
+    };
+    for split in [Split::Interpolated, Split::Extrapolated]
+        .into_iter()
+        .filter(|s| splits.contains(s))
+        .map(Split::name)
+    {
+        push(
+            format!("manifold-beats-input-{split}"),
+            format!("Manifolds beat input conditioning out of distribution: the circle (RMSprop) on {split} tasks"),
+            paper,
+            format!("heldout.difference[circle - input].{split}"),
+            note("circle", "input", split),
+        );
+        push(
+            format!("manifold-metric-beats-input-{split}"),
+            format!(
+                "Manifolds beat input conditioning out of distribution: the circle with the paper's metric-preconditioned update on {split} tasks"
+            ),
+            paper,
+            format!("heldout.difference[circle-metric - input].{split}"),
+            note("circle-metric", "input", split),
+        );
+        push(
+            format!("topology-inductive-bias-{split}"),
+            format!("Topology is an inductive bias: on a circular family the circle beats the line on {split} tasks"),
+            paper,
+            format!("heldout.difference[circle - line].{split}"),
+            note("circle", "line", split),
+        );
+        push(
+            format!("manifold-beats-crwn-interpolation-{split}"),
+            format!(
+                "The circle beats the CRWN's per-task contexts interpolated linearly between neighbours on {split} tasks"
+            ),
+            beyond,
+            format!("heldout.difference[circle - points-interp].{split}"),
+            note("circle", "points-interp", split),
+        );
+    }
+    push(
+        "manifold-beats-input-seen".into(),
+        "Manifolds outperform input conditioning on the tasks trained".into(),
+        paper,
+        "heldout.difference[circle - input].seen".into(),
+        note("circle", "input", "seen"),
+    );
+    out
+}
+
+/// Writes the summary into `dir`; returns the measured claims.
+pub fn summarise(
+    pipeline: &Pipeline,
+    artifacts: &Artifacts,
+    splits: &[Split],
+    dir: &Path,
+) -> Result<Vec<ClaimRow>, AnalyzeError> {
+    let seeds = &pipeline.train.seeds;
+    let n = splits.len();
+    let meta = BTreeMap::from([("tgsh_version".to_string(), tgsh_common::VERSION.to_string())]);
+    let write = |name: &str, schema: arrow::datatypes::SchemaRef, columns: Vec<ArrayRef>| {
+        let path = dir.join(name);
+        let batch = schema::batch(&path, schema, columns)?;
+        schema::write_parquet(&path, &batch, &meta).map_err(AnalyzeError::from)
+    };
+
+    // The per-seed accuracy tables.
+    let mut methods: Vec<MethodInfo> = Vec::new();
+    let mut task_s = vec![f64::NAN; n];
+    for (k, &seed) in seeds.iter().enumerate() {
+        let path = artifacts.analysis(seed, "heldout.parquet");
+        let table = schema::read_parquet(&path, &analysis::heldout_schema())?;
+        let names = table.strings("method")?;
+        let (topologies, bases, updates) = (
+            table.strings("topology")?,
+            table.strings("basis")?,
+            table.strings("update")?,
+        );
+        let parameters = table.primitive::<arrow::datatypes::UInt64Type>("parameters")?;
+        let tasks = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+        let s = table.primitive::<arrow::datatypes::Float64Type>("s")?;
+        let accuracy = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
+        for row in 0..names.len() {
+            let t = tasks[row] as usize;
+            if t >= n {
+                return Err(AnalyzeError::Inconsistent(format!(
+                    "{}: task {t}, but the family has {n} tasks",
+                    path.display()
+                )));
+            }
+            task_s[t] = s[row];
+            let m = match methods.iter().position(|m| m.name == names[row]) {
+                Some(m) => m,
+                None => {
+                    methods.push(MethodInfo {
+                        name: names[row].clone(),
+                        topology: topologies[row].clone(),
+                        basis: bases[row].clone(),
+                        update: updates[row].clone(),
+                        parameters: parameters[row],
+                        accuracy: vec![vec![f64::NAN; n]; seeds.len()],
+                    });
+                    methods.len() - 1
+                }
+            };
+            methods[m].accuracy[k][t] = accuracy[row];
+        }
+    }
+
+    // heldout.parquet: method x split.
+    let names = split_names(splits);
+    let mut table = Vec::new();
+    for m in &methods {
+        for &split in &names {
+            let per_seed: Vec<f64> = m
+                .accuracy
+                .iter()
+                .map(|acc| {
+                    let values: Vec<f64> = acc
+                        .iter()
+                        .zip(splits)
+                        .filter(|(_, &s)| in_split(s, split))
+                        .map(|(&a, _)| a)
+                        .collect();
+                    stats::mean(&values)
+                })
+                .collect();
+            let tasks = splits.iter().filter(|&&s| in_split(s, split)).count() as u32;
+            table.push((m, split, tasks, stats::t_interval(&per_seed)));
+        }
+    }
+    let text = |f: &dyn Fn(&MethodInfo) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from(table.iter().map(|r| f(r.0)).collect::<Vec<_>>()))
+    };
+    write(
+        "heldout.parquet",
+        analysis::heldout_summary_schema(),
+        vec![
+            text(&|m| &m.name),
+            text(&|m| &m.topology),
+            text(&|m| &m.basis),
+            text(&|m| &m.update),
+            Arc::new(UInt64Array::from(
+                table.iter().map(|r| r.0.parameters).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(table.iter().map(|r| r.1).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(table.iter().map(|r| r.2).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(table.iter().map(|r| r.3 .0).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(table.iter().map(|r| r.3 .1).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(table.iter().map(|r| r.3 .2).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(vec![seeds.len() as u32; table.len()])),
+        ],
+    )?;
+
+    // heldout_curve.parquet: accuracy as a function of s.
+    let curve: Vec<(&MethodInfo, usize, (f64, f64, f64))> = methods
+        .iter()
+        .flat_map(|m| {
+            (0..n).map(move |t| {
+                let values: Vec<f64> = m.accuracy.iter().map(|acc| acc[t]).collect();
+                (m, t, stats::t_interval(&values))
+            })
+        })
+        .collect();
+    write(
+        "heldout_curve.parquet",
+        analysis::heldout_curve_schema(),
+        vec![
+            Arc::new(StringArray::from(
+                curve.iter().map(|r| r.0.name.as_str()).collect::<Vec<_>>(),
+            )),
+            Arc::new(UInt16Array::from(curve.iter().map(|r| r.1 as u16).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(
+                curve.iter().map(|r| task_s[r.1]).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                curve.iter().map(|r| splits[r.1].name()).collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(curve.iter().map(|r| r.2 .0).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(curve.iter().map(|r| r.2 .1).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(curve.iter().map(|r| r.2 .2).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(vec![seeds.len() as u32; curve.len()])),
+        ],
+    )?;
+
+    // context_cosine.parquet: mean over seeds.
+    let mut cosines: BTreeMap<(String, String, u16, u16), Vec<f64>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for &seed in seeds {
+        let table = schema::read_parquet(
+            &artifacts.analysis(seed, "context_cosine.parquet"),
+            &analysis::context_cosine_schema(),
+        )?;
+        let (m, kind) = (table.strings("method")?, table.strings("kind")?);
+        let (i, j) = (
+            table.primitive::<arrow::datatypes::UInt16Type>("task_i")?,
+            table.primitive::<arrow::datatypes::UInt16Type>("task_j")?,
+        );
+        let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+        for row in 0..m.len() {
+            let key = (m[row].clone(), kind[row].clone(), i[row], j[row]);
+            let values = cosines.entry(key.clone()).or_default();
+            if values.is_empty() {
+                order.push(key);
+            }
+            values.push(cos[row]);
+        }
+    }
+    write(
+        "context_cosine.parquet",
+        analysis::context_cosine_summary_schema(),
+        vec![
+            Arc::new(StringArray::from(
+                order.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                order.iter().map(|k| k.1.as_str()).collect::<Vec<_>>(),
+            )),
+            Arc::new(UInt16Array::from(order.iter().map(|k| k.2).collect::<Vec<_>>())),
+            Arc::new(UInt16Array::from(order.iter().map(|k| k.3).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(
+                order.iter().map(|k| stats::mean(&cosines[k])).collect::<Vec<_>>(),
+            )),
+            Arc::new(UInt32Array::from(
+                order.iter().map(|k| cosines[k].len() as u32).collect::<Vec<_>>(),
+            )),
+        ],
+    )?;
+
+    // statistics.parquet and claims.parquet.
+    let mut per_seed: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (k, &seed) in seeds.iter().enumerate() {
+        let table = schema::read_parquet(
+            &artifacts.analysis(seed, "statistics.parquet"),
+            &analysis::seed_statistics_schema(),
+        )?;
+        let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
+        for (name, value) in table.strings("statistic")?.into_iter().zip(values) {
+            per_seed.entry(name).or_insert_with(|| vec![f64::NAN; seeds.len()])[k] = value;
+        }
+    }
+    let intervals: BTreeMap<&str, (f64, f64, f64, u32)> = per_seed
+        .iter()
+        .map(|(name, values)| {
+            let finite = values.iter().filter(|v| v.is_finite()).count() as u32;
+            let (m, lo, hi) = stats::t_interval(values);
+            (name.as_str(), (m, lo, hi, finite))
+        })
+        .collect();
+    write(
+        "statistics.parquet",
+        analysis::summary_statistics_schema(),
+        vec![
+            Arc::new(StringArray::from(intervals.keys().copied().collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(intervals.values().map(|v| v.0).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(intervals.values().map(|v| v.1).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(intervals.values().map(|v| v.2).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(intervals.values().map(|v| v.3).collect::<Vec<_>>())),
+            schema::float_list_column(&per_seed.values().cloned().collect::<Vec<_>>()),
+        ],
+    )?;
+    let claims: Vec<ClaimRow> = heldout_claims(&per_seed, splits)
+        .into_iter()
+        .map(|claim| {
+            let (mean, lo, hi, count) = intervals[claim.statistic.as_str()];
+            ClaimRow {
+                verdict: verdict(lo, hi, claim.threshold, claim.direction),
+                claim,
+                mean,
+                ci_low: lo,
+                ci_high: hi,
+                seeds: count,
+            }
+        })
+        .collect();
+    write_claims(&dir.join("claims.parquet"), &claims, &meta)?;
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_exist_only_for_measured_statistics_and_present_splits() {
+        let stats = BTreeMap::from([
+            ("heldout.difference[circle - input].interpolated".to_string(), vec![0.1]),
+            ("heldout.difference[circle - input].seen".to_string(), vec![0.1]),
+        ]);
+        let splits = [Split::Seen, Split::Interpolated];
+        let ids: Vec<String> = heldout_claims(&stats, &splits).into_iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["manifold-beats-input-interpolated", "manifold-beats-input-seen"]);
+    }
+}

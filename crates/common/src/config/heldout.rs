@@ -1,0 +1,424 @@
+//! `[heldout]`: train on part of a task family, test on the rest.
+//!
+//! A held-out pipeline is an ordinary pipeline whose family is a fine grid of
+//! one swept transform (say RotationMNIST every 5 degrees). Only some tasks
+//! are trained: every `train_every`-th task of the arc
+//! `train_first..=train_last`. Every task is evaluated, so accuracy can be
+//! drawn as a function of the task variable `s`; an untrained task inside the
+//! arc is *interpolated*, one outside it *extrapolated*.
+//!
+//! The task variable of a task is its transform parameter over the family's
+//! period, `s = (parameter / period) mod 1` in `[0, 1)`: degrees over 360 for
+//! rotations, pixels over 28 for periodic shifts.
+//!
+//! ```toml
+//! [heldout]
+//! train_every = 4                # tasks 0, 4, 8, ...: every 20 degrees on a 5-degree grid
+//! # train_first = 0, train_last = 34   # an arc, for extrapolation
+//! methods = ["points", "shared", "input", "line", "circle"]
+//! updates = ["rmsprop", "metric"]
+//! metric_learning_rate = 30.0
+//! ```
+
+use super::{DeviceChoice, FamilyConfig, SweepTransform};
+use serde::{Deserialize, Serialize};
+
+/// What is trained on the training tasks (the context as a function of `s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Method {
+    /// One free context per training task: today's CRWN (`c_t = s_t m_t`,
+    /// each task trained on its own). On an untrained task it is served by
+    /// the nearest training task's context, and by linear interpolation
+    /// between the two neighbouring ones.
+    Points,
+    /// One context shared by every task.
+    Shared,
+    /// Input conditioning, the paper's baseline: one shared context plus a
+    /// trained projection `U e(s)` of the task encoding added to the hidden
+    /// pre-activation.
+    Input,
+    /// A line: `c(s) = P1 (1 - s) + P2 s`.
+    Line,
+    /// A Fourier series of this order on the circle: order 1 is the circle
+    /// `P1 + P2 cos 2πs + P3 sin 2πs`.
+    Fourier(usize),
+}
+
+/// Highest Fourier order accepted (`fourier8`: 17 basis functions).
+pub const MAX_FOURIER_ORDER: usize = 8;
+
+impl Method {
+    /// The name in the pipeline file and in artifacts: `points`, `shared`,
+    /// `input`, `line`, `circle` (order 1), `fourier2`, ...
+    pub fn name(self) -> String {
+        match self {
+            Method::Points => "points".into(),
+            Method::Shared => "shared".into(),
+            Method::Input => "input".into(),
+            Method::Line => "line".into(),
+            Method::Fourier(1) => "circle".into(),
+            Method::Fourier(k) => format!("fourier{k}"),
+        }
+    }
+
+    /// Whether the method is a manifold with a basis of more than one
+    /// function, so the metric-preconditioned update applies to it.
+    pub fn is_manifold(self) -> bool {
+        matches!(self, Method::Line | Method::Fourier(_))
+    }
+}
+
+impl TryFrom<String> for Method {
+    type Error = String;
+    fn try_from(name: String) -> Result<Method, String> {
+        let known = "`points`, `shared`, `input`, `line`, `circle`, `fourier2` .. `fourier8`";
+        Ok(match name.as_str() {
+            "points" => Method::Points,
+            "shared" => Method::Shared,
+            "input" => Method::Input,
+            "line" => Method::Line,
+            "circle" => Method::Fourier(1),
+            other => match other.strip_prefix("fourier").and_then(|k| k.parse::<usize>().ok()) {
+                Some(k) if (1..=MAX_FOURIER_ORDER).contains(&k) => Method::Fourier(k),
+                _ => return Err(format!("unknown method `{name}`: use {known}")),
+            },
+        })
+    }
+}
+
+impl From<Method> for String {
+    fn from(m: Method) -> String {
+        m.name()
+    }
+}
+
+/// How a manifold's parameters `P` are updated from the loss gradient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Update {
+    /// The project's optimiser (RMSprop, `train.learning_rate`) on the plain gradient.
+    Rmsprop,
+    /// The paper's update: plain SGD preconditioned by the inverse Gram
+    /// matrix of the basis, `ΔP = -η G⁻¹ mean_t φ(s_t) g_tᵀ`, with
+    /// `η = heldout.metric_learning_rate`.
+    Metric,
+}
+
+impl Update {
+    /// `rmsprop` or `metric`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Update::Rmsprop => "rmsprop",
+            Update::Metric => "metric",
+        }
+    }
+}
+
+/// One trained model of a held-out pipeline: a method and its update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TrainedMethod {
+    /// What is trained.
+    pub method: Method,
+    /// How.
+    pub update: Update,
+}
+
+impl TrainedMethod {
+    /// The model file's stem and the method's name in the tables:
+    /// `circle`, or `circle-metric` for the metric update.
+    pub fn label(&self) -> String {
+        match self.update {
+            Update::Rmsprop => self.method.name(),
+            Update::Metric => format!("{}-metric", self.method.name()),
+        }
+    }
+}
+
+/// `[heldout]`: which tasks are trained, which methods, which update rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldoutConfig {
+    /// Train every `train_every`-th task of `train_first..=train_last`.
+    #[serde(default = "default_every")]
+    pub train_every: usize,
+    /// First task of the training arc (and the first task trained).
+    #[serde(default)]
+    pub train_first: usize,
+    /// Last task of the training arc (default: the family's last task).
+    /// Untrained tasks outside the arc are extrapolated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_last: Option<usize>,
+    /// Methods to train and compare.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<Method>,
+    /// Update rules for the manifold methods (`line`, `circle`, `fourierK`);
+    /// the baselines always use RMSprop.
+    #[serde(default = "default_updates")]
+    pub updates: Vec<Update>,
+    /// The step size `η` of the metric-preconditioned SGD update.
+    #[serde(default = "default_metric_learning_rate")]
+    pub metric_learning_rate: f64,
+}
+
+fn default_every() -> usize {
+    1
+}
+fn default_methods() -> Vec<Method> {
+    vec![
+        Method::Points,
+        Method::Shared,
+        Method::Input,
+        Method::Line,
+        Method::Fourier(1),
+    ]
+}
+fn default_updates() -> Vec<Update> {
+    vec![Update::Rmsprop, Update::Metric]
+}
+fn default_metric_learning_rate() -> f64 {
+    // The pilot's pick on RotationMNIST (README: the metric update's step size).
+    30.0
+}
+
+/// Where an untrained task lies relative to the training arc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Split {
+    /// A training task.
+    Seen,
+    /// Untrained, inside `train_first..=train_last`.
+    Interpolated,
+    /// Untrained, outside the training arc.
+    Extrapolated,
+}
+
+impl Split {
+    /// `seen`, `interpolated` or `extrapolated`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Seen => "seen",
+            Split::Interpolated => "interpolated",
+            Split::Extrapolated => "extrapolated",
+        }
+    }
+}
+
+impl HeldoutConfig {
+    /// The last task of the training arc, resolved against `tasks`.
+    pub fn last(&self, tasks: usize) -> usize {
+        self.train_last.unwrap_or(tasks.saturating_sub(1))
+    }
+
+    /// The trained task indices, ascending.
+    pub fn train_tasks(&self, tasks: usize) -> Vec<usize> {
+        (self.train_first..=self.last(tasks))
+            .step_by(self.train_every.max(1))
+            .collect()
+    }
+
+    /// Every task's split.
+    pub fn splits(&self, tasks: usize) -> Vec<Split> {
+        let trained = self.train_tasks(tasks);
+        let arc = self.train_first..=self.last(tasks);
+        (0..tasks)
+            .map(|t| {
+                if trained.contains(&t) {
+                    Split::Seen
+                } else if arc.contains(&t) {
+                    Split::Interpolated
+                } else {
+                    Split::Extrapolated
+                }
+            })
+            .collect()
+    }
+
+    /// The models to train, in a fixed order: each baseline once (RMSprop),
+    /// each manifold once per update rule.
+    pub fn trained_methods(&self) -> Vec<TrainedMethod> {
+        let mut out = Vec::new();
+        for &method in &self.methods {
+            if method.is_manifold() {
+                out.extend(self.updates.iter().map(|&update| TrainedMethod { method, update }));
+            } else {
+                out.push(TrainedMethod {
+                    method,
+                    update: Update::Rmsprop,
+                });
+            }
+        }
+        out
+    }
+
+    /// Checks every value against the family; the message names the key,
+    /// the value and what is allowed.
+    pub(super) fn validate(&self, family: &FamilyConfig, device: DeviceChoice) -> Result<(), String> {
+        if family.sweep.is_none() {
+            return Err(
+                "[heldout] needs a swept family: the task variable s is the swept parameter over its period; \
+                 give data.family.sweep = { transform = \"rotate\" | \"shift\", count, step }"
+                    .into(),
+            );
+        }
+        let tasks = family.expand_len();
+        if self.train_every == 0 {
+            return Err("heldout.train_every = 0 is invalid: need at least 1".into());
+        }
+        let last = self.last(tasks);
+        if last >= tasks || self.train_first > last {
+            return Err(format!(
+                "heldout.train_first = {} and train_last = {last} are invalid: need train_first <= train_last < {tasks} (the family's tasks)",
+                self.train_first
+            ));
+        }
+        let trained = self.train_tasks(tasks).len();
+        if trained < 2 {
+            return Err(format!(
+                "heldout: only {trained} task is trained (train_first = {}, train_last = {last}, train_every = {}): need at least 2",
+                self.train_first, self.train_every
+            ));
+        }
+        if trained == tasks {
+            return Err(
+                "heldout: every task is trained, so nothing is held out: raise train_every or shorten the arc".into(),
+            );
+        }
+        if self.methods.is_empty() {
+            return Err("heldout.methods is empty: list at least one method, e.g. [\"circle\"]".into());
+        }
+        for (what, repeated) in [
+            ("methods", has_repeats(&self.methods)),
+            ("updates", has_repeats(&self.updates)),
+        ] {
+            if repeated {
+                return Err(format!("heldout.{what} repeats an entry"));
+            }
+        }
+        if self.updates.is_empty() {
+            return Err("heldout.updates is empty: list `rmsprop`, `metric` or both".into());
+        }
+        if !(self.metric_learning_rate.is_finite() && self.metric_learning_rate > 0.0) {
+            return Err(format!(
+                "heldout.metric_learning_rate = {} is invalid: need > 0",
+                self.metric_learning_rate
+            ));
+        }
+        if device == DeviceChoice::Cuda {
+            return Err(
+                "train.device = \"cuda\": held-out pipelines train on the CPU only; use \"cpu\" or \"auto\"".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn has_repeats<T: Ord + Clone>(items: &[T]) -> bool {
+    let mut sorted = items.to_vec();
+    sorted.sort();
+    sorted.windows(2).any(|w| w[0] == w[1])
+}
+
+impl FamilyConfig {
+    /// The period of a swept transform: 360 degrees, or the image width for
+    /// periodic shifts. `None` for task lists.
+    pub fn period(&self) -> Option<f64> {
+        self.sweep.as_ref().map(|sweep| match sweep.transform {
+            SweepTransform::Rotate => 360.0,
+            SweepTransform::Shift => crate::SIDE as f64,
+        })
+    }
+
+    /// Each task's variable `s = (parameter / period) mod 1`, in `[0, 1)`;
+    /// `None` for task lists.
+    pub fn task_variables(&self) -> Option<Vec<f64>> {
+        let (sweep, period) = (self.sweep.as_ref()?, self.period()?);
+        Some(
+            (0..sweep.count)
+                .map(|i| ((sweep.start + i as f64 * sweep.step) / period).rem_euclid(1.0))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Pipeline;
+    use std::path::Path;
+
+    use super::*;
+
+    fn parse(extra: &str) -> Result<Pipeline, String> {
+        let text = format!(
+            "[data.family]\nname = \"R\"\nsweep = {{ transform = \"rotate\", count = 72, step = 5.0 }}\n{extra}"
+        );
+        Pipeline::parse(Path::new("pipelines/h.toml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn interpolation_and_extrapolation_splits() {
+        let p = parse("[heldout]\ntrain_every = 4\n").unwrap();
+        let h = p.heldout.unwrap();
+        assert_eq!(h.train_tasks(72), (0..72).step_by(4).collect::<Vec<_>>());
+        let splits = h.splits(72);
+        assert_eq!(splits[0], Split::Seen);
+        assert_eq!(splits[71], Split::Interpolated);
+        assert!(!splits.contains(&Split::Extrapolated));
+
+        let p = parse("[heldout]\ntrain_every = 2\ntrain_last = 34\n").unwrap();
+        let h = p.heldout.unwrap();
+        let trained = h.train_tasks(72);
+        assert_eq!(trained.len(), 18);
+        assert_eq!(*trained.last().unwrap(), 34); // 170 degrees
+        let splits = h.splits(72);
+        assert_eq!(splits[1], Split::Interpolated);
+        assert_eq!(splits[36], Split::Extrapolated); // 180 degrees
+    }
+
+    #[test]
+    fn methods_and_updates_expand_to_trained_models() {
+        let p =
+            parse("[heldout]\ntrain_every = 4\nmethods = [\"points\", \"input\", \"circle\", \"fourier2\"]\n").unwrap();
+        let labels: Vec<String> = p.heldout.unwrap().trained_methods().iter().map(|m| m.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "points",
+                "input",
+                "circle",
+                "circle-metric",
+                "fourier2",
+                "fourier2-metric"
+            ]
+        );
+    }
+
+    #[test]
+    fn task_variable_is_the_parameter_over_the_period() {
+        let p = parse("").unwrap();
+        let s = p.data.family.task_variables().unwrap();
+        assert_eq!(s[0], 0.0);
+        assert!((s[18] - 0.25).abs() < 1e-12);
+        assert!(p.heldout.is_none());
+    }
+
+    #[test]
+    fn invalid_heldout_values_are_named() {
+        let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"spiral\"]\n").unwrap_err();
+        assert!(e.contains("spiral") && e.contains("circle"), "{e}");
+        let e = parse("[heldout]\ntrain_every = 1\n").unwrap_err();
+        assert!(e.contains("nothing is held out"), "{e}");
+        let e = parse("[heldout]\ntrain_last = 80\n").unwrap_err();
+        assert!(e.contains("train_last = 80"), "{e}");
+        let e = parse("[heldout]\ntrain_every = 4\nmetric_learning_rate = -1.0\n").unwrap_err();
+        assert!(e.contains("metric_learning_rate"), "{e}");
+        let e = parse("[heldout]\ntrain_every = 4\nsplit = 3\n").unwrap_err();
+        assert!(e.contains("unknown field `split`"), "{e}");
+        let e = Pipeline::parse(
+            Path::new("pipelines/h.toml"),
+            "[data.family]\nname = \"A\"\ntasks = [{ transform = \"hflip\" }, { transform = \"vflip\" }, { transform = \"invert\" }]\n[heldout]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("swept family"), "{e}");
+    }
+}

@@ -1,0 +1,176 @@
+//! The held-out smoke pipeline (`pipelines/heldout-smoke.toml`) end to end,
+//! in process: data -> train (every method) -> analyze (every method on
+//! every task) -> report, then a rerun that must skip every stage.
+
+use arrow::datatypes::{Float64Type, UInt16Type};
+use std::path::Path;
+use tgsh_common::schema::{analysis, read_parquet};
+use tgsh_common::{Artifacts, Pipeline, Stage};
+use tgsh_model::{Conditioned, ManifoldModel, Model};
+
+fn smoke() -> Pipeline {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut pipeline = Pipeline::load(&root.join("pipelines/heldout-smoke.toml")).unwrap();
+    pipeline.data.mnist_dir = root.join("data/mnist");
+    pipeline
+}
+
+fn run_all(pipeline: &Pipeline, artifacts: &Artifacts) {
+    tgsh_data::run(pipeline, artifacts, None, false).unwrap();
+    tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
+    tgsh_analyze::run(pipeline, artifacts, tgsh_analyze::Parts::All, false).unwrap();
+    tgsh_report::run(pipeline, artifacts, false, Some(0.5)).unwrap();
+}
+
+#[test]
+fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
+    let dir = std::env::temp_dir().join(format!("tgsh-e2e-heldout-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pipeline = smoke();
+    let heldout = pipeline.heldout.clone().unwrap();
+    let artifacts = Artifacts::new(&dir, &pipeline.name);
+    run_all(&pipeline, &artifacts);
+
+    // One model file per trained method, with its training tasks in the metadata.
+    let trained = heldout.train_tasks(8);
+    assert_eq!(trained, [0, 2, 4, 6]);
+    for method in heldout.trained_methods() {
+        let path = artifacts.method_model(0, &method.label());
+        assert!(path.exists(), "{} missing", path.display());
+    }
+    let (circle, meta) = ManifoldModel::load(&artifacts.method_model(0, "circle")).unwrap();
+    assert_eq!(meta["topology"], "circle");
+    assert_eq!(meta["train_tasks"], "[0,2,4,6]");
+    assert_eq!(circle.after.basis.len(), 3);
+    assert_ne!(circle.after, circle.before, "the circle trained");
+    // The CRWN's file is an ordinary model file of the training tasks only.
+    let (points, _) = Model::load(&artifacts.method_model(0, "points")).unwrap();
+    assert_eq!(points.after.len(), 4);
+
+    // heldout.parquet: every evaluated method on every task; the CRWN
+    // served by its nearest or interpolated context agrees on seen tasks.
+    let table = read_parquet(&artifacts.analysis(0, "heldout.parquet"), &analysis::heldout_schema()).unwrap();
+    let methods = table.strings("method").unwrap();
+    let splits = table.strings("split").unwrap();
+    let tasks = table.primitive::<UInt16Type>("task").unwrap();
+    let accuracy = table.primitive::<Float64Type>("accuracy").unwrap();
+    let evaluated = [
+        "points-nearest",
+        "points-interp",
+        "shared",
+        "input",
+        "line",
+        "line-metric",
+        "circle",
+        "circle-metric",
+    ];
+    assert_eq!(methods.len(), evaluated.len() * 8);
+    for m in evaluated {
+        assert_eq!(methods.iter().filter(|x| *x == m).count(), 8, "{m}");
+    }
+    let at = |m: &str, t: u16| {
+        let k = (0..methods.len()).find(|&k| methods[k] == m && tasks[k] == t).unwrap();
+        (accuracy[k], splits[k].clone())
+    };
+    for t in 0..8u16 {
+        let (nearest, split) = at("points-nearest", t);
+        assert_eq!(split, if t % 2 == 0 { "seen" } else { "interpolated" });
+        if t % 2 == 0 {
+            assert_eq!(nearest, at("points-interp", t).0);
+        }
+    }
+
+    // The circle served at a task's s is evaluated with the trainer's
+    // forward pass: recompute one task's accuracy from the files alone.
+    let test = tgsh_analyze::shard::TestSet::load(&artifacts.tasks(), &artifacts.test_images()).unwrap();
+    let s = pipeline.data.family.task_variables().unwrap();
+    let again = accuracy_of(&circle.after, &circle, &test.images[3], &test.labels, s[3]);
+    assert_eq!(again, at("circle", 3).0);
+
+    // The summary table, the curve and the claims.
+    let summary = read_parquet(
+        &artifacts.summary("heldout.parquet"),
+        &analysis::heldout_summary_schema(),
+    )
+    .unwrap();
+    let split_names = summary.strings("split").unwrap();
+    for split in ["seen", "interpolated", "unseen"] {
+        assert!(split_names.iter().any(|s| s == split), "{split}");
+    }
+    let claims = read_parquet(&artifacts.summary("claims.parquet"), &analysis::claims_schema()).unwrap();
+    let ids = claims.strings("id").unwrap();
+    assert!(ids.iter().any(|i| i == "manifold-beats-input-interpolated"), "{ids:?}");
+    for v in claims.strings("verdict").unwrap() {
+        assert!(["pass", "fail", "inconclusive"].contains(&v.as_str()), "{v}");
+    }
+    let curve = read_parquet(
+        &artifacts.summary("heldout_curve.parquet"),
+        &analysis::heldout_curve_schema(),
+    )
+    .unwrap();
+    assert_eq!(curve.num_rows(), evaluated.len() * 8);
+
+    // The report page links the figures and the tables.
+    let report = artifacts.stage_dir(Stage::Report);
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for link in [
+        "heldout_accuracy.png",
+        "heldout_updates.png",
+        "context_circle_vs_crwn.png",
+        "../analyze/summary/heldout.parquet",
+    ] {
+        assert!(html.contains(link), "{link} not on the page");
+        if !link.starts_with("..") {
+            assert!(report.join(link).exists(), "{link} missing");
+        }
+    }
+    assert!(html.contains("input conditioning"));
+
+    // Nothing changed: every stage and shard is up to date.
+    let records: Vec<_> = [
+        artifacts.train_shard(0),
+        artifacts.analyze_shard(1),
+        artifacts.analyze_summary(),
+        report.clone(),
+    ]
+    .iter()
+    .map(|d| d.join("stage.json"))
+    .collect();
+    let before: Vec<_> = records.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    run_all(&pipeline, &artifacts);
+    for (file, before) in records.iter().zip(before) {
+        assert_eq!(before, std::fs::read(file).unwrap(), "{} was rewritten", file.display());
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn accuracy_of(params: &Conditioned, model: &ManifoldModel, images: &[u8], labels: &[u8], s: f64) -> f64 {
+    let mut rows = Vec::new();
+    model
+        .encoder
+        .encode_with_bias_into(images, params.bias(s).as_deref(), &mut rows);
+    tgsh_model::forward::accuracy(
+        tgsh_model::Encoded { rows: &rows, labels },
+        &params.context(s),
+        &model.decoder,
+    )
+}
+
+#[test]
+fn a_heldout_model_file_names_the_tasks_it_was_trained_on() {
+    // Analysing a shard trained for other tasks fails and says what to do.
+    let dir = std::env::temp_dir().join(format!("tgsh-e2e-heldout-mismatch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut pipeline = smoke();
+    pipeline.train.seeds = vec![0];
+    let artifacts = Artifacts::new(&dir, &pipeline.name);
+    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
+    tgsh_train::run(&pipeline, &artifacts, None, None, false).unwrap();
+    let mut other = pipeline.clone();
+    other.heldout.as_mut().unwrap().train_first = 1;
+    let err = tgsh_analyze::run(&other, &artifacts, tgsh_analyze::Parts::All, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[0, 2, 4, 6]") && err.contains("train stage"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
