@@ -19,6 +19,7 @@
 //! task order or thread count.
 #![deny(missing_docs)]
 
+pub mod batched;
 pub mod candle_trainer;
 pub mod kernels;
 
@@ -66,6 +67,43 @@ pub enum TrainError {
     /// Writing the model file failed.
     #[error(transparent)]
     ModelFile(#[from] tgsh_model::ModelFileError),
+    /// candle failed in the batched trainer (which trains many seeds and tasks at once).
+    #[error("batched training: {0}")]
+    Batched(#[from] candle_core::Error),
+    /// A loss became NaN or infinite in the batched trainer, which checks once per epoch.
+    #[error(
+        "seed {seed}, task {task}: the mean loss of epoch {epoch} is {loss}: training diverged \
+         (checked once per epoch on the batched trainer; lower train.learning_rate)"
+    )]
+    DivergedInEpoch {
+        /// Model seed.
+        seed: u64,
+        /// Task index.
+        task: usize,
+        /// 1-based epoch.
+        epoch: usize,
+        /// The epoch's mean loss.
+        loss: f32,
+    },
+    /// The tasks of one training run have different numbers of images.
+    #[error(
+        "task {task} has {sizes:?} (train, test) images but task 0 has {expected:?}: the batched trainer \
+         trains tasks of equal size together; rerun the data stage"
+    )]
+    UnevenTasks {
+        /// The task.
+        task: usize,
+        /// Its (train, test) images.
+        sizes: (usize, usize),
+        /// Task 0's.
+        expected: (usize, usize),
+    },
+    /// The sweep does not fit the device's memory.
+    #[error(transparent)]
+    DeviceMemory(#[from] batched::memory::DoesNotFit),
+    /// An environment setting has a value that is not allowed.
+    #[error("{0}")]
+    Setting(String),
     /// `--seed` named a seed the pipeline does not list.
     #[error("--seed {seed}: {pipeline} lists train.seeds = {seeds:?}; add the seed there first")]
     UnknownSeed {
