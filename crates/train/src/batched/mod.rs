@@ -99,25 +99,26 @@ pub struct LaneEpoch {
 }
 
 /// Each seed's tasks' parameters, before and after training:
-/// `result[seed_index][task]`.
+/// `result[seed_index][i]` for task `tasks[i]`.
 pub type SweepParams = Vec<Vec<(TaskParams, TaskParams)>>;
 
-/// Trains tasks `0..task_count` of every model in `models` (one per seed)
-/// on `device`. `load(task)` reads a task's images (each task is read once);
-/// `on_epoch` hears every lane's every epoch.
+/// Trains the tasks `tasks` (task indices) of every model in `models` (one
+/// per seed) on `device`. `load(task)` reads a task's images (each task is
+/// read once); `on_epoch` hears every lane's every epoch.
 pub fn train_sweep(
     device: &Device,
     models: &[Model],
-    task_count: usize,
+    tasks: &[usize],
     mut load: impl FnMut(usize) -> Result<TaskData, TrainError>,
     hyper: &Hyper,
     options: &SweepOptions,
     mut on_epoch: impl FnMut(LaneEpoch),
 ) -> Result<SweepParams, TrainError> {
-    if models.is_empty() || task_count == 0 {
+    let (Some(&first_task), false) = (tasks.first(), models.is_empty()) else {
         return Ok(vec![Vec::new(); models.len()]);
-    }
-    let first = load(0)?;
+    };
+    let task_count = tasks.len();
+    let first = load(first_task)?;
     let shape = memory::SweepShape {
         seeds: models.len(),
         tasks: task_count,
@@ -134,21 +135,20 @@ pub fn train_sweep(
     let decoder = Tensor::from_vec(decoder, (models.len(), CLASSES, shape.hidden), device)?;
     let mut first = Some(first);
     let mut results: SweepParams = vec![Vec::with_capacity(task_count); models.len()];
-    for group_start in (0..task_count).step_by(plan.tasks_per_group) {
-        let tasks: Vec<usize> = (group_start..task_count.min(group_start + plan.tasks_per_group)).collect();
+    for tasks in tasks.chunks(plan.tasks_per_group) {
         let data = tasks
             .iter()
             .map(|&t| match first.take() {
-                // Task 0 was read to size the plan: use it, not a second read.
-                Some(data) if t == 0 => Ok(data),
-                _ => load(t),
+                // The first task was read to size the plan: no second read.
+                Some(data) => Ok(data),
+                None => load(t),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        inputs::check_sizes(&data, &tasks, (shape.train_rows, shape.test_rows))?;
+        inputs::check_sizes(&data, tasks, (shape.train_rows, shape.test_rows))?;
         let group = Group {
             device,
             models,
-            tasks: &tasks,
+            tasks,
             encoder: &encoder,
             decoder: &decoder,
             hyper,
@@ -258,25 +258,28 @@ impl Group<'_> {
             // The epoch's one read-back.
             let figures: Vec<Vec<f32>> = Tensor::stack(&[loss_sum, correct_sum, test_correct], 0)?.to_vec2()?;
             let seconds = start.elapsed().as_secs_f64() / lanes as f64;
-            if let Some(l) = (0..lanes).find(|&l| !figures[0][l].is_finite()) {
+            let [losses, correct, test_correct] = &figures[..] else {
+                unreachable!("three rows were stacked")
+            };
+            if let Some(l) = losses.iter().position(|loss| !loss.is_finite()) {
                 let (model, task) = self.lane(l);
                 return Err(TrainError::DivergedInEpoch {
                     seed: model.seed,
                     task,
                     epoch,
-                    loss: figures[0][l] / steps as f32,
+                    loss: losses[l] / steps as f32,
                 });
             }
-            for l in 0..lanes {
+            for (l, ((&loss, &right), &test_right)) in losses.iter().zip(correct).zip(test_correct).enumerate() {
                 let (model, task) = self.lane(l);
                 on_epoch(LaneEpoch {
                     seed: model.seed,
                     task,
                     epoch,
                     stats: EpochStats {
-                        loss: figures[0][l] as f64 / steps as f64,
-                        train_accuracy: figures[1][l] as f64 / n as f64,
-                        test_accuracy: figures[2][l] as f64 / n_test as f64,
+                        loss: loss as f64 / steps as f64,
+                        train_accuracy: right as f64 / n as f64,
+                        test_accuracy: test_right as f64 / n_test as f64,
                     },
                     seconds,
                 });

@@ -59,7 +59,7 @@ fn batched(models: &[Model], tasks: usize, hyper: &Hyper, options: SweepOptions)
     let params = train_sweep(
         &Device::Cpu,
         models,
-        tasks,
+        &(0..tasks).collect::<Vec<_>>(),
         |t| Ok(task_data(t, 200, 90)),
         hyper,
         &options,
@@ -211,7 +211,7 @@ fn a_diverging_sweep_names_seed_task_and_epoch() {
     let err = train_sweep(
         &Device::Cpu,
         &models(&[5]),
-        2,
+        &[0, 1],
         |t| Ok(task_data(t, 200, 90)),
         &hyper,
         &SweepOptions::default(),
@@ -243,7 +243,7 @@ fn a_sweep_that_does_not_fit_says_how_much_it_needs() {
     let err = train_sweep(
         &Device::Cpu,
         &models(&[1, 2]),
-        2,
+        &[0, 1],
         |t| Ok(task_data(t, 200, 90)),
         &hyper(),
         &options,
@@ -263,7 +263,7 @@ fn tasks_of_different_sizes_are_refused_clearly() {
     let err = train_sweep(
         &Device::Cpu,
         &models(&[1]),
-        2,
+        &[0, 1],
         |t| Ok(task_data(t, 200 - 10 * t, 90)),
         &hyper(),
         &SweepOptions::default(),
