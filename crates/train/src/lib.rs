@@ -249,7 +249,7 @@ pub fn train_one_task(
                 device,
                 std::slice::from_ref(model),
                 &[task],
-                |_| Ok(data.clone()),
+                |_| Ok(std::borrow::Cow::Borrowed(data)),
                 hyper,
                 &options,
                 |lane| on_epoch(lane.epoch, lane.stats),
@@ -455,7 +455,7 @@ fn train_batched(
         device,
         models,
         &tasks,
-        |task| read_task_data(artifacts, task),
+        |task| read_task_data(artifacts, task).map(std::borrow::Cow::Owned),
         hyper,
         &options,
         |lane| {

@@ -13,6 +13,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use tgsh_common::PIXELS;
 
 /// One split (train or test) of a group, on the device.
@@ -43,7 +44,7 @@ impl Inputs {
     /// group's task `t`; `encoder` encodes them for every seed when the
     /// inputs are kept encoded, `chunk` rows per lane at a time.
     pub fn upload(
-        data: &[TaskData],
+        data: &[Cow<'_, TaskData>],
         residency: Residency,
         encoder: &DeviceEncoder,
         seeds: usize,
@@ -169,7 +170,7 @@ pub fn next_epoch(lanes: &mut [LaneOrder], batch: usize) -> Vec<u32> {
 /// Checks that every task of a group has `expected` (train, test) images,
 /// the sizes the memory plan was made for.
 pub fn check_sizes(
-    data: &[TaskData],
+    data: &[Cow<'_, TaskData>],
     tasks: &[usize],
     expected: (usize, usize),
 ) -> std::result::Result<(), TrainError> {

@@ -36,6 +36,7 @@ use candle_core::{DType, Device, Tensor};
 use device_encoder::DeviceEncoder;
 use inputs::{interleave, next_epoch, Inputs, LaneOrder};
 pub use memory::{Plan, Residency};
+use std::borrow::Cow;
 use std::time::Instant;
 use tgsh_common::CLASSES;
 use tgsh_model::{Model, TaskParams};
@@ -104,12 +105,13 @@ pub type SweepParams = Vec<Vec<(TaskParams, TaskParams)>>;
 
 /// Trains the tasks `tasks` (task indices) of every model in `models` (one
 /// per seed) on `device`. `load(task)` reads a task's images (each task is
-/// read once); `on_epoch` hears every lane's every epoch.
-pub fn train_sweep(
+/// read once; a caller that holds them already lends them with
+/// `Cow::Borrowed`); `on_epoch` hears every lane's every epoch.
+pub fn train_sweep<'d>(
     device: &Device,
     models: &[Model],
     tasks: &[usize],
-    mut load: impl FnMut(usize) -> Result<TaskData, TrainError>,
+    mut load: impl FnMut(usize) -> Result<Cow<'d, TaskData>, TrainError>,
     hyper: &Hyper,
     options: &SweepOptions,
     mut on_epoch: impl FnMut(LaneEpoch),
@@ -181,7 +183,7 @@ impl Group<'_> {
     /// Trains the group; returns each lane's parameters before and after.
     fn train(
         &self,
-        data: &[TaskData],
+        data: &[Cow<'_, TaskData>],
         on_epoch: &mut impl FnMut(LaneEpoch),
     ) -> Result<Vec<(TaskParams, TaskParams)>, TrainError> {
         let (device, hyper) = (self.device, self.hyper);
