@@ -61,7 +61,7 @@ for compile in "${compiles[@]}"; do
 done
 
 log "4. the train stage end to end on the GPU (RotationMNIST, 5 seeds at once)"
-if [ -z "${GPU_SESSION_QUICK:-}" ]; then
+if [ -z "${GPU_SESSION_QUICK:-}" ] && [ -x "$bin/tgsh-train" ]; then
     "$bin/tgsh-train" pipelines/rotation.toml --artifacts /tmp/tgsh-artifacts --device cuda 2>&1 | tee "$out/train-rotation.log"
 fi
 log "done; logs in $out"

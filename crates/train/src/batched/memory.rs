@@ -5,12 +5,12 @@
 //!
 //! - **encoded**: every lane's `r(x)` rows, `n x H` f32, computed once. A
 //!   RotationMNIST lane is 70,000 x 7,840 x 4 bytes = 2.2 GB, so 36 tasks x 5
-//!   seeds would need 395 GB: only small sweeps (the smoke pipeline, tests)
+//!   seeds would need 371 GiB: only small sweeps (the smoke pipeline, tests)
 //!   fit.
 //! - **streamed**: each task's raw images (784 bytes each) and labels, shared
 //!   by all seeds; every minibatch is encoded on the device as it is drawn
 //!   (one batched matrix product per step). RotationMNIST's 36 tasks take
-//!   2.0 GB.
+//!   1.85 GiB.
 //!
 //! The rule ([`plan`]): keep every lane encoded when the whole sweep fits the
 //! budget (no encoding work per step); otherwise stream, with as many tasks
