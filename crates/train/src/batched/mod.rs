@@ -132,6 +132,7 @@ pub fn train_sweep<'d>(
     };
     let plan = memory::plan(shape, options.memory_budget, options.residency)?;
     eprintln!("train: batched on {}: {plan}", describe(device));
+    let free_at_start = gpu_free_memory(device);
     let encoder = DeviceEncoder::new(models, device)?;
     let decoder: Vec<f32> = models.iter().flat_map(|m| m.decoder.iter().copied()).collect();
     let decoder = Tensor::from_vec(decoder, (models.len(), CLASSES, shape.hidden), device)?;
@@ -155,6 +156,7 @@ pub fn train_sweep<'d>(
             decoder: &decoder,
             hyper,
             plan: &plan,
+            free_at_start,
         };
         for (lane, params) in group.train(&data, &mut on_epoch)?.into_iter().enumerate() {
             results[lane / tasks.len()].push(params);
@@ -172,6 +174,8 @@ struct Group<'a> {
     decoder: &'a Tensor,
     hyper: &'a Hyper,
     plan: &'a Plan,
+    /// The GPU's free memory before the sweep uploaded anything (CUDA only).
+    free_at_start: Option<u64>,
 }
 
 impl Group<'_> {
@@ -271,6 +275,16 @@ impl Group<'_> {
                     epoch,
                     loss: losses[l] / steps as f32,
                 });
+            }
+            if epoch == 1 {
+                // Measured, beside the plan's estimate (CUDA only).
+                if let (Some(before), Some(now)) = (self.free_at_start, gpu_free_memory(device)) {
+                    eprintln!(
+                        "train: device memory held after epoch 1: {} (planned at most {})",
+                        memory::gib(before.saturating_sub(now)),
+                        memory::gib(self.plan.bytes.total())
+                    );
+                }
             }
             for (l, ((&loss, &right), &test_right)) in losses.iter().zip(correct).zip(test_correct).enumerate() {
                 let (model, task) = self.lane(l);

@@ -57,6 +57,9 @@ pub struct Decoders {
     weight: Tensor,
     /// Tasks per seed in the current group.
     tasks: usize,
+    /// The class numbers `0..10`, `1 x 1 x 10` u32, for one-hot labels
+    /// (made once: a tensor made from host values is an upload).
+    classes: Tensor,
 }
 
 impl Decoders {
@@ -65,6 +68,7 @@ impl Decoders {
         Ok(Decoders {
             weight: weight.unsqueeze(1)?,
             tasks,
+            classes: Tensor::arange(0u32, CLASSES as u32, weight.device())?.reshape((1, 1, CLASSES))?,
         })
     }
 
@@ -120,8 +124,7 @@ pub fn train_step(
     let log_p = shifted.broadcast_sub(&shifted.exp()?.sum_keepdim(D::Minus1)?.log()?)?;
     let labels = labels.unsqueeze(2)?;
     let loss = log_p.gather(&labels, 2)?.sum((1, 2))?.affine(-1.0 / b as f64, 0.0)?;
-    let classes = Tensor::arange(0u32, CLASSES as u32, labels.device())?.reshape((1, 1, CLASSES))?;
-    let onehot = labels.broadcast_eq(&classes)?.to_dtype(DType::F32)?;
+    let onehot = labels.broadcast_eq(&decoders.classes)?.to_dtype(DType::F32)?;
     let scale = 1.0 / b as f32;
     let g = (log_p.exp()? - onehot)?.affine(scale as f64, 0.0)?;
     let grad_c = decoders.project(&g.transpose(1, 2)?.matmul(rows)?)?;
