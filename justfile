@@ -106,6 +106,12 @@ bench:
     cargo bench --workspace --bench train
     cargo bench --workspace --bench analyze
 
+# GPU benchmark: the batched trainer on every family x 5 seeds (CPU trainer's accuracy beside it), then the PyTorch baseline on the same GPU; needs a CUDA toolkit (docs/CUDA.md)
+[group('bench')]
+bench-gpu: (data "rotation") (data "shift-1px") (data "shift-2px") (data "augment")
+    cargo bench -p tgsh-train --features cuda --bench gpu
+    python3 scripts/bench_gpu_pytorch.py --artifacts {{artifacts}} --pipelines rotation,shift-1px,shift-2px,augment --seeds 5
+
 # Remove a pipeline's artifacts
 [group('pipeline')]
 clean pipeline:

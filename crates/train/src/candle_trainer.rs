@@ -1,10 +1,12 @@
-//! The same training step written with candle tensors and candle's autograd.
+//! The same training step written with candle tensors and candle's autograd,
+//! one task at a time.
 //!
-//! It serves three purposes: the CUDA path (`--device cuda`, tensors on the
-//! GPU), the benchmark's baseline (`Input::Images`: the dense `7840 x 784`
-//! encoder recomputed for every minibatch, which is what a PyTorch
-//! implementation runs), and an independent check of the CPU kernels'
-//! hand-derived gradients (a test trains both and compares).
+//! It serves two purposes: the benchmark's baseline (`Input::Images`: the
+//! dense `7840 x 784` encoder recomputed for every minibatch, which is what a
+//! naive PyTorch implementation runs), and an independent check of the CPU
+//! kernels' hand-derived gradients (a test trains both and compares). It
+//! reads the loss back after every step, so it is not how the GPU trains:
+//! `--device cuda` runs [`crate::batched`], every (seed, task) pair at once.
 
 use crate::kernels::{EpochStats, Hyper, TaskParams};
 use candle_core::{DType, Device, Tensor, Var, D};

@@ -9,9 +9,11 @@
 //!
 //! Speed comes from the structure, not from approximation: the encoder is
 //! evaluated once per task as exact integer sums over non-zero pixels, and a
-//! step costs two thin products with the `10 x H` decoder ([`kernels`]). The
-//! same step written with candle's autograd ([`candle_trainer`]) runs on CUDA
-//! and is the benchmark's baseline.
+//! step costs two thin products with the `10 x H` decoder ([`kernels`]).
+//! On a GPU ([`Backend::Candle`]) every (seed, task) pair trains at once as
+//! one batched problem ([`batched`]), with the same per-task protocol. The
+//! step written with candle's autograd, one task at a time
+//! ([`candle_trainer`]), is the benchmark's dense baseline.
 //!
 //! Held-out pipelines (`[heldout]`, [`heldout`]) train, on part of a task
 //! family, context manifolds and their baselines jointly over the training
@@ -23,6 +25,7 @@
 //! task order or thread count.
 #![deny(missing_docs)]
 
+pub mod batched;
 pub mod candle_trainer;
 pub mod heldout;
 pub mod kernels;
@@ -72,6 +75,43 @@ pub enum TrainError {
     /// Writing the model file failed.
     #[error(transparent)]
     ModelFile(#[from] tgsh_model::ModelFileError),
+    /// candle failed in the batched trainer (which trains many seeds and tasks at once).
+    #[error("batched training: {0}")]
+    Batched(#[from] candle_core::Error),
+    /// A loss became NaN or infinite in the batched trainer, which checks once per epoch.
+    #[error(
+        "seed {seed}, task {task}: the mean loss of epoch {epoch} is {loss}: training diverged \
+         (checked once per epoch on the batched trainer; lower train.learning_rate)"
+    )]
+    DivergedInEpoch {
+        /// Model seed.
+        seed: u64,
+        /// Task index.
+        task: usize,
+        /// 1-based epoch.
+        epoch: usize,
+        /// The epoch's mean loss.
+        loss: f32,
+    },
+    /// The tasks of one training run have different numbers of images.
+    #[error(
+        "task {task} has {sizes:?} (train, test) images but task 0 has {expected:?}: the batched trainer \
+         trains tasks of equal size together; rerun the data stage"
+    )]
+    UnevenTasks {
+        /// The task.
+        task: usize,
+        /// Its (train, test) images.
+        sizes: (usize, usize),
+        /// Task 0's.
+        expected: (usize, usize),
+    },
+    /// The sweep does not fit the device's memory.
+    #[error(transparent)]
+    DeviceMemory(#[from] batched::memory::DoesNotFit),
+    /// An environment setting has a value that is not allowed.
+    #[error("{0}")]
+    Setting(String),
     /// `--seed` named a seed the pipeline does not list.
     #[error("--seed {seed}: {pipeline} lists train.seeds = {seeds:?}; add the seed there first")]
     UnknownSeed {
@@ -126,16 +166,20 @@ impl Backend {
         }
     }
 
-    /// `cpu` or `cuda`.
+    /// `cpu`, `cuda`, or `candle-cpu` (the batched trainer on candle's CPU
+    /// backend, which only tests use).
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Cpu => "cpu",
-            Backend::Candle(_) => "cuda",
+            Backend::Candle(candle_core::Device::Cuda(_)) => "cuda",
+            Backend::Candle(candle_core::Device::Metal(_)) => "metal",
+            Backend::Candle(candle_core::Device::Cpu) => "candle-cpu",
         }
     }
 }
 
 /// One task's images, as read from the data stage.
+#[derive(Debug, Clone)]
 pub struct TaskData {
     /// Training images, concatenated.
     pub train_images: Vec<u8>,
@@ -174,7 +218,8 @@ pub struct Scratch {
 }
 
 /// Trains task `task` of `model` on `data`; returns its parameters before
-/// and after training.
+/// and after training. On [`Backend::Candle`] this is a sweep of one lane
+/// ([`batched::train_sweep`]); the stage itself trains all lanes at once.
 pub fn train_one_task(
     model: &Model,
     task: usize,
@@ -185,50 +230,39 @@ pub fn train_one_task(
     mut on_epoch: impl FnMut(usize, EpochStats),
 ) -> Result<(TaskParams, TaskParams), TrainError> {
     let seed = model.seed;
-    let before = model.init_task(task);
-    let mut params = before.clone();
-    let mut rng = model.shuffle_rng(task);
-    model.encoder.encode_into(&data.train_images, &mut scratch.train);
-    model.encoder.encode_into(&data.test_images, &mut scratch.test);
-    let (train_rows, test_rows) = (&scratch.train, &scratch.test);
     match backend {
         Backend::Cpu => {
+            let before = model.init_task(task);
+            let mut params = before.clone();
+            let mut rng = model.shuffle_rng(task);
+            model.encoder.encode_into(&data.train_images, &mut scratch.train);
+            model.encoder.encode_into(&data.test_images, &mut scratch.test);
             let train = kernels::Encoded {
-                rows: train_rows,
+                rows: &scratch.train,
                 labels: &data.train_labels,
             };
             let test = kernels::Encoded {
-                rows: test_rows,
+                rows: &scratch.test,
                 labels: &data.test_labels,
             };
             kernels::train_task(train, test, &model.decoder, &mut params, hyper, &mut rng, &mut on_epoch)
                 .map_err(|source| TrainError::Diverged { seed, task, source })?;
+            Ok((before, params))
         }
         Backend::Candle(device) => {
-            let h = model.encoder.hidden();
-            let upload = |rows: &[f32]| {
-                let n = rows.len() / h;
-                candle_core::Tensor::from_slice(rows, (n, h), device)
-            };
-            let wrap = |source| TrainError::Candle { seed, task, source };
-            let train = candle_trainer::Input::Encoded(upload(train_rows).map_err(wrap)?);
-            let test = candle_trainer::Input::Encoded(upload(test_rows).map_err(wrap)?);
-            candle_trainer::train_task(
+            let options = batched::SweepOptions::for_device(device)?;
+            let mut params = batched::train_sweep(
                 device,
-                &train,
-                &data.train_labels,
-                &test,
-                &data.test_labels,
-                &model.decoder,
-                &mut params,
+                std::slice::from_ref(model),
+                &[task],
+                |_| Ok(std::borrow::Cow::Borrowed(data)),
                 hyper,
-                &mut rng,
-                &mut on_epoch,
-            )
-            .map_err(wrap)?;
+                &options,
+                |lane| on_epoch(lane.epoch, lane.stats),
+            )?;
+            Ok(params.remove(0).remove(0))
         }
     }
-    Ok((before, params))
 }
 
 /// The optimiser settings of a config.
@@ -271,6 +305,22 @@ pub fn run(
     if let Some(device) = device {
         config.device = device;
     }
+    let device = config.device;
+    run_on(pipeline, artifacts, &config, seeds, || Backend::resolve(device), force)
+}
+
+/// [`run`] with the `[train]` section `config` and a backend from
+/// `backend()`, called only when a shard is stale (so an up-to-date stage
+/// never asks for a GPU). Tests run the stage on candle's CPU backend this
+/// way: the GPU's code path without a GPU.
+pub fn run_on(
+    pipeline: &Pipeline,
+    artifacts: &Artifacts,
+    config: &TrainConfig,
+    seeds: Option<&[u64]>,
+    backend: impl FnOnce() -> Result<Backend, TrainError>,
+    force: bool,
+) -> Result<(), TrainError> {
     let seeds = select_seeds(&config.seeds, seeds, &pipeline.path)?;
     let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
     let mut shards = Vec::new();
@@ -278,7 +328,7 @@ pub fn run(
         let stage = StageRun::in_dir(
             Stage::Train,
             artifacts.train_shard(seed),
-            &shard_params(&config, seed),
+            &shard_params(config, seed),
             inputs.clone(),
         )?;
         if stage.should_run(force)? {
@@ -288,40 +338,23 @@ pub fn run(
     if shards.is_empty() {
         return Ok(());
     }
-    let backend = Backend::resolve(config.device)?;
+    let backend = backend()?;
     let tasks = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;
     let task_count = tasks.num_rows();
     let family = tasks.meta("family")?.to_string();
-    let hyper = hyper(&config);
+    let hyper = hyper(config);
     let bar = tgsh_common::progress::bar(
         (shards.len() * task_count * config.epochs) as u64,
         format!("train {family}"),
     );
     let start = std::time::Instant::now();
-    let mut rows: Vec<Vec<MetricRow>> = vec![Vec::new(); shards.len()];
-    let mut scratch = Scratch::default();
-    let mut models: Vec<Model> = shards.iter().map(|(seed, _)| Model::new(&config, *seed)).collect();
-    // Tasks outer, seeds inner: each task's images are read once.
-    for task in 0..task_count {
-        let data = read_task_data(artifacts, task)?;
-        for (model, rows) in models.iter_mut().zip(rows.iter_mut()) {
-            let seed = model.seed;
-            let mut epoch_start = std::time::Instant::now();
-            let (before, after) =
-                train_one_task(model, task, &data, &hyper, &backend, &mut scratch, |epoch, stats| {
-                    rows.push(MetricRow {
-                        seed,
-                        task,
-                        epoch,
-                        stats,
-                        seconds: epoch_start.elapsed().as_secs_f64(),
-                    });
-                    epoch_start = std::time::Instant::now();
-                    bar.inc(1);
-                })?;
-            model.before.push(before);
-            model.after.push(after);
-        }
+    let mut models: Vec<Model> = shards.iter().map(|(seed, _)| Model::new(config, *seed)).collect();
+    let mut rows = match &backend {
+        Backend::Cpu => train_on_cpu(artifacts, &mut models, task_count, &hyper, &|| bar.inc(1))?,
+        Backend::Candle(device) => train_batched(device, artifacts, &mut models, task_count, &hyper, &|| bar.inc(1))?,
+    };
+    for rows in &mut rows {
+        rows.sort_by_key(|r| (r.task, r.epoch));
     }
     bar.finish_and_clear();
     eprintln!(
@@ -340,7 +373,7 @@ pub fn run(
             ("tasks".to_string(), task_count.to_string()),
             (
                 "config".to_string(),
-                serde_json::to_string(&shard_params(&config, seed)).expect("serialisable"),
+                serde_json::to_string(&shard_params(config, seed)).expect("serialisable"),
             ),
             ("backend".to_string(), backend.name().to_string()),
             ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
@@ -369,6 +402,87 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// The CPU trainer over every task of every model, tasks outer and seeds
+/// inner, so each task's images are read once; returns each model's rows.
+fn train_on_cpu(
+    artifacts: &Artifacts,
+    models: &mut [Model],
+    task_count: usize,
+    hyper: &Hyper,
+    tick: &dyn Fn(),
+) -> Result<Vec<Vec<MetricRow>>, TrainError> {
+    let mut rows: Vec<Vec<MetricRow>> = vec![Vec::new(); models.len()];
+    let mut scratch = Scratch::default();
+    for task in 0..task_count {
+        let data = read_task_data(artifacts, task)?;
+        for (model, rows) in models.iter_mut().zip(rows.iter_mut()) {
+            let seed = model.seed;
+            let mut epoch_start = std::time::Instant::now();
+            let (before, after) = train_one_task(
+                model,
+                task,
+                &data,
+                hyper,
+                &Backend::Cpu,
+                &mut scratch,
+                |epoch, stats| {
+                    rows.push(MetricRow {
+                        seed,
+                        task,
+                        epoch,
+                        stats,
+                        seconds: epoch_start.elapsed().as_secs_f64(),
+                    });
+                    epoch_start = std::time::Instant::now();
+                    tick();
+                },
+            )?;
+            model.before.push(before);
+            model.after.push(after);
+        }
+    }
+    Ok(rows)
+}
+
+/// The batched trainer over every (seed, task) pair at once
+/// ([`batched::train_sweep`]); returns each model's rows.
+fn train_batched(
+    device: &candle_core::Device,
+    artifacts: &Artifacts,
+    models: &mut [Model],
+    task_count: usize,
+    hyper: &Hyper,
+    tick: &dyn Fn(),
+) -> Result<Vec<Vec<MetricRow>>, TrainError> {
+    let options = batched::SweepOptions::for_device(device)?;
+    let seeds: Vec<u64> = models.iter().map(|m| m.seed).collect();
+    let mut rows: Vec<Vec<MetricRow>> = vec![Vec::new(); models.len()];
+    let tasks: Vec<usize> = (0..task_count).collect();
+    let params = batched::train_sweep(
+        device,
+        models,
+        &tasks,
+        |task| read_task_data(artifacts, task).map(std::borrow::Cow::Owned),
+        hyper,
+        &options,
+        |lane| {
+            let at = seeds.iter().position(|&s| s == lane.seed).expect("a seed of the sweep");
+            rows[at].push(MetricRow {
+                seed: lane.seed,
+                task: lane.task,
+                epoch: lane.epoch,
+                stats: lane.stats,
+                seconds: lane.seconds,
+            });
+            tick();
+        },
+    )?;
+    for (model, params) in models.iter_mut().zip(params) {
+        (model.before, model.after) = params.into_iter().unzip();
+    }
+    Ok(rows)
 }
 
 /// The seeds to run: all of `configured`, or those `requested`, each of
