@@ -18,6 +18,7 @@ pub const LANES: usize = 8;
 
 /// `Σ a_i b_i` with 16 independent lanes, summed in a fixed order, so it
 /// vectorises and is deterministic.
+#[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 16];
     let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
@@ -54,6 +55,7 @@ pub fn modulated_decoder(context: &[f32], decoder: &[f32]) -> Vec<f32> {
 }
 
 /// [`modulated_decoder`] into a reused buffer (the training step's hot path).
+#[inline]
 pub fn modulated_decoder_into(context: &[f32], decoder: &[f32], mt: &mut Vec<f32>) {
     mt.clear();
     mt.extend_from_slice(decoder);
@@ -144,6 +146,7 @@ fn accumulate_block_portable(rows: &[f32], h: usize, mt: &[f32], start: usize, e
 }
 
 /// Whether the AVX2 + FMA kernels run on this CPU.
+#[inline]
 pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -267,6 +270,7 @@ pub mod avx2 {
 }
 
 /// The logits of one encoded row under the modulated decoder `mt`.
+#[inline]
 pub fn logits_row(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
     #[cfg(target_arch = "x86_64")]
     if avx2_available() {
@@ -279,6 +283,7 @@ pub fn logits_row(row: &[f32], mt: &[f32]) -> [f32; CLASSES] {
 /// Logits of two rows at once: each `Mt` load serves both rows. Every
 /// accumulator sums in the same order as [`logits_row`], so the results are
 /// the same bits as two single-row calls.
+#[inline]
 pub fn logits_pair(a: &[f32], b: &[f32], mt: &[f32]) -> [[f32; CLASSES]; 2] {
     #[cfg(target_arch = "x86_64")]
     if avx2_available() {
@@ -290,6 +295,7 @@ pub fn logits_pair(a: &[f32], b: &[f32], mt: &[f32]) -> [[f32; CLASSES]; 2] {
 
 /// Softmax probabilities, cross-entropy and whether the argmax is right
 /// (ties go to the lower class, as `torch.argmax` does).
+#[inline]
 pub fn softmax_ce(logits: &[f32; CLASSES], label: u8) -> ([f32; CLASSES], f32, bool) {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exp: [f32; CLASSES] = std::array::from_fn(|k| (logits[k] - max).exp());
@@ -300,6 +306,7 @@ pub fn softmax_ce(logits: &[f32; CLASSES], label: u8) -> ([f32; CLASSES], f32, b
 }
 
 /// The predicted class: the first largest logit.
+#[inline]
 pub fn argmax(logits: &[f32; CLASSES]) -> usize {
     (0..CLASSES)
         .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)))

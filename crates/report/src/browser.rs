@@ -171,6 +171,9 @@ pub fn broken_links(page: &Path, html: &str) -> Vec<String> {
             }
         }
     }
+    // Many claims link to one section: name each broken reference once.
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert(p.clone()));
     problems
 }
 

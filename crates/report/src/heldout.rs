@@ -493,7 +493,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
 <h1>{title}: weight manifolds on held-out tasks</h1>
 <p>{description}</p>
 <p>Pipeline <code>{pipeline}</code>, tgsh {version}, {seeds} seeds. Each method is trained on the same {trained} training tasks with the same budget ({epochs} epochs over each training task's images) and tested on all {n} tasks.</p>
-<h2>The paper's claim</h2>
+<h2 id="heldout">The paper's claim</h2>
 <ul>{verdict_text}</ul>
 {claims_html}
 <h2>Accuracy on seen and unseen tasks</h2>

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run_all, temp_dir, tiny_pipeline};
+use common::{heldout_smoke_pipeline, run_all, temp_dir, tiny_pipeline};
 use tgsh_common::Artifacts;
 
 #[test]
@@ -15,15 +15,23 @@ fn the_index_and_a_pipeline_page_load_whole_in_chromium() {
     let root = dir.join("artifacts");
     let artifacts = Artifacts::new(&root, &pipeline.name);
     run_all(&pipeline, &artifacts, None);
-    let summary = tgsh_report::index::write_index(&root, std::slice::from_ref(&pipeline)).unwrap();
-    assert_eq!(summary.reported, vec![pipeline.name.clone()]);
+    // A held-out pipeline too: the index links its claims into that page.
+    let heldout = heldout_smoke_pipeline();
+    let heldout_artifacts = Artifacts::new(&root, &heldout.name);
+    run_all(&heldout, &heldout_artifacts, None);
+    let summary = tgsh_report::index::write_index(&root, &[pipeline.clone(), heldout.clone()]).unwrap();
+    assert_eq!(summary.reported, vec![pipeline.name.clone(), heldout.name.clone()]);
     assert!(!summary.claims.is_empty());
     let markdown = std::fs::read_to_string(&summary.markdown).unwrap();
     assert!(markdown.contains("| tiny |") && markdown.contains("**"), "{markdown}");
 
     let chromium = tgsh_report::browser::find_chromium().unwrap();
     let shots = dir.join("screenshots");
-    for (name, page) in [("index", summary.page.clone()), ("tiny", artifacts.report_page())] {
+    for (name, page) in [
+        ("index", summary.page.clone()),
+        ("tiny", artifacts.report_page()),
+        ("heldout", heldout_artifacts.report_page()),
+    ] {
         let check = tgsh_report::browser::check_page(&chromium, &page, &shots.join(format!("{name}.png"))).unwrap();
         assert!(check.problems.is_empty(), "{}: {:?}", page.display(), check.problems);
         assert!(check.images > 0 && check.tables > 0, "{check:?}");

@@ -2,25 +2,14 @@
 //! in process: data -> train (every method) -> analyze (every method on
 //! every task) -> report, then a rerun that must skip every stage.
 
+mod common;
+
+use common::{heldout_smoke_pipeline as smoke, run_all};
+
 use arrow::datatypes::{Float64Type, UInt16Type};
-use std::path::Path;
 use tgsh_common::schema::{analysis, read_parquet};
-use tgsh_common::{Artifacts, Pipeline, Stage};
+use tgsh_common::{Artifacts, Stage};
 use tgsh_model::{Conditioned, ManifoldModel, Model};
-
-fn smoke() -> Pipeline {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut pipeline = Pipeline::load(&root.join("pipelines/heldout-smoke.toml")).unwrap();
-    pipeline.data.mnist_dir = root.join("data/mnist");
-    pipeline
-}
-
-fn run_all(pipeline: &Pipeline, artifacts: &Artifacts) {
-    tgsh_data::run(pipeline, artifacts, None, false).unwrap();
-    tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
-    tgsh_analyze::run(pipeline, artifacts, tgsh_analyze::Parts::All, false).unwrap();
-    tgsh_report::run(pipeline, artifacts, false, Some(0.5)).unwrap();
-}
 
 #[test]
 fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
@@ -29,7 +18,7 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
     let pipeline = smoke();
     let heldout = pipeline.heldout.clone().unwrap();
     let artifacts = Artifacts::new(&dir, &pipeline.name);
-    run_all(&pipeline, &artifacts);
+    run_all(&pipeline, &artifacts, Some(0.5));
 
     // One model file per trained method, with its training tasks in the metadata.
     let trained = heldout.train_tasks(8);
@@ -137,7 +126,7 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
     .map(|d| d.join("stage.json"))
     .collect();
     let before: Vec<_> = records.iter().map(|f| std::fs::read(f).unwrap()).collect();
-    run_all(&pipeline, &artifacts);
+    run_all(&pipeline, &artifacts, Some(0.5));
     for (file, before) in records.iter().zip(before) {
         assert_eq!(before, std::fs::read(file).unwrap(), "{} was rewritten", file.display());
     }

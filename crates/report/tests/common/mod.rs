@@ -38,6 +38,14 @@ pub fn tiny_pipeline(dir: &Path) -> Pipeline {
     Pipeline::load(&path).unwrap()
 }
 
+/// `pipelines/heldout-smoke.toml`, reading the project's MNIST copy.
+pub fn heldout_smoke_pipeline() -> Pipeline {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut pipeline = Pipeline::load(&root.join("pipelines/heldout-smoke.toml")).unwrap();
+    pipeline.data.mnist_dir = root.join("data/mnist");
+    pipeline
+}
+
 pub fn run_all(pipeline: &Pipeline, artifacts: &Artifacts, min_accuracy: Option<f64>) {
     tgsh_data::run(pipeline, artifacts, None, false).unwrap();
     tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
