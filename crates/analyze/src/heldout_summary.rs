@@ -9,7 +9,7 @@
 //! passes when the whole 95 % interval across seeds is above 0, fails when
 //! all of it is below, and is inconclusive otherwise.
 
-use crate::claims::{verdict, Claim, Direction};
+use crate::claims::{Claim, Direction};
 use crate::heldout::{in_split, split_names};
 use crate::summary::{write_claims, ClaimRow};
 use crate::{stats, AnalyzeError};
@@ -317,15 +317,8 @@ pub fn summarise(
     let claims: Vec<ClaimRow> = heldout_claims(&per_seed, splits)
         .into_iter()
         .map(|claim| {
-            let (mean, lo, hi, count) = intervals[claim.statistic.as_str()];
-            ClaimRow {
-                verdict: verdict(lo, hi, claim.threshold, claim.direction),
-                claim,
-                mean,
-                ci_low: lo,
-                ci_high: hi,
-                seeds: count,
-            }
+            let interval = intervals[claim.statistic.as_str()];
+            ClaimRow::judged(claim, interval)
         })
         .collect();
     write_claims(&dir.join("claims.parquet"), &claims, &meta)?;

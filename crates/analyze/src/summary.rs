@@ -189,19 +189,12 @@ pub fn summarise(
     let claim_rows: Vec<ClaimRow> = claims::claims(topology, &config.claims, n)
         .into_iter()
         .map(|claim| {
-            let (mean, lo, hi, count) =
+            let interval =
                 intervals
                     .get(claim.statistic.as_str())
                     .copied()
                     .unwrap_or((f64::NAN, f64::NAN, f64::NAN, 0));
-            ClaimRow {
-                verdict: claims::verdict(lo, hi, claim.threshold, claim.direction),
-                claim,
-                mean,
-                ci_low: lo,
-                ci_high: hi,
-                seeds: count,
-            }
+            ClaimRow::judged(claim, interval)
         })
         .collect();
     write_claims(&dir.join("claims.parquet"), &claim_rows, &meta)?;
@@ -374,6 +367,21 @@ pub struct ClaimRow {
     pub seeds: u32,
     /// `pass`, `fail` or `inconclusive`.
     pub verdict: &'static str,
+}
+
+impl ClaimRow {
+    /// `claim` judged on its statistic's `(mean, low, high, seeds)` across
+    /// seeds.
+    pub(crate) fn judged(claim: Claim, (mean, ci_low, ci_high, seeds): (f64, f64, f64, u32)) -> ClaimRow {
+        ClaimRow {
+            verdict: claims::verdict(ci_low, ci_high, claim.threshold, claim.direction),
+            claim,
+            mean,
+            ci_low,
+            ci_high,
+            seeds,
+        }
+    }
 }
 
 /// Writes `claims.parquet` (shared with the held-out summary).

@@ -265,6 +265,14 @@ mod tests {
     /// The encoder as REFERENCE.md writes it: normalise, dense 0/1 matmul,
     /// subtract the mean over units, ReLU.
     fn reference(w: &[f32], image: &[u8]) -> Vec<f32> {
+        centred_pre_activation(w, image)
+            .iter()
+            .map(|&v| v.max(0.0) as f32)
+            .collect()
+    }
+
+    /// The dense formula's pre-activation minus its mean over units, in f64.
+    fn centred_pre_activation(w: &[f32], image: &[u8]) -> Vec<f64> {
         let x: Vec<f64> = image
             .iter()
             .map(|&p| (p as f64 / 255.0 - MNIST_MEAN as f64) / MNIST_STD as f64)
@@ -274,7 +282,7 @@ mod tests {
             .map(|row| row.iter().zip(&x).map(|(&a, &b)| a as f64 * b).sum())
             .collect();
         let mean = m.iter().sum::<f64>() / m.len() as f64;
-        m.iter().map(|&v| ((v - mean).max(0.0)) as f32).collect()
+        m.iter().map(|&v| v - mean).collect()
     }
 
     #[test]
@@ -324,18 +332,9 @@ mod tests {
             let mut biased = Vec::new();
             enc.encode_with_bias_into(&image, Some(&bias), &mut biased);
             // The centred pre-activation, recovered from the dense formula without the ReLU.
-            let w = enc.dense_weight();
-            let x: Vec<f64> = image
-                .iter()
-                .map(|&p| (p as f64 / 255.0 - MNIST_MEAN as f64) / MNIST_STD as f64)
-                .collect();
-            let m: Vec<f64> = w
-                .chunks_exact(PIXELS)
-                .map(|row| row.iter().zip(&x).map(|(&a, &b)| a as f64 * b).sum())
-                .collect();
-            let mean = m.iter().sum::<f64>() / m.len() as f64;
+            let centred = centred_pre_activation(&enc.dense_weight(), &image);
             for j in 0..60 {
-                let expected = (m[j] - mean + bias[j] as f64).max(0.0);
+                let expected = (centred[j] + bias[j] as f64).max(0.0);
                 assert!(
                     (biased[j] as f64 - expected).abs() < 1e-3,
                     "unit {j}: {} vs {expected}",

@@ -8,33 +8,15 @@
 //! shaded band, so seen and unseen read at a glance. The legend sits right
 //! of the plot, where it hides no curve.
 
+use crate::figures::SERIES_COLOURS as COLOURS;
 use plotters::prelude::*;
-use plotters::style::register_font;
 use std::path::Path;
-
-/// DejaVu Sans, the font every report figure uses (registered here too,
-/// so this figure does not depend on another having been drawn first).
-static FONT_BYTES: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/DejaVuSans.ttf"));
 
 /// Width of the legend column right of the plot, in pixels.
 const LEGEND_WIDTH: u32 = 190;
 /// The colour of the training-task lines and of the extrapolated band.
 const SEEN: RGBColor = RGBColor(0xbb, 0xbb, 0xbb);
 const BAND: RGBColor = RGBColor(0xfd, 0xe7, 0xd9);
-
-/// Tableau 10, the series colours.
-const COLOURS: [RGBColor; 10] = [
-    RGBColor(0x1f, 0x77, 0xb4),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x2c, 0xa0, 0x2c),
-    RGBColor(0xd6, 0x27, 0x28),
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x8c, 0x56, 0x4b),
-    RGBColor(0xe3, 0x77, 0xc2),
-    RGBColor(0x7f, 0x7f, 0x7f),
-    RGBColor(0xbc, 0xbd, 0x22),
-    RGBColor(0x17, 0xbe, 0xcf),
-];
 
 /// A curve: its name and `(x, accuracy in %)` points, in x order.
 pub type Curve = (String, Vec<(f64, f64)>);
@@ -73,8 +55,7 @@ pub fn accuracy_curves(stem: &Path, figure: &AccuracyCurves<'_>) -> Result<(), C
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    register_font("sans-serif", FontStyle::Normal, FONT_BYTES)
-        .map_err(|_| fail(stem, &"the embedded DejaVu Sans font could not be registered"))?;
+    crate::figures::ensure_font().map_err(|e| fail(stem, &e))?;
     let size = (1000 + LEGEND_WIDTH, 560);
     let png = stem.with_extension("png");
     draw(BitMapBackend::new(&png, size).into_drawing_area(), figure).map_err(|e| fail(&png, &e))?;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tgsh_common::config::{DeviceChoice, HeldoutConfig, Method, Topology, TrainedMethod, Update};
 use tgsh_common::schema;
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_common::{Artifacts, Pipeline};
 use tgsh_model::{encoder, Basis, Conditioned, InputEncoding, ManifoldModel, Model};
 
 /// The basis and input encoding of a jointly trained method on a family
@@ -87,19 +87,7 @@ pub fn run(
     }
     let config = &pipeline.train;
     let seeds = crate::select_seeds(&config.seeds, seeds, &pipeline.path)?;
-    let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
-    let mut shards = Vec::new();
-    for &seed in &seeds {
-        let stage = StageRun::in_dir(
-            Stage::Train,
-            artifacts.train_shard(seed),
-            &heldout_shard_params(pipeline, seed),
-            inputs.clone(),
-        )?;
-        if stage.should_run(force)? {
-            shards.push((seed, stage));
-        }
-    }
+    let shards = crate::stale_shards(artifacts, &seeds, force, |seed| heldout_shard_params(pipeline, seed))?;
     if shards.is_empty() {
         return Ok(());
     }

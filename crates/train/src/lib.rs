@@ -287,6 +287,25 @@ pub fn shard_params(config: &TrainConfig, seed: u64) -> serde_json::Value {
     params
 }
 
+/// The seed shards to train: those whose inputs (the data stage's files),
+/// parameters (`params(seed)`) or code changed, or all of them with `force`.
+pub(crate) fn stale_shards(
+    artifacts: &Artifacts,
+    seeds: &[u64],
+    force: bool,
+    params: impl Fn(u64) -> serde_json::Value,
+) -> Result<Vec<(u64, StageRun)>, TrainError> {
+    let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
+    let mut shards = Vec::new();
+    for &seed in seeds {
+        let stage = StageRun::in_dir(Stage::Train, artifacts.train_shard(seed), &params(seed), inputs.clone())?;
+        if stage.should_run(force)? {
+            shards.push((seed, stage));
+        }
+    }
+    Ok(shards)
+}
+
 /// Runs the train stage for `seeds` (every seed of the pipeline when
 /// `None`): one shard per seed, `train/seed-<S>/`, each skipped when up to
 /// date (unless `force`) and published atomically on its own. The stale
@@ -322,19 +341,7 @@ pub fn run_on(
     force: bool,
 ) -> Result<(), TrainError> {
     let seeds = select_seeds(&config.seeds, seeds, &pipeline.path)?;
-    let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
-    let mut shards = Vec::new();
-    for &seed in &seeds {
-        let stage = StageRun::in_dir(
-            Stage::Train,
-            artifacts.train_shard(seed),
-            &shard_params(config, seed),
-            inputs.clone(),
-        )?;
-        if stage.should_run(force)? {
-            shards.push((seed, stage));
-        }
-    }
+    let shards = stale_shards(artifacts, &seeds, force, |seed| shard_params(config, seed))?;
     if shards.is_empty() {
         return Ok(());
     }

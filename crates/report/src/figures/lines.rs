@@ -5,7 +5,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 
 /// Tableau's ten categorical colours, distinguishable for most readers.
-pub(super) const SERIES_COLOURS: [RGBColor; 10] = [
+pub(crate) const SERIES_COLOURS: [RGBColor; 10] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
     RGBColor(0x2c, 0xa0, 0x2c),

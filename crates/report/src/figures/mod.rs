@@ -66,7 +66,7 @@ fn invalid(msg: impl Into<String>) -> FigureError {
 
 /// Registers the embedded font under the generic family name that every
 /// style here uses; plotters' ab_glyph backend knows no other fonts.
-fn ensure_font() -> Result<(), String> {
+pub(crate) fn ensure_font() -> Result<(), String> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT_BYTES).is_ok());
     if ok {
@@ -325,3 +325,4 @@ pub use heatmap::{heatmap, heatmap_with, HeatmapOptions, Tree};
 pub use histogram::histograms;
 pub use images::image_grid;
 pub use lines::line_chart;
+pub(crate) use lines::SERIES_COLOURS;
