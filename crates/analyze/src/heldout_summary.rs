@@ -283,17 +283,7 @@ pub fn summarise(
     )?;
 
     // statistics.parquet and claims.parquet.
-    let mut per_seed: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (k, &seed) in seeds.iter().enumerate() {
-        let table = schema::read_parquet(
-            &artifacts.analysis(seed, "statistics.parquet"),
-            &analysis::seed_statistics_schema(),
-        )?;
-        let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
-        for (name, value) in table.strings("statistic")?.into_iter().zip(values) {
-            per_seed.entry(name).or_insert_with(|| vec![f64::NAN; seeds.len()])[k] = value;
-        }
-    }
+    let per_seed = crate::summary::read_seed_statistics(artifacts, seeds)?;
     let intervals: BTreeMap<&str, (f64, f64, f64, u32)> = per_seed
         .iter()
         .map(|(name, values)| {

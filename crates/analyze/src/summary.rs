@@ -92,18 +92,7 @@ pub fn summarise(
     };
 
     // Per-seed statistics, in seed order.
-    let mut per_seed: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (k, &seed) in seeds.iter().enumerate() {
-        let table = schema::read_parquet(
-            &artifacts.analysis(seed, "statistics.parquet"),
-            &analysis::seed_statistics_schema(),
-        )?;
-        let names = table.strings("statistic")?;
-        let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
-        for (name, value) in names.into_iter().zip(values) {
-            per_seed.entry(name).or_insert_with(|| vec![f64::NAN; seeds.len()])[k] = value;
-        }
-    }
+    let mut per_seed = read_seed_statistics(artifacts, seeds)?;
 
     // Similarity matrices, this pipeline's and the references'.
     let mut after = Vec::new();
@@ -350,6 +339,27 @@ pub fn summarise(
         ],
     )?;
     Ok(claim_rows)
+}
+
+/// Every seed shard's `statistics.parquet`: each statistic's values in
+/// seed order (NaN where a seed lacks it).
+pub(crate) fn read_seed_statistics(
+    artifacts: &Artifacts,
+    seeds: &[u64],
+) -> Result<BTreeMap<String, Vec<f64>>, AnalyzeError> {
+    let mut per_seed: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (k, &seed) in seeds.iter().enumerate() {
+        let table = schema::read_parquet(
+            &artifacts.analysis(seed, "statistics.parquet"),
+            &analysis::seed_statistics_schema(),
+        )?;
+        let names = table.strings("statistic")?;
+        let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
+        for (name, value) in names.into_iter().zip(values) {
+            per_seed.entry(name).or_insert_with(|| vec![f64::NAN; seeds.len()])[k] = value;
+        }
+    }
+    Ok(per_seed)
 }
 
 /// A measured claim.
