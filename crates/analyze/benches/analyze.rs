@@ -39,13 +39,15 @@ fn main() {
     write_metrics(&metrics, tasks.len());
 
     println!("threads: {}", rayon::current_num_threads());
-    let topology = pipeline.analyze.topology(&pipeline.data.family);
+    let tgsh_common::config::Experiment::Family(family) = &pipeline.experiment else {
+        panic!("pipelines/rotation.toml is a task-family pipeline");
+    };
     use tgsh_common::resources::cpu_seconds;
     let (start, cpu_start) = (Instant::now(), cpu_seconds());
     let (mut last, mut last_cpu) = (Instant::now(), cpu_seconds());
     let mut parts: Vec<(String, f64, f64)> = Vec::new();
     let mut current = "accuracy from metrics".to_string();
-    let tables = analyze_seed(&model, &metrics, &test, &pipeline.analyze, topology, |step| {
+    let tables = analyze_seed(&model, &metrics, &test, &family.analyze, family.topology, |step| {
         parts.push((
             std::mem::replace(&mut current, step.to_string()),
             last.elapsed().as_secs_f64(),

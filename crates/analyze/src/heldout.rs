@@ -21,14 +21,15 @@
 use crate::shard::TestSet;
 use crate::similarity::cosine;
 use crate::{heldout_summary, stats, AnalyzeError};
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt16Array, UInt64Array};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Instant;
-use tgsh_common::config::{HeldoutConfig, Method, Split, Topology};
-use tgsh_common::schema::{self, analysis};
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_common::cli::RunOptions;
+use tgsh_common::config::{HeldoutExperiment, Method, Split, Topology};
+use tgsh_common::schema;
+use tgsh_common::schema::analysis::{ContextCosineRow, HeldoutRow, SeedStatisticRow};
+use tgsh_common::schema::{Table, TimingRow};
+use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 use tgsh_model::forward::{self, Encoded};
 use tgsh_model::manifold::{interpolate_points, nearest_context};
 use tgsh_model::{Conditioned, Encoder, ManifoldModel, Model};
@@ -91,15 +92,6 @@ impl Evaluated {
     }
 }
 
-/// The model files of one seed's train shard, in the config's order.
-pub fn model_files(heldout: &HeldoutConfig, artifacts: &Artifacts, seed: u64) -> Vec<PathBuf> {
-    heldout
-        .trained_methods()
-        .iter()
-        .map(|m| artifacts.method_model(seed, &m.label()))
-        .collect()
-}
-
 /// Checks that a model file was trained on `trained`.
 fn check_tasks(path: &Path, metadata: &BTreeMap<String, String>, trained: &[usize]) -> Result<(), AnalyzeError> {
     let listed: Option<Vec<usize>> = metadata.get("train_tasks").and_then(|t| serde_json::from_str(t).ok());
@@ -115,14 +107,13 @@ fn check_tasks(path: &Path, metadata: &BTreeMap<String, String>, trained: &[usiz
 
 /// Loads every method of one seed.
 pub fn load_methods(
-    heldout: &HeldoutConfig,
+    heldout: &HeldoutExperiment,
     artifacts: &Artifacts,
     seed: u64,
-    trained: &[usize],
-    train_s: &[f64],
 ) -> Result<Vec<Evaluated>, AnalyzeError> {
+    let (trained, train_s) = (&heldout.train_tasks[..], &heldout.train_s()[..]);
     let mut out = Vec::new();
-    for method in heldout.trained_methods() {
+    for method in heldout.methods.iter().copied() {
         let path = artifacts.method_model(seed, &method.label());
         if method.method == Method::Points {
             let (model, metadata) = Model::load(&path)?;
@@ -316,13 +307,12 @@ pub struct HeldoutShard {
 
 /// Runs one seed's held-out analysis.
 pub fn analyze_seed(
-    pipeline: &Pipeline,
+    heldout: &HeldoutExperiment,
     artifacts: &Artifacts,
     seed: u64,
     test: &TestSet,
 ) -> Result<HeldoutShard, AnalyzeError> {
-    let heldout = pipeline.heldout.as_ref().expect("a held-out pipeline");
-    let all_s = pipeline.data.family.task_variables().expect("validated: a sweep");
+    let all_s = &heldout.s;
     let n = all_s.len();
     if test.names.len() != n {
         return Err(AnalyzeError::Inconsistent(format!(
@@ -330,19 +320,17 @@ pub fn analyze_seed(
             test.names.len()
         )));
     }
-    let trained = heldout.train_tasks(n);
-    let train_s: Vec<f64> = trained.iter().map(|&t| all_s[t]).collect();
-    let splits = heldout.splits(n);
-    let circular = pipeline.analyze.topology(&pipeline.data.family) == Topology::Circle;
-    let methods = load_methods(heldout, artifacts, seed, &trained, &train_s)?;
-    let accuracy = evaluate(&methods, test, &all_s, circular);
+    let (trained, train_s, splits) = (&heldout.train_tasks, heldout.train_s(), &heldout.splits);
+    let circular = heldout.topology == Topology::Circle;
+    let methods = load_methods(heldout, artifacts, seed)?;
+    let accuracy = evaluate(&methods, test, all_s, circular);
 
     let mut statistics = Vec::new();
-    let names = split_names(&splits);
+    let names = split_names(splits);
     let mut means: BTreeMap<(&str, &str), f64> = BTreeMap::new();
     for (method, acc) in methods.iter().zip(&accuracy) {
         for &split in &names {
-            let m = split_mean(acc, &splits, split);
+            let m = split_mean(acc, splits, split);
             means.insert((method.name.as_str(), split), m);
             statistics.push((format!("heldout.accuracy[{}].{split}", method.name), m));
         }
@@ -369,7 +357,7 @@ pub fn analyze_seed(
         let crwn_self: Vec<f64> = cosines.iter().filter(|r| r.2 != r.3).map(|r| r.4).collect();
         for method in &methods {
             let Some(joint) = method.joint() else { continue };
-            let rows = context_cosines(joint, crwn, &trained, &train_s);
+            let rows = context_cosines(joint, crwn, trained, &train_s);
             let diagonal: Vec<f64> = rows
                 .iter()
                 .filter(|r| r.0 == "crwn" && r.1 == r.2)
@@ -421,145 +409,102 @@ impl HeldoutShard {
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
             ("seed".to_string(), self.seed.to_string()),
         ]);
-        let write = |name: &str, schema: arrow::datatypes::SchemaRef, columns: Vec<ArrayRef>| {
-            let path = dir.join(name);
-            let batch = schema::batch(&path, schema, columns)?;
-            schema::write_parquet(&path, &batch, &meta).map_err(AnalyzeError::from)
-        };
-        let n = all_s.len();
-        let rows: Vec<(usize, usize)> = (0..self.methods.len())
-            .flat_map(|m| (0..n).map(move |t| (m, t)))
+        let seed = self.seed;
+        let accuracy: Vec<HeldoutRow> = self
+            .methods
+            .iter()
+            .zip(&self.accuracy)
+            .flat_map(|(m, acc)| {
+                acc.iter().enumerate().map(move |(t, &accuracy)| HeldoutRow {
+                    seed,
+                    method: m.name.clone(),
+                    topology: m.topology.clone(),
+                    basis: m.basis.clone(),
+                    update: m.update.clone(),
+                    parameters: m.parameters,
+                    task: t as u16,
+                    s: all_s[t],
+                    split: splits[t].name().into(),
+                    seen: splits[t] == Split::Seen,
+                    accuracy,
+                })
+            })
             .collect();
-        let text = |f: &dyn Fn(&Described) -> &str| -> ArrayRef {
-            Arc::new(StringArray::from(
-                rows.iter().map(|&(m, _)| f(&self.methods[m])).collect::<Vec<_>>(),
-            ))
-        };
-        write(
-            "heldout.parquet",
-            analysis::heldout_schema(),
-            vec![
-                Arc::new(UInt64Array::from(vec![self.seed; rows.len()])),
-                text(&|m| &m.name),
-                text(&|m| &m.topology),
-                text(&|m| &m.basis),
-                text(&|m| &m.update),
-                Arc::new(UInt64Array::from(
-                    rows.iter()
-                        .map(|&(m, _)| self.methods[m].parameters)
-                        .collect::<Vec<_>>(),
-                )),
-                Arc::new(UInt16Array::from(
-                    rows.iter().map(|&(_, t)| t as u16).collect::<Vec<_>>(),
-                )),
-                Arc::new(Float64Array::from(
-                    rows.iter().map(|&(_, t)| all_s[t]).collect::<Vec<_>>(),
-                )),
-                Arc::new(StringArray::from(
-                    rows.iter().map(|&(_, t)| splits[t].name()).collect::<Vec<_>>(),
-                )),
-                Arc::new(BooleanArray::from(
-                    rows.iter().map(|&(_, t)| splits[t] == Split::Seen).collect::<Vec<_>>(),
-                )),
-                Arc::new(Float64Array::from(
-                    rows.iter().map(|&(m, t)| self.accuracy[m][t]).collect::<Vec<_>>(),
-                )),
-            ],
-        )?;
-        let c = &self.cosines;
-        write(
-            "context_cosine.parquet",
-            analysis::context_cosine_schema(),
-            vec![
-                Arc::new(UInt64Array::from(vec![self.seed; c.len()])),
-                Arc::new(StringArray::from(c.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())),
-                Arc::new(StringArray::from(c.iter().map(|r| r.1).collect::<Vec<_>>())),
-                Arc::new(UInt16Array::from(c.iter().map(|r| r.2 as u16).collect::<Vec<_>>())),
-                Arc::new(UInt16Array::from(c.iter().map(|r| r.3 as u16).collect::<Vec<_>>())),
-                Arc::new(Float64Array::from(c.iter().map(|r| r.4).collect::<Vec<_>>())),
-            ],
-        )?;
-        write(
-            "statistics.parquet",
-            analysis::seed_statistics_schema(),
-            vec![
-                Arc::new(UInt64Array::from(vec![self.seed; self.statistics.len()])),
-                Arc::new(StringArray::from(
-                    self.statistics.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
-                )),
-                Arc::new(Float64Array::from(
-                    self.statistics.iter().map(|s| s.1).collect::<Vec<_>>(),
-                )),
-            ],
-        )
+        HeldoutRow::write(&dir.join(HeldoutRow::FILE), &accuracy, &meta)?;
+        let cosines: Vec<ContextCosineRow> = self
+            .cosines
+            .iter()
+            .map(|(method, kind, i, j, cosine)| ContextCosineRow {
+                seed,
+                method: method.clone(),
+                kind: kind.to_string(),
+                task_i: *i as u16,
+                task_j: *j as u16,
+                cosine: *cosine,
+            })
+            .collect();
+        ContextCosineRow::write(&dir.join(ContextCosineRow::FILE), &cosines, &meta)?;
+        let statistics: Vec<SeedStatisticRow> = self
+            .statistics
+            .iter()
+            .map(|(statistic, value)| SeedStatisticRow {
+                seed,
+                statistic: statistic.clone(),
+                value: *value,
+            })
+            .collect();
+        Ok(SeedStatisticRow::write(
+            &dir.join(SeedStatisticRow::FILE),
+            &statistics,
+            &meta,
+        )?)
     }
 }
 
-/// Runs the analyze stage of a held-out pipeline: stale seed shards of
-/// `seeds`, then, when `summary`, the summary.
+/// Runs the analyze stage of a held-out pipeline: the stale seed shards of
+/// `options.parts`, then (when the parts include it) the summary.
 pub fn run(
     pipeline: &Pipeline,
+    heldout: &HeldoutExperiment,
     artifacts: &Artifacts,
-    seeds: &[u64],
-    summary: bool,
-    force: bool,
+    plan: &StagePlan,
+    options: &RunOptions,
 ) -> Result<(), AnalyzeError> {
-    let heldout = pipeline.heldout.as_ref().expect("a held-out pipeline");
-    let all_s = pipeline.data.family.task_variables().expect("validated: a sweep");
-    let splits = heldout.splits(all_s.len());
-    let params = |seed: Option<u64>| {
-        serde_json::json!({
-            "heldout": heldout,
-            "topology": pipeline.analyze.topology(&pipeline.data.family),
-            "seed": seed,
-            "seeds": if seed.is_none() { Some(&pipeline.train.seeds) } else { None },
-        })
-    };
+    let seeds = pipeline.selected_seeds(&options.parts)?;
     let mut test = None;
-    for &seed in seeds {
-        let mut inputs = model_files(heldout, artifacts, seed);
-        inputs.extend([artifacts.tasks(), artifacts.test_images()]);
-        let stage = StageRun::in_dir(
-            Stage::Analyze,
-            artifacts.analyze_shard(seed),
-            &params(Some(seed)),
-            inputs,
-        )?;
-        if !stage.should_run(force)? {
+    for job in &plan.jobs {
+        let Some(seed) = job.seed().filter(|s| seeds.contains(s)) else {
+            continue;
+        };
+        let stage = job.stage_run(Stage::Analyze)?;
+        if !stage.should_run(options.force)? {
             continue;
         }
         if test.is_none() {
             test = Some(TestSet::load(&artifacts.tasks(), &artifacts.test_images())?);
         }
         let start = Instant::now();
-        let shard = analyze_seed(pipeline, artifacts, seed, test.as_ref().expect("loaded"))?;
+        let shard = analyze_seed(heldout, artifacts, seed, test.as_ref().expect("loaded"))?;
         let seconds = start.elapsed().as_secs_f64();
         let dir = stage.begin()?;
-        shard.write(&dir, &all_s, &splits)?;
+        shard.write(&dir, &heldout.s, &heldout.splits)?;
         schema::write_timings(
-            &dir.join("timings.parquet"),
+            &dir.join(TimingRow::FILE),
             seed,
             &[("held-out evaluation".into(), seconds)],
         )?;
         stage.commit()?;
         eprintln!(
             "analyze: seed {seed}: {} tasks in {seconds:.1} s -> {}",
-            all_s.len(),
+            heldout.s.len(),
             artifacts.analyze_shard(seed).display()
         );
     }
-    if summary {
-        let seeds = &pipeline.train.seeds;
-        let inputs: Vec<PathBuf> = seeds
-            .iter()
-            .flat_map(|&s| {
-                ["heldout.parquet", "context_cosine.parquet", "statistics.parquet"].map(|f| artifacts.analysis(s, f))
-            })
-            .collect();
-        let stage = StageRun::in_dir(Stage::Analyze, artifacts.analyze_summary(), &params(None), inputs)?;
-        if stage.should_run(force)? {
+    if options.parts.includes_summary() {
+        let stage = plan.job("summary").expect("a summary job").stage_run(Stage::Analyze)?;
+        if stage.should_run(options.force)? {
             let dir = stage.begin()?;
-            let claims = heldout_summary::summarise(pipeline, artifacts, &splits, &dir)?;
+            let claims = heldout_summary::summarise(pipeline, artifacts, &heldout.splits, &dir)?;
             stage.commit()?;
             for c in &claims {
                 eprintln!(

@@ -37,7 +37,10 @@ pub mod summary;
 pub mod tgsh;
 
 use std::time::Instant;
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_common::cli::RunOptions;
+use tgsh_common::config::{Experiment, FamilyExperiment};
+use tgsh_common::schema::{analysis::ClaimRow, Table, TimingRow};
+use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 use tgsh_model::Model;
 
 /// Errors of the analyze stage.
@@ -55,65 +58,19 @@ pub enum AnalyzeError {
     /// LAPACK failed.
     #[error("pseudo-inverse: {0}")]
     Linalg(String),
-    /// `--seed` named a seed the pipeline does not list.
-    #[error("--seed {seed}: {pipeline} lists train.seeds = {seeds:?}; add the seed there first")]
-    UnknownSeed {
-        /// The seed asked for.
-        seed: u64,
-        /// The pipeline file.
-        pipeline: String,
-        /// The seeds it lists.
-        seeds: Vec<u64>,
-    },
 }
 
-/// Which parts of the stage to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parts {
-    /// Every seed's shard, then the summary.
-    All,
-    /// Only these seeds' shards.
-    Seeds(Vec<u64>),
-    /// Only the summary (every shard must exist).
-    Summary,
-}
-
-/// The parameters a shard records: the `[analyze]` section (with its
-/// topology resolved) and the seed.
-fn shard_params(pipeline: &Pipeline, seed: u64) -> serde_json::Value {
-    serde_json::json!({
-        "analyze": pipeline.analyze,
-        "topology": pipeline.analyze.topology(&pipeline.data.family),
-        "seed": seed,
-    })
-}
-
-/// Runs the analyze stage: the stale shards of `parts`, then (for `All` and
-/// `Summary`) the summary when stale. Each part is skipped when up to date
-/// (unless `force`) and published atomically.
-pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool) -> Result<(), AnalyzeError> {
+/// Runs the analyze stage: the stale seed shards of `options.parts`, then
+/// (when the parts include it) the summary when stale. Each part is skipped
+/// when up to date (unless `options.force`) and published atomically.
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, options: &RunOptions) -> Result<(), AnalyzeError> {
     reconstruction::single_threaded_blas();
-    let seeds = match &parts {
-        Parts::All | Parts::Summary => pipeline.train.seeds.clone(),
-        Parts::Seeds(seeds) => {
-            for &seed in seeds {
-                if !pipeline.train.seeds.contains(&seed) {
-                    return Err(AnalyzeError::UnknownSeed {
-                        seed,
-                        pipeline: pipeline.path.display().to_string(),
-                        seeds: pipeline.train.seeds.clone(),
-                    });
-                }
-            }
-            seeds.clone()
-        }
+    let seeds = pipeline.selected_seeds(&options.parts)?;
+    let plan = StagePlan::of(Stage::Analyze, pipeline, artifacts)?;
+    let family = match &pipeline.experiment {
+        Experiment::Heldout(heldout) => return heldout::run(pipeline, heldout, artifacts, &plan, options),
+        Experiment::Family(family) => family,
     };
-    if pipeline.heldout.is_some() {
-        let shards: &[u64] = if parts == Parts::Summary { &[] } else { &seeds };
-        let summary = matches!(parts, Parts::All | Parts::Summary);
-        return heldout::run(pipeline, artifacts, shards, summary, force);
-    }
-    let topology = pipeline.analyze.topology(&pipeline.data.family);
     let mut test = None;
     let load_test = |test: &mut Option<shard::TestSet>| -> Result<(), AnalyzeError> {
         if test.is_none() {
@@ -121,90 +78,22 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool
         }
         Ok(())
     };
-    if parts != Parts::Summary {
-        for &seed in &seeds {
-            let inputs = vec![
-                artifacts.model(seed),
-                artifacts.metrics(seed),
-                artifacts.tasks(),
-                artifacts.test_images(),
-            ];
-            let stage = StageRun::in_dir(
-                Stage::Analyze,
-                artifacts.analyze_shard(seed),
-                &shard_params(pipeline, seed),
-                inputs,
-            )?;
-            if !stage.should_run(force)? {
-                continue;
-            }
+    for job in &plan.jobs {
+        let Some(seed) = job.seed().filter(|s| seeds.contains(s)) else {
+            continue;
+        };
+        let stage = job.stage_run(Stage::Analyze)?;
+        if stage.should_run(options.force)? {
             load_test(&mut test)?;
-            let start = Instant::now();
-            let (model, _) = Model::load(&artifacts.model(seed))?;
-            let steps = [
-                "similarity",
-                "clustering",
-                "cross-task accuracy",
-                "T-GSH pairs",
-                "pseudo-inverse reconstruction",
-            ];
-            let bar = tgsh_common::progress::bar(steps.len() as u64, format!("analyze seed {seed}"));
-            let mut timings: Vec<(String, f64)> = Vec::new();
-            let (mut current, mut since) = ("load model".to_string(), start);
-            let tables = shard::analyze_seed(
-                &model,
-                &artifacts.metrics(seed),
-                test.as_ref().expect("loaded"),
-                &pipeline.analyze,
-                topology,
-                |step| {
-                    timings.push((
-                        std::mem::replace(&mut current, step.to_string()),
-                        since.elapsed().as_secs_f64(),
-                    ));
-                    since = Instant::now();
-                    bar.set_message(format!("seed {seed}: {step}"));
-                    bar.inc(1);
-                },
-            )?;
-            timings.push((current, since.elapsed().as_secs_f64()));
-            bar.finish_and_clear();
-            let dir = stage.begin()?;
-            tables.write(&dir)?;
-            tgsh_common::schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;
-            stage.commit()?;
-            eprintln!(
-                "analyze: seed {seed} in {:.1} s -> {}",
-                start.elapsed().as_secs_f64(),
-                artifacts.analyze_shard(seed).display()
-            );
+            analyze_shard(seed, stage, family, artifacts, test.as_ref().expect("loaded"))?;
         }
     }
-    if parts == Parts::All || parts == Parts::Summary {
-        let inputs = summary::SummaryInputs::resolve(pipeline, artifacts)?;
-        let params = serde_json::json!({
-            "analyze": pipeline.analyze,
-            "topology": topology,
-            "seeds": inputs.seeds,
-            "references": inputs.references.iter().map(|(k, (_, s))| (k.clone(), s.clone())).collect::<std::collections::BTreeMap<_, _>>(),
-        });
-        let stage = StageRun::in_dir(
-            Stage::Analyze,
-            artifacts.analyze_summary(),
-            &params,
-            inputs.files(artifacts),
-        )?;
-        if stage.should_run(force)? {
+    if options.parts.includes_summary() {
+        let stage = plan.job("summary").expect("a summary job").stage_run(Stage::Analyze)?;
+        if stage.should_run(options.force)? {
             load_test(&mut test)?;
             let dir = stage.begin()?;
-            let claims = summary::summarise(
-                pipeline,
-                artifacts,
-                &inputs,
-                topology,
-                test.as_ref().expect("loaded"),
-                &dir,
-            )?;
+            let claims = summary::summarise(pipeline, family, artifacts, test.as_ref().expect("loaded"), &dir)?;
             stage.commit()?;
             let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
             eprintln!(
@@ -213,9 +102,59 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool
                 count("pass"),
                 count("fail"),
                 count("inconclusive"),
-                artifacts.summary("claims.parquet").display()
+                artifacts.summary(ClaimRow::FILE).display()
             );
         }
     }
+    Ok(())
+}
+
+/// One seed's analyses, published as `analyze/seed-<S>/`.
+fn analyze_shard(
+    seed: u64,
+    stage: tgsh_common::StageRun,
+    family: &FamilyExperiment,
+    artifacts: &Artifacts,
+    test: &shard::TestSet,
+) -> Result<(), AnalyzeError> {
+    let start = Instant::now();
+    let (model, _) = Model::load(&artifacts.model(seed))?;
+    let steps = [
+        "similarity",
+        "clustering",
+        "cross-task accuracy",
+        "T-GSH pairs",
+        "pseudo-inverse reconstruction",
+    ];
+    let bar = tgsh_common::progress::bar(steps.len() as u64, format!("analyze seed {seed}"));
+    let mut timings: Vec<(String, f64)> = Vec::new();
+    let (mut current, mut since) = ("load model".to_string(), start);
+    let tables = shard::analyze_seed(
+        &model,
+        &artifacts.metrics(seed),
+        test,
+        &family.analyze,
+        family.topology,
+        |step| {
+            timings.push((
+                std::mem::replace(&mut current, step.to_string()),
+                since.elapsed().as_secs_f64(),
+            ));
+            since = Instant::now();
+            bar.set_message(format!("seed {seed}: {step}"));
+            bar.inc(1);
+        },
+    )?;
+    timings.push((current, since.elapsed().as_secs_f64()));
+    bar.finish_and_clear();
+    let dir = stage.begin()?;
+    tables.write(&dir)?;
+    tgsh_common::schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;
+    stage.commit()?;
+    eprintln!(
+        "analyze: seed {seed} in {:.1} s -> {}",
+        start.elapsed().as_secs_f64(),
+        artifacts.analyze_shard(seed).display()
+    );
     Ok(())
 }

@@ -1,6 +1,7 @@
 use clap::Parser;
 use std::process::ExitCode;
-use tgsh_analyze::Parts;
+use tgsh_common::cli::{run_stage, Parts, RunOptions};
+use tgsh_common::Stage;
 
 /// Stage 3 of the T-GSH pipeline: every analysis of the trained context
 /// vectors, and the paper's claims with intervals across seeds and verdicts.
@@ -29,14 +30,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let parts = if args.summary {
-        Parts::Summary
-    } else if args.seeds.is_empty() {
-        Parts::All
-    } else {
-        Parts::Seeds(args.seeds.clone())
+    let options = RunOptions {
+        parts: Parts::from_flags(&args.seeds, args.summary),
+        force: args.stage.force,
     };
-    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
-        tgsh_analyze::run(pipeline, artifacts, parts, args.stage.force)
-    })
+    run_stage(
+        Stage::Analyze,
+        &args.stage,
+        |_| {},
+        |pipeline, artifacts| tgsh_analyze::run(pipeline, artifacts, &options),
+    )
 }

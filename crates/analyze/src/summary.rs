@@ -12,58 +12,11 @@ use crate::{clustering, reconstruction, similarity, stats, AnalyzeError};
 use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt8Array};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use tgsh_common::config::{ClaimSpec, Topology};
+use tgsh_common::config::{ClaimSpec, FamilyExperiment};
 use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline};
-
-/// The shards and other pipelines a summary reads.
-pub struct SummaryInputs {
-    /// This pipeline's seeds, in order.
-    pub seeds: Vec<u64>,
-    /// For each `subsample_of` claim: the finer pipeline's artifacts and seeds.
-    pub references: BTreeMap<String, (Artifacts, Vec<u64>)>,
-}
-
-impl SummaryInputs {
-    /// Resolves the pipelines that `subsample_of` claims name: files beside
-    /// `pipeline`'s, artifacts beside its own.
-    pub fn resolve(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<SummaryInputs, AnalyzeError> {
-        let mut references = BTreeMap::new();
-        for spec in &pipeline.analyze.claims {
-            if let ClaimSpec::SubsampleOf { pipeline: name, .. } = spec {
-                let file = pipeline.path.with_file_name(format!("{name}.toml"));
-                let other = Pipeline::load(&file)?;
-                let root = artifacts.root().parent().unwrap_or(Path::new("."));
-                references.insert(name.clone(), (Artifacts::new(root, name), other.train.seeds.clone()));
-            }
-        }
-        Ok(SummaryInputs {
-            seeds: pipeline.train.seeds.clone(),
-            references,
-        })
-    }
-
-    /// Every file the summary reads.
-    pub fn files(&self, artifacts: &Artifacts) -> Vec<PathBuf> {
-        let mut files = vec![artifacts.tasks(), artifacts.test_images()];
-        for &seed in &self.seeds {
-            for name in [
-                "statistics.parquet",
-                "similarity.parquet",
-                "adjacency.parquet",
-                "tgsh_pairs.parquet",
-            ] {
-                files.push(artifacts.analysis(seed, name));
-            }
-        }
-        for (other, seeds) in self.references.values() {
-            files.extend(seeds.iter().map(|&s| other.analysis(s, "similarity.parquet")));
-        }
-        files
-    }
-}
 
 /// Reads every `n x n` similarity matrix of a `similarity.parquet`, by
 /// (seed, state).
@@ -71,18 +24,22 @@ pub fn read_similarity(path: &Path, n: usize) -> Result<BTreeMap<(u64, String), 
     Ok(schema::similarity_matrices(path, n)?)
 }
 
-/// Writes the summary of `inputs` into `dir`.
+/// Writes the summary of every seed's shard into `dir`.
 pub fn summarise(
     pipeline: &Pipeline,
+    family: &FamilyExperiment,
     artifacts: &Artifacts,
-    inputs: &SummaryInputs,
-    topology: Topology,
     test: &TestSet,
     dir: &Path,
 ) -> Result<Vec<ClaimRow>, AnalyzeError> {
-    let config = &pipeline.analyze;
+    let config = &family.analyze;
+    let topology = family.topology;
     let n = test.names.len();
-    let seeds = &inputs.seeds;
+    let seeds = &pipeline.train.seeds;
+    let references: BTreeMap<String, (Artifacts, Vec<u64>)> = tgsh_common::plan::references(pipeline, artifacts)?
+        .into_iter()
+        .map(|(name, other, seeds)| (name, (other, seeds)))
+        .collect();
     let meta = BTreeMap::from([("tgsh_version".to_string(), tgsh_common::VERSION.to_string())]);
     let write = |name: &str, schema: arrow::datatypes::SchemaRef, columns: Vec<ArrayRef>| -> Result<(), AnalyzeError> {
         let path = dir.join(name);
@@ -110,7 +67,7 @@ pub fn summarise(
             pipeline: name, every, ..
         } = spec
         {
-            let (other, other_seeds) = &inputs.references[name];
+            let (other, other_seeds) = &references[name];
             let fine_n = n * every;
             let mut fine = BTreeMap::new();
             for &s in other_seeds {

@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod experiment;
 pub mod heldout;
+pub use experiment::{Experiment, FamilyExperiment, HeldoutExperiment};
 pub use heldout::{HeldoutConfig, Method, Split, TrainedMethod, Update};
 
 /// A loaded and validated pipeline.
@@ -30,13 +32,11 @@ pub struct Pipeline {
     pub data: DataConfig,
     /// `[train]`: the model and optimiser.
     pub train: TrainConfig,
-    /// `[analyze]`: analysis settings.
-    pub analyze: AnalyzeConfig,
     /// `[report]`: report settings.
     pub report: ReportConfig,
-    /// `[heldout]`: present for pipelines that train on part of the family
-    /// and test on the rest (weight manifolds and their baselines).
-    pub heldout: Option<HeldoutConfig>,
+    /// What the pipeline does with its family: the paper's analyses of a
+    /// task family (`[analyze]`), or a held-out experiment (`[heldout]`).
+    pub experiment: Experiment,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,7 +48,7 @@ struct PipelineFile {
     #[serde(default)]
     train: TrainConfig,
     #[serde(default)]
-    analyze: AnalyzeConfig,
+    analyze: Option<AnalyzeConfig>,
     #[serde(default)]
     report: ReportConfig,
     #[serde(default)]
@@ -683,11 +683,7 @@ impl AnalyzeConfig {
             TopologyChoice::Auto => match &family.sweep {
                 None => Topology::None,
                 Some(sweep) => {
-                    let period = match sweep.transform {
-                        SweepTransform::Rotate => 360.0,
-                        SweepTransform::Shift => crate::SIDE as f64,
-                    };
-                    if (sweep.count as f64 * sweep.step - period).abs() < 1e-9 {
+                    if (sweep.count as f64 * sweep.step - sweep.transform.period()).abs() < 1e-9 {
                         Topology::Circle
                     } else {
                         Topology::Line
@@ -842,29 +838,40 @@ impl Pipeline {
             }
         }
         file.train.validate().map_err(config_error)?;
-        file.analyze
-            .validate(&file.data.family.expand())
-            .map_err(config_error)?;
         if file.report.samples_per_task == 0 || file.report.samples_per_task > 32 {
             return Err(config_error(format!(
                 "report.samples_per_task = {} is invalid: need 1 to 32",
                 file.report.samples_per_task
             )));
         }
-        if let Some(heldout) = &file.heldout {
-            heldout
-                .validate(&file.data.family, file.train.device)
-                .map_err(config_error)?;
-        }
+        let experiment = match (file.heldout, file.analyze) {
+            (Some(_), Some(_)) => {
+                return Err(config_error(
+                    "[analyze] configures the task-family analyses, which a held-out pipeline ([heldout]) \
+                     does not run: remove the [analyze] section"
+                        .into(),
+                ))
+            }
+            (Some(heldout), None) => Experiment::Heldout(
+                HeldoutExperiment::resolve(heldout, &file.data.family, file.train.device).map_err(config_error)?,
+            ),
+            (None, analyze) => {
+                let analyze = analyze.unwrap_or_default();
+                analyze.validate(&file.data.family.expand()).map_err(config_error)?;
+                Experiment::Family(FamilyExperiment {
+                    topology: analyze.topology(&file.data.family),
+                    analyze,
+                })
+            }
+        };
         Ok(Pipeline {
             name,
             path: path.to_path_buf(),
             description: file.description,
             data: file.data,
             train: file.train,
-            analyze: file.analyze,
             report: file.report,
-            heldout: file.heldout,
+            experiment,
         })
     }
 }

@@ -44,6 +44,16 @@ pub enum Error {
         /// Which column or key is wrong, and what was expected.
         message: String,
     },
+    /// `--seed` named a seed the pipeline does not list.
+    #[error("--seed {seed}: {} lists train.seeds = {seeds:?}; add the seed there first", pipeline.display())]
+    UnknownSeed {
+        /// The seed asked for.
+        seed: u64,
+        /// The pipeline file.
+        pipeline: PathBuf,
+        /// The seeds it lists.
+        seeds: Vec<u64>,
+    },
     /// A stage record could not be (de)serialised.
     #[error("{}: {source}", path.display())]
     Json {

@@ -5,22 +5,30 @@
 //! of that contract:
 //!
 //! - [`config`]: the `pipelines/*.toml` file, parsed strictly (unknown keys
-//!   are errors) and validated before any work starts ([`Pipeline::load`]).
+//!   are errors) and validated before any work starts ([`Pipeline::load`]),
+//!   into one of two kinds of experiment ([`config::Experiment`]).
 //! - [`paths`]: where each stage's artifacts live ([`Artifacts`]).
-//! - [`schema`]: the Parquet columns each artifact has, and small readers and
-//!   writers that name the file in every error.
+//! - [`schema`]: every Parquet artifact declared once ([`table!`]): its
+//!   file name, columns and row type, with readers and writers that name the
+//!   file in every error.
 //! - [`record`]: the stage record (`stage.json`, modelled on DVC's
 //!   `dvc.lock`) that lets a stage skip itself when its inputs, parameters and
 //!   code are unchanged, and the atomic publish of a stage's outputs
 //!   ([`StageRun`]).
+//! - [`plan`]: each stage's jobs for a pipeline (the folder each publishes,
+//!   the files it reads and writes, the parameters it records), which the
+//!   stages run and `--plan` prints.
+//! - [`cli`]: the binaries' shared entry point and the options of every
+//!   stage's `run`.
 //!
 //! ```no_run
-//! use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+//! use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 //! let pipeline = Pipeline::load("pipelines/smoke.toml".as_ref()).unwrap();
 //! let artifacts = Artifacts::new("data".as_ref(), &pipeline.name);
-//! let run = StageRun::new(Stage::Analyze, &artifacts, &pipeline.analyze, vec![]).unwrap();
+//! let plan = StagePlan::of(Stage::Analyze, &pipeline, &artifacts).unwrap();
+//! let run = plan.job("summary").unwrap().stage_run(Stage::Analyze).unwrap();
 //! if run.check().unwrap() == tgsh_common::record::Freshness::UpToDate {
-//!     println!("analyze: up to date, skipping");
+//!     println!("analyze summary: up to date, skipping");
 //! }
 //! ```
 #![deny(missing_docs)]
@@ -29,6 +37,7 @@ pub mod cli;
 pub mod config;
 mod error;
 pub mod paths;
+pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod resources;
@@ -37,6 +46,7 @@ pub mod schema;
 pub use config::Pipeline;
 pub use error::{Error, Result};
 pub use paths::{Artifacts, Stage};
+pub use plan::{Job, StagePlan};
 pub use record::StageRun;
 
 /// The version of this project, recorded in every artifact's metadata.

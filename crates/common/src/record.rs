@@ -89,6 +89,8 @@ pub struct StageRun {
     final_dir: PathBuf,
     partial_dir: PathBuf,
     record: StageRecord,
+    /// The outputs the plan lists, and whether they are all the folder may hold.
+    expected: Option<(Vec<String>, bool)>,
 }
 
 impl StageRun {
@@ -141,7 +143,16 @@ impl StageRun {
             final_dir,
             partial_dir,
             record,
+            expected: None,
         })
+    }
+
+    /// Makes [`StageRun::commit`] refuse to publish a folder that lacks one
+    /// of `outputs` (paths relative to the folder) or, when `exact`, holds
+    /// anything else: what a stage writes is what its plan says.
+    pub fn expecting(mut self, outputs: Vec<String>, exact: bool) -> StageRun {
+        self.expected = Some((outputs, exact));
+        self
     }
 
     /// The folder the finished outputs will live in.
@@ -240,6 +251,36 @@ impl StageRun {
                 continue;
             }
             self.record.outputs.insert(rel, FileHash::of(&file)?);
+        }
+        if let Some((expected, exact)) = &self.expected {
+            let missing: Vec<&str> = expected
+                .iter()
+                .filter(|f| !self.record.outputs.contains_key(*f))
+                .map(String::as_str)
+                .collect();
+            let extra: Vec<&str> = if *exact {
+                self.record
+                    .outputs
+                    .keys()
+                    .filter(|f| !expected.contains(f))
+                    .map(String::as_str)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if !missing.is_empty() || !extra.is_empty() {
+                return Err(Error::schema(
+                    &self.partial_dir,
+                    format!(
+                        "the {} wrote a folder that does not match its plan (missing: [{}]; not planned: [{}]); \
+                         nothing was published. This is a bug in the stage: the plan is `tgsh-{} --plan`",
+                        self.label,
+                        missing.join(", "),
+                        extra.join(", "),
+                        self.stage
+                    ),
+                ));
+            }
         }
         let record_path = self.partial_dir.join(RECORD_FILE);
         let json = serde_json::to_string_pretty(&self.record).map_err(|source| Error::Json {

@@ -20,16 +20,17 @@
 pub mod mnist;
 pub mod transforms;
 
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt8Array};
+use arrow::array::{ArrayRef, StringArray, UInt16Array, UInt32Array, UInt8Array};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use tgsh_common::cli::RunOptions;
 use tgsh_common::config::{DataConfig, TaskSpec, Transform};
-use tgsh_common::schema::{self, ParquetSink};
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun, PIXELS};
+use tgsh_common::schema::{self, ImageRow, ParquetSink, Table, TaskRow, TimingRow, TEST_IMAGES_FILE};
+use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan, PIXELS};
 use transforms::Image;
 
 /// Errors of the data stage.
@@ -120,9 +121,9 @@ pub fn generate(
     let tasks = config.family.expand();
     let metadata = file_metadata(config, mnist, &train, &test);
 
-    write_tasks(&dir.join("tasks.parquet"), &tasks, &metadata)?;
-    let train_path = dir.join("train.parquet");
-    let test_path = dir.join("test.parquet");
+    write_tasks(&dir.join(TaskRow::FILE), &tasks, &metadata)?;
+    let train_path = dir.join(ImageRow::FILE);
+    let test_path = dir.join(TEST_IMAGES_FILE);
     let mut train_sink = ParquetSink::create(&train_path, schema::images_schema(), &metadata)?;
     let mut test_sink = ParquetSink::create(&test_path, schema::images_schema(), &metadata)?;
     // Encoding and compressing a task overlaps with transforming the next:
@@ -192,26 +193,17 @@ fn images_batch(
 }
 
 fn write_tasks(path: &Path, tasks: &[TaskSpec], metadata: &BTreeMap<String, String>) -> Result<(), DataError> {
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt16Array::from(tasks.iter().map(|t| t.id as u16).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(
-            tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            tasks.iter().map(|t| t.transform.kind()).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            tasks.iter().map(|t| t.transform.parameter()).collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            tasks
-                .iter()
-                .map(|t| serde_json::to_string(&t.transform).expect("serialisable"))
-                .collect::<Vec<_>>(),
-        )),
-    ];
-    let batch = schema::batch(path, schema::tasks_schema(), columns)?;
-    Ok(schema::write_parquet(path, &batch, metadata)?)
+    let rows: Vec<TaskRow> = tasks
+        .iter()
+        .map(|t| TaskRow {
+            task: t.id as u16,
+            name: t.name.clone(),
+            transform: t.transform.kind().into(),
+            parameter: t.transform.parameter(),
+            spec: serde_json::to_string(&t.transform).expect("serialisable"),
+        })
+        .collect();
+    Ok(TaskRow::write(path, &rows, metadata)?)
 }
 
 /// The footer metadata of every data file: family, its parameters, seed,
@@ -240,15 +232,15 @@ fn file_metadata(
 }
 
 /// Runs the data stage for `pipeline`: skips when up to date (unless
-/// `force`), else generates into a partial folder and publishes it.
-pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, mnist_dir: Option<&Path>, force: bool) -> Result<(), DataError> {
-    let mut config = pipeline.data.clone();
-    if let Some(dir) = mnist_dir {
-        config.mnist_dir = dir.to_path_buf();
-    }
-    let inputs = mnist::files(&config.mnist_dir)?;
-    let stage = StageRun::new(Stage::Data, artifacts, &config, inputs)?;
-    if !stage.should_run(force)? {
+/// `options.force`), else generates into a partial folder and publishes it.
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, options: &RunOptions) -> Result<(), DataError> {
+    let config = &pipeline.data;
+    // The files must exist (with a message naming the missing one) before
+    // the plan's inputs are hashed.
+    mnist::files(&config.mnist_dir)?;
+    let plan = StagePlan::of(Stage::Data, pipeline, artifacts)?;
+    let stage = plan.jobs[0].stage_run(Stage::Data)?;
+    if !stage.should_run(options.force)? {
         return Ok(());
     }
     let mnist = mnist::load(&config.mnist_dir)?;
@@ -256,10 +248,10 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, mnist_dir: Option<&Path>,
     let tasks = config.family.expand().len();
     let bar = tgsh_common::progress::bar(tasks as u64, format!("{} tasks", config.family.name));
     let start = std::time::Instant::now();
-    let summary = generate(&config, &mnist, &dir, |done| bar.set_position(done as u64))?;
+    let summary = generate(config, &mnist, &dir, |done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     let timings = [("generate".to_string(), start.elapsed().as_secs_f64())];
-    tgsh_common::schema::write_timings(&dir.join("timings.parquet"), config.seed, &timings)?;
+    tgsh_common::schema::write_timings(&dir.join(TimingRow::FILE), config.seed, &timings)?;
     stage.commit()?;
     eprintln!(
         "data: wrote {} tasks x ({} train + {} test) images of {} in {:.1} s to {}",

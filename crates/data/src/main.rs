@@ -1,6 +1,8 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tgsh_common::cli::{run_stage, RunOptions};
+use tgsh_common::Stage;
 
 /// Stage 1 of the T-GSH pipeline: builds a task family from MNIST.
 ///
@@ -20,7 +22,18 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
-        tgsh_data::run(pipeline, artifacts, args.mnist_dir.as_deref(), args.stage.force)
-    })
+    let options = RunOptions {
+        force: args.stage.force,
+        ..RunOptions::default()
+    };
+    run_stage(
+        Stage::Data,
+        &args.stage,
+        |pipeline| {
+            if let Some(dir) = &args.mnist_dir {
+                pipeline.data.mnist_dir = dir.clone();
+            }
+        },
+        |pipeline, artifacts| tgsh_data::run(pipeline, artifacts, &options),
+    )
 }

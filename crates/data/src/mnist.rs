@@ -7,23 +7,25 @@
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use tgsh_common::plan::MNIST_FILES;
 
-/// SHA-256 of the four canonical, decompressed MNIST files.
+/// SHA-256 of the four canonical, decompressed MNIST files (named in
+/// `tgsh_common::plan::MNIST_FILES`, which the data stage's plan lists).
 pub const CHECKSUMS: [(&str, &str); 4] = [
     (
-        "train-images-idx3-ubyte",
+        MNIST_FILES[0],
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     ),
     (
-        "train-labels-idx1-ubyte",
+        MNIST_FILES[1],
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     ),
     (
-        "t10k-images-idx3-ubyte",
+        MNIST_FILES[2],
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     ),
     (
-        "t10k-labels-idx1-ubyte",
+        MNIST_FILES[3],
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     ),
 ];

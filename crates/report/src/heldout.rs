@@ -13,82 +13,37 @@ use crate::ReportError;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tgsh_common::config::Split;
+use tgsh_common::config::{HeldoutExperiment, Split};
+use tgsh_common::schema::analysis::HeldoutRow;
+use tgsh_common::schema::Table;
 use tgsh_common::schema::{self, analysis};
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
-
-/// The summary tables the page shows.
-const SUMMARY_FILES: [&str; 5] = [
-    "heldout.parquet",
-    "heldout_curve.parquet",
-    "claims.parquet",
-    "context_cosine.parquet",
-    "statistics.parquet",
-];
-
-/// Runs the report stage of a held-out pipeline; with `min_accuracy`, then
-/// checks that the CRWN reached it on every training task of every seed.
-pub fn run(
-    pipeline: &Pipeline,
-    artifacts: &Artifacts,
-    force: bool,
-    min_accuracy: Option<f64>,
-) -> Result<(), ReportError> {
-    let mut inputs = vec![artifacts.tasks()];
-    inputs.extend(SUMMARY_FILES.iter().map(|f| artifacts.summary(f)));
-    inputs.extend(seed_tables(pipeline, artifacts));
-    let params = (&pipeline.report, &pipeline.description, &pipeline.heldout);
-    let stage = StageRun::new(Stage::Report, artifacts, &params, inputs)?;
-    if stage.should_run(force)? {
-        let dir = stage.begin()?;
-        build(pipeline, artifacts, &dir)?;
-        stage.commit()?;
-        eprintln!("report: wrote {}", artifacts.report_page().display());
-    }
-    if let Some(bar) = min_accuracy {
-        check(pipeline, artifacts, bar)?;
-    }
-    Ok(())
-}
-
-fn seed_tables(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<PathBuf> {
-    pipeline
-        .train
-        .seeds
-        .iter()
-        .map(|&s| artifacts.analysis(s, "heldout.parquet"))
-        .collect()
-}
+use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 
 /// Every seed's CRWN (`points-nearest`; every method when there is none)
 /// on every training task must reach `bar`.
-fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
+pub(crate) fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
     let page = artifacts.report_page();
     if !page.exists() {
         return Err(ReportError::Check(format!("{} does not exist", page.display())));
     }
     let mut failures = Vec::new();
     let mut checked = 0;
-    for path in seed_tables(pipeline, artifacts) {
-        let table = schema::read_parquet(&path, &analysis::heldout_schema())?;
-        let methods = table.strings("method")?;
-        let splits = table.strings("split")?;
-        let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
-        let tasks = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-        let accuracy = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
-        let crwn = methods.iter().any(|m| m == "points-nearest");
-        for k in 0..methods.len() {
-            if splits[k] == "seen" && (!crwn || methods[k] == "points-nearest") {
-                checked += 1;
-                if accuracy[k].is_nan() || accuracy[k] < bar {
-                    failures.push(format!(
-                        "seed {} task {} {}: {:.2} %",
-                        seeds[k],
-                        tasks[k],
-                        methods[k],
-                        100.0 * accuracy[k]
-                    ));
-                }
+    for &seed in &pipeline.train.seeds {
+        let rows = HeldoutRow::read(&artifacts.analysis(seed, HeldoutRow::FILE))?;
+        let crwn = rows.iter().any(|r| r.method == "points-nearest");
+        for r in rows
+            .iter()
+            .filter(|r| r.seen && (!crwn || r.method == "points-nearest"))
+        {
+            checked += 1;
+            if r.accuracy.is_nan() || r.accuracy < bar {
+                failures.push(format!(
+                    "seed {} task {} {}: {:.2} %",
+                    r.seed,
+                    r.task,
+                    r.method,
+                    100.0 * r.accuracy
+                ));
             }
         }
     }
@@ -196,28 +151,32 @@ fn figure_html(stem: &str, caption: &str) -> String {
     )
 }
 
-fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), ReportError> {
-    let heldout = pipeline.heldout.as_ref().expect("a held-out pipeline");
+/// Writes every figure and the page of a held-out pipeline into `dir`.
+pub fn build(
+    pipeline: &Pipeline,
+    heldout: &HeldoutExperiment,
+    artifacts: &Artifacts,
+    dir: &Path,
+) -> Result<(), ReportError> {
     let family = &pipeline.data.family;
     let tasks_table = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;
     let names = tasks_table.strings("name")?;
     let family_name = tasks_table.meta("family")?.to_string();
     let n = names.len();
-    let period = family.period().expect("validated: a sweep");
+    let period = heldout.period;
     let step = family.sweep.as_ref().map_or(1.0, |s| s.step);
     let unit = if period == 360.0 {
         "rotation (degrees)"
     } else {
         "shift (pixels)"
     };
-    let splits = heldout.splits(n);
-    let trained = heldout.train_tasks(n);
+    let (splits, trained) = (&heldout.splits, &heldout.train_tasks);
     let rows = read_table(&artifacts.summary("heldout.parquet"))?;
     let curves = read_curves(&artifacts.summary("heldout_curve.parquet"))?;
 
     // Accuracy as a function of the task variable.
     let x_of = |s: f64| s * period;
-    let all_s = family.task_variables().expect("a sweep");
+    let all_s = &heldout.s;
     let seen_x: Vec<f64> = trained.iter().map(|&t| x_of(all_s[t])).collect();
     let extrapolated_x: Vec<f64> = (0..n)
         .filter(|&t| splits[t] == Split::Extrapolated)
@@ -479,8 +438,13 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
     }
     context_table.push_str("</table>\n");
 
-    let links: String = SUMMARY_FILES
+    let summary = StagePlan::of(Stage::Analyze, pipeline, artifacts)?;
+    let links: String = summary
+        .job("summary")
+        .expect("a summary job")
+        .outputs
         .iter()
+        .filter_map(|f| f.file_name().and_then(|f| f.to_str()))
         .map(|f| format!("<li><a href=\"../analyze/summary/{f}\"><code>analyze/summary/{f}</code></a></li>"))
         .collect();
     let page = format!(
@@ -521,7 +485,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
         version = tgsh_common::VERSION,
         trained = trained.len(),
         epochs = pipeline.train.epochs,
-        metric_lr = heldout.metric_learning_rate,
+        metric_lr = heldout.config.metric_learning_rate,
     );
     let path = dir.join("index.html");
     std::fs::write(&path, page).map_err(|source| ReportError::Io {

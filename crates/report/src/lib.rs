@@ -21,7 +21,9 @@ pub mod page;
 pub mod results;
 
 use polars::prelude::PolarsError;
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_common::cli::RunOptions;
+use tgsh_common::config::Experiment;
+use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 
 /// Errors of the report stage.
 #[derive(Debug, thiserror::Error)]
@@ -57,34 +59,34 @@ pub enum ReportError {
 }
 
 /// Runs the report stage for one pipeline (skipped when up to date, unless
-/// `force`); with `min_accuracy`, then checks that the page exists, that
-/// every (seed, task) reached that final test accuracy, and that the claims
-/// table is complete (every claim has a value and a verdict).
-pub fn run(
-    pipeline: &Pipeline,
-    artifacts: &Artifacts,
-    force: bool,
-    min_accuracy: Option<f64>,
-) -> Result<(), ReportError> {
-    if pipeline.heldout.is_some() {
-        return heldout::run(pipeline, artifacts, force, min_accuracy);
-    }
-    let inputs = results::input_files(pipeline, artifacts);
-    let params = (&pipeline.report, &pipeline.description, &pipeline.train.seeds);
-    let stage = StageRun::new(Stage::Report, artifacts, &params, inputs)?;
-    if stage.should_run(force)? {
+/// `options.force`).
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, options: &RunOptions) -> Result<(), ReportError> {
+    let plan = StagePlan::of(Stage::Report, pipeline, artifacts)?;
+    let stage = plan.jobs[0].stage_run(Stage::Report)?;
+    if stage.should_run(options.force)? {
         let dir = stage.begin()?;
-        page::build(pipeline, artifacts, &dir)?;
+        match &pipeline.experiment {
+            Experiment::Family(family) => page::build(pipeline, family, artifacts, &dir)?,
+            Experiment::Heldout(heldout) => heldout::build(pipeline, heldout, artifacts, &dir)?,
+        }
         stage.commit()?;
         eprintln!("report: wrote {}", artifacts.report_page().display());
-    }
-    if let Some(bar) = min_accuracy {
-        check(pipeline, artifacts, bar)?;
     }
     Ok(())
 }
 
-fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
+/// Checks a finished report (`--check-min-accuracy`, used by CI): the page
+/// exists, every (seed, task) reached the final test accuracy `bar` (for a
+/// held-out pipeline: the CRWN on every training task), and the claims
+/// table is complete (every claim has a value and a verdict).
+pub fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
+    match &pipeline.experiment {
+        Experiment::Family(_) => check_family(pipeline, artifacts, bar),
+        Experiment::Heldout(_) => heldout::check(pipeline, artifacts, bar),
+    }
+}
+
+fn check_family(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), ReportError> {
     let page = artifacts.report_page();
     if !page.exists() {
         return Err(ReportError::Check(format!("{} does not exist", page.display())));

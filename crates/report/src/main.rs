@@ -1,5 +1,7 @@
 use clap::Parser;
 use std::process::ExitCode;
+use tgsh_common::cli::{run_stage, RunOptions};
+use tgsh_common::Stage;
 
 /// Stage 4 of the T-GSH pipeline: one HTML page with every figure and the
 /// claims table.
@@ -23,7 +25,20 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
-        tgsh_report::run(pipeline, artifacts, args.stage.force, args.check_min_accuracy)
-    })
+    let options = RunOptions {
+        force: args.stage.force,
+        ..RunOptions::default()
+    };
+    run_stage(
+        Stage::Report,
+        &args.stage,
+        |_| {},
+        |pipeline, artifacts| {
+            tgsh_report::run(pipeline, artifacts, &options)?;
+            match args.check_min_accuracy {
+                Some(bar) => tgsh_report::check(pipeline, artifacts, bar),
+                None => Ok(()),
+            }
+        },
+    )
 }

@@ -10,7 +10,7 @@ use crate::ReportError;
 use polars::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
-use tgsh_common::config::Topology;
+use tgsh_common::config::{FamilyExperiment, Topology};
 use tgsh_common::{Artifacts, Pipeline, CLASSES, SIDE};
 
 /// Signed similarities get a diverging scale over [-1, 1], centred at 0.
@@ -23,12 +23,17 @@ fn similarity_options() -> HeatmapOptions {
 }
 
 /// Writes every figure and the page into `dir`.
-pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), ReportError> {
+pub fn build(
+    pipeline: &Pipeline,
+    family_experiment: &FamilyExperiment,
+    artifacts: &Artifacts,
+    dir: &Path,
+) -> Result<(), ReportError> {
     let tasks = Tasks::load(artifacts)?;
     let n = tasks.len();
     let seeds = pipeline.train.seeds.clone();
     let family = tasks.family.clone();
-    let topology = pipeline.analyze.topology(&pipeline.data.family);
+    let topology = family_experiment.topology;
     // Task names fit on small figures' axes (AugmentMNIST's "T7 invert").
     let axis: Vec<String> = if n <= 12 {
         tasks.names.clone()
@@ -222,7 +227,7 @@ pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(
         &dir.join("dendrogram"),
         &format!(
             "{family}: contexts clustered ({:?} linkage on 1 - cos)",
-            pipeline.analyze.linkage
+            family_experiment.analyze.linkage
         )
         .to_lowercase(),
         &mean_after,
@@ -312,7 +317,7 @@ pub fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(
         body,
         "<h2 id=\"tgsh\">T-GSH property (Fig. 1a)</h2>\n<p>Pairs of representations <i>c<sub>t</sub> ⊙ r(x)</i> of {} test images per \
          class per task; both groupings shown, pooled over seeds.</p>\n{tgsh_html}",
-        pipeline.analyze.tgsh_per_class
+        family_experiment.analyze.tgsh_per_class
     );
 
     // Reconstruction.

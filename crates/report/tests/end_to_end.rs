@@ -6,9 +6,10 @@ mod common;
 use arrow::datatypes::{Float64Type, UInt16Type};
 use common::{run_all, temp_dir, tiny_pipeline};
 use std::path::PathBuf;
+use tgsh_common::cli::{Parts, RunOptions};
 use tgsh_common::record::Freshness;
 use tgsh_common::schema::{self, analysis, read_parquet};
-use tgsh_common::{Artifacts, Stage, StageRun};
+use tgsh_common::{Artifacts, Stage, StagePlan};
 
 /// Every stage record of a finished pipeline with `seeds`.
 fn records(artifacts: &Artifacts, seeds: &[u64]) -> Vec<PathBuf> {
@@ -103,7 +104,7 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     }
 
     // An impossible bar fails the check with the offending tasks named.
-    let err = tgsh_report::run(&pipeline, &artifacts, false, Some(1.01)).unwrap_err();
+    let err = tgsh_report::check(&pipeline, &artifacts, 1.01).unwrap_err();
     assert!(err.to_string().contains("seed 0 task 0"), "{err}");
 
     // Nothing changed: every stage and shard reports itself up to date.
@@ -122,20 +123,16 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     // Changing the train section makes the train shards stale but leaves data fresh.
     let mut more_epochs = pipeline.clone();
     more_epochs.train.epochs = 2;
-    let train = StageRun::in_dir(
-        Stage::Train,
-        artifacts.train_shard(0),
-        &tgsh_train::shard_params(&more_epochs.train, 0),
-        vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()],
-    )
-    .unwrap();
+    let train = StagePlan::of(Stage::Train, &more_epochs, &artifacts).unwrap().jobs[0]
+        .stage_run(Stage::Train)
+        .unwrap();
     assert!(matches!(train.check().unwrap(), Freshness::Stale(r) if r.contains("parameters")));
 
     // A new seed trains only its own shard; the others stay as they were.
     let mut three = pipeline.clone();
     three.train.seeds = vec![0, 1, 2];
     let seed0 = std::fs::read(artifacts.train_shard(0).join("stage.json")).unwrap();
-    tgsh_train::run(&three, &artifacts, None, None, false).unwrap();
+    tgsh_train::run(&three, &artifacts, &all()).unwrap();
     assert_eq!(
         seed0,
         std::fs::read(artifacts.train_shard(0).join("stage.json")).unwrap()
@@ -151,15 +148,23 @@ fn seeds_trained_apart_equal_seeds_trained_together() {
     let together = Artifacts::new(&dir.join("together"), &pipeline.name);
     let apart = Artifacts::new(&dir.join("apart"), &pipeline.name);
     for artifacts in [&together, &apart] {
-        tgsh_data::run(&pipeline, artifacts, None, false).unwrap();
+        tgsh_data::run(&pipeline, artifacts, &all()).unwrap();
     }
-    tgsh_train::run(&pipeline, &together, None, None, false).unwrap();
-    tgsh_analyze::run(&pipeline, &together, tgsh_analyze::Parts::All, false).unwrap();
+    tgsh_train::run(&pipeline, &together, &all()).unwrap();
+    tgsh_analyze::run(&pipeline, &together, &all()).unwrap();
     for seed in [1u64, 0] {
-        tgsh_train::run(&pipeline, &apart, Some(&[seed]), None, false).unwrap();
-        tgsh_analyze::run(&pipeline, &apart, tgsh_analyze::Parts::Seeds(vec![seed]), false).unwrap();
+        tgsh_train::run(&pipeline, &apart, &seeds(&[seed])).unwrap();
+        tgsh_analyze::run(&pipeline, &apart, &seeds(&[seed])).unwrap();
     }
-    tgsh_analyze::run(&pipeline, &apart, tgsh_analyze::Parts::Summary, false).unwrap();
+    tgsh_analyze::run(
+        &pipeline,
+        &apart,
+        &RunOptions {
+            parts: Parts::Summary,
+            force: false,
+        },
+    )
+    .unwrap();
     for seed in [0u64, 1] {
         for file in ["model.safetensors", "metrics.parquet"] {
             let (a, b) = (
@@ -198,7 +203,7 @@ fn seeds_trained_apart_equal_seeds_trained_together() {
             "summary/{file} differs"
         );
     }
-    let err = tgsh_train::run(&pipeline, &apart, Some(&[7]), None, false)
+    let err = tgsh_train::run(&pipeline, &apart, &seeds(&[7]))
         .unwrap_err()
         .to_string();
     assert!(err.contains("--seed 7") && err.contains("train.seeds"), "{err}");
@@ -210,10 +215,10 @@ fn training_is_bit_identical_run_after_run() {
     let dir = temp_dir("determinism");
     let pipeline = tiny_pipeline(&dir);
     let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
-    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, None, false).unwrap();
+    tgsh_data::run(&pipeline, &artifacts, &all()).unwrap();
+    tgsh_train::run(&pipeline, &artifacts, &all()).unwrap();
     let first = std::fs::read(artifacts.model(0)).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, None, true).unwrap();
+    tgsh_train::run(&pipeline, &artifacts, &forced()).unwrap();
     let second = std::fs::read(artifacts.model(0)).unwrap();
     assert!(first == second, "model-seed0.safetensors differs between two runs");
     std::fs::remove_dir_all(dir).unwrap();
@@ -226,14 +231,30 @@ fn a_diverging_run_names_task_epoch_and_step_and_leaves_nothing_finished() {
     // Large enough that the first RMSprop step overflows the logits.
     pipeline.train.learning_rate = 1e30;
     let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
-    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    let err = tgsh_train::run(&pipeline, &artifacts, None, None, false)
-        .unwrap_err()
-        .to_string();
+    tgsh_data::run(&pipeline, &artifacts, &all()).unwrap();
+    let err = tgsh_train::run(&pipeline, &artifacts, &all()).unwrap_err().to_string();
     assert!(err.contains("seed 0, task 0") && err.contains("epoch 1, step"), "{err}");
     assert!(
         !artifacts.train_shard(0).exists() && !artifacts.train_shard(1).exists(),
         "a failed train stage must not publish"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn all() -> RunOptions {
+    RunOptions::default()
+}
+
+fn forced() -> RunOptions {
+    RunOptions {
+        force: true,
+        ..RunOptions::default()
+    }
+}
+
+fn seeds(seeds: &[u64]) -> RunOptions {
+    RunOptions {
+        parts: Parts::Seeds(seeds.to_vec()),
+        force: false,
+    }
 }

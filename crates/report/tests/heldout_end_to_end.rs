@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{heldout_smoke_pipeline as smoke, run_all};
+use common::{heldout_of, heldout_smoke_pipeline as smoke, run_all};
 
 use arrow::datatypes::{Float64Type, UInt16Type};
 use tgsh_common::schema::{analysis, read_parquet};
@@ -16,14 +16,13 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
     let dir = std::env::temp_dir().join(format!("tgsh-e2e-heldout-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let pipeline = smoke();
-    let heldout = pipeline.heldout.clone().unwrap();
+    let heldout = heldout_of(&pipeline).clone();
     let artifacts = Artifacts::new(&dir, &pipeline.name);
     run_all(&pipeline, &artifacts, Some(0.5));
 
     // One model file per trained method, with its training tasks in the metadata.
-    let trained = heldout.train_tasks(8);
-    assert_eq!(trained, [0, 2, 4, 6]);
-    for method in heldout.trained_methods() {
+    assert_eq!(heldout.train_tasks, [0, 2, 4, 6]);
+    for method in &heldout.methods {
         let path = artifacts.method_model(0, &method.label());
         assert!(path.exists(), "{} missing", path.display());
     }
@@ -72,8 +71,7 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
     // The circle served at a task's s is evaluated with the trainer's
     // forward pass: recompute one task's accuracy from the files alone.
     let test = tgsh_analyze::shard::TestSet::load(&artifacts.tasks(), &artifacts.test_images()).unwrap();
-    let s = pipeline.data.family.task_variables().unwrap();
-    let again = accuracy_of(&circle.after, &circle, &test.images[3], &test.labels, s[3]);
+    let again = accuracy_of(&circle.after, &circle, &test.images[3], &test.labels, heldout.s[3]);
     assert_eq!(again, at("circle", 3).0);
 
     // The summary table, the curve and the claims.
@@ -153,13 +151,15 @@ fn a_heldout_model_file_names_the_tasks_it_was_trained_on() {
     let mut pipeline = smoke();
     pipeline.train.seeds = vec![0];
     let artifacts = Artifacts::new(&dir, &pipeline.name);
-    tgsh_data::run(&pipeline, &artifacts, None, false).unwrap();
-    tgsh_train::run(&pipeline, &artifacts, None, None, false).unwrap();
+    let options = tgsh_common::cli::RunOptions::default();
+    tgsh_data::run(&pipeline, &artifacts, &options).unwrap();
+    tgsh_train::run(&pipeline, &artifacts, &options).unwrap();
     let mut other = pipeline.clone();
-    other.heldout.as_mut().unwrap().train_first = 1;
-    let err = tgsh_analyze::run(&other, &artifacts, tgsh_analyze::Parts::All, false)
-        .unwrap_err()
-        .to_string();
+    let tgsh_common::config::Experiment::Heldout(h) = &mut other.experiment else {
+        unreachable!("a held-out pipeline")
+    };
+    h.train_tasks = vec![1, 3, 5, 7];
+    let err = tgsh_analyze::run(&other, &artifacts, &options).unwrap_err().to_string();
     assert!(err.contains("[0, 2, 4, 6]") && err.contains("train stage"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }

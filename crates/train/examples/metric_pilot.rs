@@ -47,13 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => RATES.to_vec(),
     };
     let pipeline = Pipeline::load(&path)?;
-    let heldout = pipeline
-        .heldout
-        .as_ref()
-        .ok_or("the pipeline has no [heldout] section")?;
+    let tgsh_common::config::Experiment::Heldout(heldout) = &pipeline.experiment else {
+        return Err("the pipeline has no [heldout] section".into());
+    };
     let artifacts = Artifacts::new(&root, &pipeline.name);
-    let all_s = pipeline.data.family.task_variables().ok_or("not a sweep")?;
-    let trained = heldout.train_tasks(all_s.len());
+    let (all_s, trained) = (&heldout.s, &heldout.train_tasks);
     let data: Vec<tgsh_train::TaskData> = trained
         .iter()
         .map(|&t| tgsh_train::read_task_data(&artifacts, t))

@@ -13,15 +13,14 @@
 //! method, `heldout_metrics.parquet` and `timings.parquet`.
 
 use crate::manifold::{self, JointEpoch, Rule, TaskImages};
-use crate::{read_task_data, shard_params, Backend, Scratch, TaskData, TrainError};
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt32Array, UInt64Array};
+use crate::{read_task_data, Backend, Scratch, TaskData, TrainError};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
-use tgsh_common::config::{DeviceChoice, HeldoutConfig, Method, Topology, TrainedMethod, Update};
-use tgsh_common::schema;
-use tgsh_common::{Artifacts, Pipeline};
+use tgsh_common::cli::RunOptions;
+use tgsh_common::config::{DeviceChoice, HeldoutConfig, HeldoutExperiment, Method, Topology, TrainedMethod, Update};
+use tgsh_common::schema::{self, HeldoutMetricsRow, Table, TimingRow};
+use tgsh_common::{plan, Artifacts, Job, Pipeline};
 use tgsh_model::{encoder, Basis, Conditioned, InputEncoding, ManifoldModel, Model};
 
 /// The basis and input encoding of a jointly trained method on a family
@@ -45,16 +44,6 @@ pub fn method_shape(method: Method, topology: Topology) -> (Basis, InputEncoding
     }
 }
 
-/// The parameters a held-out train shard records.
-pub fn heldout_shard_params(pipeline: &Pipeline, seed: u64) -> serde_json::Value {
-    let heldout = pipeline.heldout.as_ref().expect("a held-out pipeline");
-    serde_json::json!({
-        "train": shard_params(&pipeline.train, seed),
-        "heldout": heldout,
-        "topology": pipeline.analyze.topology(&pipeline.data.family),
-    })
-}
-
 /// A trained model, before it is written.
 enum Trained {
     /// The CRWN's points (`tgsh-crwn/1`).
@@ -71,36 +60,28 @@ struct MetricRow {
     train_accuracy: f64,
 }
 
-/// Runs the train stage of a held-out pipeline for `seeds` (all when `None`).
+/// Runs the train stage of a held-out pipeline for the seeds of `options.parts`.
 pub fn run(
     pipeline: &Pipeline,
+    heldout: &HeldoutExperiment,
     artifacts: &Artifacts,
-    seeds: Option<&[u64]>,
-    device: Option<DeviceChoice>,
-    force: bool,
+    options: &RunOptions,
 ) -> Result<(), TrainError> {
-    let heldout = pipeline.heldout.as_ref().expect("a held-out pipeline");
-    if device == Some(DeviceChoice::Cuda) {
+    if pipeline.train.device == DeviceChoice::Cuda {
         return Err(TrainError::Device(candle_core::Error::Msg(
             "held-out pipelines train on the CPU only; drop --device cuda".into(),
         )));
     }
     let config = &pipeline.train;
-    let seeds = crate::select_seeds(&config.seeds, seeds, &pipeline.path)?;
-    let shards = crate::stale_shards(artifacts, &seeds, force, |seed| heldout_shard_params(pipeline, seed))?;
+    let shards = crate::stale_shards(pipeline, artifacts, options)?;
     if shards.is_empty() {
         return Ok(());
     }
     let tasks_table = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;
     let count = tasks_table.num_rows();
     let family = tasks_table.meta("family")?.to_string();
-    let all_s = pipeline
-        .data
-        .family
-        .task_variables()
-        .expect("validated: a held-out family is a sweep");
-    let trained = heldout.train_tasks(count);
-    let topology = pipeline.analyze.topology(&pipeline.data.family);
+    let trained = &heldout.train_tasks;
+    let topology = heldout.topology;
     let start = Instant::now();
     // The training tasks' images, read once for every seed: raw bytes
     // (784 per image), never their encodings.
@@ -108,32 +89,33 @@ pub fn run(
         .iter()
         .map(|&t| read_task_data(artifacts, t))
         .collect::<Result<_, _>>()?;
-    let methods = heldout.trained_methods();
+    let methods = &heldout.methods;
     let hyper = crate::hyper(config);
     let bar = tgsh_common::progress::bar(
         (shards.len() * methods.len() * config.epochs) as u64,
         format!("train {family} held out"),
     );
-    for (seed, stage) in shards {
+    for (job, stage) in shards {
+        let seed = job.seed().expect("a seed job");
         let model = Model::new(config, seed);
         let mut rows = Vec::new();
         let mut timings = Vec::new();
         let mut files: Vec<(String, Trained, BTreeMap<String, String>)> = Vec::new();
-        for method in &methods {
+        for method in methods {
             let label = method.label();
             let method_start = Instant::now();
-            let metadata = file_metadata(pipeline, heldout, &family, seed, method, &trained, &all_s);
+            let metadata = file_metadata(pipeline, heldout, &job, &family, method);
             if method.method == Method::Points {
-                let points = train_points(&model, &trained, &data, &hyper, &mut rows, &|| bar.inc(1))?;
+                let points = train_points(&model, trained, &data, &hyper, &mut rows, &|| bar.inc(1))?;
                 files.push((label.clone(), Trained::Points(points), metadata));
             } else {
                 let (after, before) = train_method(
                     &model,
                     *method,
                     topology,
-                    heldout,
-                    &trained,
-                    &all_s,
+                    &heldout.config,
+                    trained,
+                    &heldout.s,
                     &data,
                     &hyper,
                     &mut rows,
@@ -152,14 +134,14 @@ pub fn run(
         }
         let dir = stage.begin()?;
         for (label, trained, metadata) in files {
-            let path = dir.join(format!("{label}.safetensors"));
+            let path = dir.join(plan::method_file(&label));
             match trained {
                 Trained::Points(model) => model.save(&path, &metadata)?,
                 Trained::Joint(model) => model.save(&path, &metadata)?,
             }
         }
-        write_metrics(&dir.join("heldout_metrics.parquet"), seed, &rows, &family)?;
-        schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;
+        write_metrics(&dir.join(HeldoutMetricsRow::FILE), seed, &rows, &family)?;
+        schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;
         stage.commit()?;
         let last: Vec<String> = rows
             .iter()
@@ -184,17 +166,17 @@ pub fn run(
 /// The metadata every model file of a held-out pipeline carries.
 fn file_metadata(
     pipeline: &Pipeline,
-    heldout: &HeldoutConfig,
+    heldout: &HeldoutExperiment,
+    job: &Job,
     family: &str,
-    seed: u64,
     method: &TrainedMethod,
-    trained: &[usize],
-    all_s: &[f64],
 ) -> BTreeMap<String, String> {
-    let train_s: Vec<f64> = trained.iter().map(|&t| all_s[t]).collect();
+    let seed = job.seed().expect("a seed job");
+    let trained = &heldout.train_tasks;
+    let train_s = heldout.train_s();
     let learning_rate = match method.update {
         Update::Rmsprop => pipeline.train.learning_rate,
-        Update::Metric => heldout.metric_learning_rate,
+        Update::Metric => heldout.config.metric_learning_rate,
     };
     let json = |v: serde_json::Value| v.to_string();
     let mut meta = BTreeMap::from([
@@ -206,7 +188,7 @@ fn file_metadata(
         ("train_s".to_string(), json(serde_json::json!(train_s))),
         ("family".to_string(), family.to_string()),
         ("tasks".to_string(), trained.len().to_string()),
-        ("config".to_string(), json(heldout_shard_params(pipeline, seed))),
+        ("config".to_string(), job.params.to_string()),
         ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
         ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
         ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
@@ -315,23 +297,19 @@ fn train_method(
 }
 
 fn write_metrics(path: &Path, seed: u64, rows: &[MetricRow], family: &str) -> Result<(), TrainError> {
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from(vec![seed; rows.len()])),
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(),
-        )),
-        Arc::new(UInt32Array::from(
-            rows.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(rows.iter().map(|r| r.loss).collect::<Vec<_>>())),
-        Arc::new(Float64Array::from(
-            rows.iter().map(|r| r.train_accuracy).collect::<Vec<_>>(),
-        )),
-    ];
-    let batch = schema::batch(path, schema::heldout_metrics_schema(), columns)?;
+    let rows: Vec<HeldoutMetricsRow> = rows
+        .iter()
+        .map(|r| HeldoutMetricsRow {
+            seed,
+            method: r.method.clone(),
+            epoch: r.epoch as u32,
+            loss: r.loss,
+            train_accuracy: r.train_accuracy,
+        })
+        .collect();
     let meta = BTreeMap::from([
         ("family".to_string(), family.to_string()),
         ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
     ]);
-    Ok(schema::write_parquet(path, &batch, &meta)?)
+    Ok(HeldoutMetricsRow::write(path, &rows, &meta)?)
 }

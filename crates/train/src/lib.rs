@@ -31,13 +31,12 @@ pub mod heldout;
 pub mod kernels;
 pub mod manifold;
 
-use arrow::array::{ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use tgsh_common::config::{DeviceChoice, TrainConfig};
-use tgsh_common::schema;
-use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
+use tgsh_common::cli::RunOptions;
+use tgsh_common::config::{DeviceChoice, Experiment, TrainConfig};
+use tgsh_common::schema::{self, MetricsRow, Table, TimingRow};
+use tgsh_common::{plan, Artifacts, Job, Pipeline, Stage, StagePlan, StageRun};
 use tgsh_model::encoder;
 
 pub use kernels::{EpochStats, Hyper};
@@ -112,16 +111,6 @@ pub enum TrainError {
     /// An environment setting has a value that is not allowed.
     #[error("{0}")]
     Setting(String),
-    /// `--seed` named a seed the pipeline does not list.
-    #[error("--seed {seed}: {pipeline} lists train.seeds = {seeds:?}; add the seed there first")]
-    UnknownSeed {
-        /// The seed asked for.
-        seed: u64,
-        /// The pipeline file.
-        pipeline: String,
-        /// The seeds it lists.
-        seeds: Vec<u64>,
-    },
 }
 
 /// One row of `metrics.parquet`.
@@ -276,72 +265,55 @@ pub fn hyper(config: &TrainConfig) -> Hyper {
     }
 }
 
-/// The parameters a train shard records: the `[train]` section with the
-/// seed list replaced by the shard's own seed, so adding a seed to the list
-/// leaves the other shards up to date.
-pub fn shard_params(config: &TrainConfig, seed: u64) -> serde_json::Value {
-    let mut params = serde_json::to_value(config).expect("serialisable");
-    let map = params.as_object_mut().expect("a struct");
-    map.remove("seeds");
-    map.insert("seed".into(), seed.into());
-    params
-}
-
-/// The seed shards to train: those whose inputs (the data stage's files),
-/// parameters (`params(seed)`) or code changed, or all of them with `force`.
+/// The seed shards to train: the selected seeds' jobs of the plan whose
+/// inputs, parameters or code changed (all of them with `force`), each with
+/// its run.
 pub(crate) fn stale_shards(
+    pipeline: &Pipeline,
     artifacts: &Artifacts,
-    seeds: &[u64],
-    force: bool,
-    params: impl Fn(u64) -> serde_json::Value,
-) -> Result<Vec<(u64, StageRun)>, TrainError> {
-    let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
+    options: &RunOptions,
+) -> Result<Vec<(Job, StageRun)>, TrainError> {
+    let seeds = pipeline.selected_seeds(&options.parts)?;
+    let plan = StagePlan::of(Stage::Train, pipeline, artifacts)?;
     let mut shards = Vec::new();
-    for &seed in seeds {
-        let stage = StageRun::in_dir(Stage::Train, artifacts.train_shard(seed), &params(seed), inputs.clone())?;
-        if stage.should_run(force)? {
-            shards.push((seed, stage));
+    for job in plan.jobs {
+        if !job.seed().is_some_and(|s| seeds.contains(&s)) {
+            continue;
+        }
+        let stage = job.stage_run(Stage::Train)?;
+        if stage.should_run(options.force)? {
+            shards.push((job, stage));
         }
     }
     Ok(shards)
 }
 
-/// Runs the train stage for `seeds` (every seed of the pipeline when
-/// `None`): one shard per seed, `train/seed-<S>/`, each skipped when up to
-/// date (unless `force`) and published atomically on its own. The stale
-/// seeds train together, tasks outer, so each task's images are read once.
-pub fn run(
-    pipeline: &Pipeline,
-    artifacts: &Artifacts,
-    seeds: Option<&[u64]>,
-    device: Option<DeviceChoice>,
-    force: bool,
-) -> Result<(), TrainError> {
-    if pipeline.heldout.is_some() {
-        return heldout::run(pipeline, artifacts, seeds, device, force);
+/// Runs the train stage for the seeds of `options.parts`: one shard per
+/// seed, `train/seed-<S>/`, each skipped when up to date (unless
+/// `options.force`) and published atomically on its own. The stale seeds
+/// train together, tasks outer, so each task's images are read once.
+pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, options: &RunOptions) -> Result<(), TrainError> {
+    match &pipeline.experiment {
+        Experiment::Heldout(heldout) => heldout::run(pipeline, heldout, artifacts, options),
+        Experiment::Family(_) => {
+            let device = pipeline.train.device;
+            run_on(pipeline, artifacts, options, || Backend::resolve(device))
+        }
     }
-    let mut config = pipeline.train.clone();
-    if let Some(device) = device {
-        config.device = device;
-    }
-    let device = config.device;
-    run_on(pipeline, artifacts, &config, seeds, || Backend::resolve(device), force)
 }
 
-/// [`run`] with the `[train]` section `config` and a backend from
-/// `backend()`, called only when a shard is stale (so an up-to-date stage
-/// never asks for a GPU). Tests run the stage on candle's CPU backend this
-/// way: the GPU's code path without a GPU.
+/// [`run`] for a task-family pipeline, with a backend from `backend()`,
+/// called only when a shard is stale (so an up-to-date stage never asks for
+/// a GPU). Tests run the stage on candle's CPU backend this way: the GPU's
+/// code path without a GPU.
 pub fn run_on(
     pipeline: &Pipeline,
     artifacts: &Artifacts,
-    config: &TrainConfig,
-    seeds: Option<&[u64]>,
+    options: &RunOptions,
     backend: impl FnOnce() -> Result<Backend, TrainError>,
-    force: bool,
 ) -> Result<(), TrainError> {
-    let seeds = select_seeds(&config.seeds, seeds, &pipeline.path)?;
-    let shards = stale_shards(artifacts, &seeds, force, |seed| shard_params(config, seed))?;
+    let config = &pipeline.train;
+    let shards = stale_shards(pipeline, artifacts, options)?;
     if shards.is_empty() {
         return Ok(());
     }
@@ -355,7 +327,10 @@ pub fn run_on(
         format!("train {family}"),
     );
     let start = std::time::Instant::now();
-    let mut models: Vec<Model> = shards.iter().map(|(seed, _)| Model::new(config, *seed)).collect();
+    let mut models: Vec<Model> = shards
+        .iter()
+        .map(|(job, _)| Model::new(config, job.seed().expect("a seed job")))
+        .collect();
     let mut rows = match &backend {
         Backend::Cpu => train_on_cpu(artifacts, &mut models, task_count, &hyper, &|| bar.inc(1))?,
         Backend::Candle(device) => train_batched(device, artifacts, &mut models, task_count, &hyper, &|| bar.inc(1))?,
@@ -371,29 +346,27 @@ pub fn run_on(
         start.elapsed().as_secs_f64(),
         backend.name()
     );
-    for (((seed, stage), model), rows) in shards.into_iter().zip(&models).zip(&rows) {
+    for (((job, stage), model), rows) in shards.into_iter().zip(&models).zip(&rows) {
+        let seed = model.seed;
         let dir = stage.begin()?;
         let metadata = BTreeMap::from([
             ("format".to_string(), "tgsh-crwn/1".to_string()),
             ("seed".to_string(), seed.to_string()),
             ("family".to_string(), family.clone()),
             ("tasks".to_string(), task_count.to_string()),
-            (
-                "config".to_string(),
-                serde_json::to_string(&shard_params(config, seed)).expect("serialisable"),
-            ),
+            ("config".to_string(), job.params.to_string()),
             ("backend".to_string(), backend.name().to_string()),
             ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
             ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
         ]);
-        model.save(&dir.join("model.safetensors"), &metadata)?;
-        write_metrics(&dir.join("metrics.parquet"), rows, &family)?;
+        model.save(&dir.join(plan::MODEL_FILE), &metadata)?;
+        write_metrics(&dir.join(MetricsRow::FILE), rows, &family)?;
         let timings: Vec<(String, f64)> = rows
             .iter()
             .map(|r| (format!("task {} epoch {}", r.task, r.epoch), r.seconds))
             .collect();
-        schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;
+        schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;
         stage.commit()?;
         let finals: Vec<f64> = rows
             .iter()
@@ -492,51 +465,22 @@ fn train_batched(
     Ok(rows)
 }
 
-/// The seeds to run: all of `configured`, or those `requested`, each of
-/// which must be in the pipeline's list (so a shard never exists that the
-/// pipeline does not know about).
-pub fn select_seeds(configured: &[u64], requested: Option<&[u64]>, pipeline: &Path) -> Result<Vec<u64>, TrainError> {
-    match requested {
-        None => Ok(configured.to_vec()),
-        Some(requested) => {
-            for seed in requested {
-                if !configured.contains(seed) {
-                    return Err(TrainError::UnknownSeed {
-                        seed: *seed,
-                        pipeline: pipeline.display().to_string(),
-                        seeds: configured.to_vec(),
-                    });
-                }
-            }
-            Ok(requested.to_vec())
-        }
-    }
-}
-
 /// Writes `metrics.parquet`.
 pub fn write_metrics(path: &Path, rows: &[MetricRow], family: &str) -> Result<(), TrainError> {
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from(rows.iter().map(|r| r.seed).collect::<Vec<_>>())),
-        Arc::new(UInt16Array::from(
-            rows.iter().map(|r| r.task as u16).collect::<Vec<_>>(),
-        )),
-        Arc::new(UInt32Array::from(
-            rows.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter().map(|r| r.stats.loss).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter().map(|r| r.stats.train_accuracy).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            rows.iter().map(|r| r.stats.test_accuracy).collect::<Vec<_>>(),
-        )),
-    ];
-    let batch = schema::batch(path, schema::metrics_schema(), columns)?;
+    let rows: Vec<MetricsRow> = rows
+        .iter()
+        .map(|r| MetricsRow {
+            seed: r.seed,
+            task: r.task as u16,
+            epoch: r.epoch as u32,
+            loss: r.stats.loss,
+            train_accuracy: r.stats.train_accuracy,
+            test_accuracy: r.stats.test_accuracy,
+        })
+        .collect();
     let meta = BTreeMap::from([
         ("family".to_string(), family.to_string()),
         ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
     ]);
-    Ok(schema::write_parquet(path, &batch, &meta)?)
+    Ok(MetricsRow::write(path, &rows, &meta)?)
 }

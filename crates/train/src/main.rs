@@ -1,6 +1,8 @@
 use clap::{Parser, ValueEnum};
 use std::process::ExitCode;
+use tgsh_common::cli::{run_stage, Parts, RunOptions};
 use tgsh_common::config::DeviceChoice;
+use tgsh_common::Stage;
 
 /// Stage 2 of the T-GSH pipeline: trains one CRWN per seed, one context vector per task.
 ///
@@ -34,13 +36,22 @@ enum Device {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let device = args.device.map(|d| match d {
-        Device::Cpu => DeviceChoice::Cpu,
-        Device::Cuda => DeviceChoice::Cuda,
-        Device::Auto => DeviceChoice::Auto,
-    });
-    tgsh_common::cli::run_stage(&args.stage, |pipeline, artifacts| {
-        let seeds = (!args.seeds.is_empty()).then_some(args.seeds.as_slice());
-        tgsh_train::run(pipeline, artifacts, seeds, device, args.stage.force)
-    })
+    let options = RunOptions {
+        parts: Parts::from_flags(&args.seeds, false),
+        force: args.stage.force,
+    };
+    run_stage(
+        Stage::Train,
+        &args.stage,
+        |pipeline| {
+            if let Some(device) = args.device {
+                pipeline.train.device = match device {
+                    Device::Cpu => DeviceChoice::Cpu,
+                    Device::Cuda => DeviceChoice::Cuda,
+                    Device::Auto => DeviceChoice::Auto,
+                };
+            }
+        },
+        |pipeline, artifacts| tgsh_train::run(pipeline, artifacts, &options),
+    )
 }

@@ -55,15 +55,15 @@ fn shard(artifacts: &Artifacts, seed: u64, epochs: usize) -> (Vec<(u16, f64)>, M
 fn the_stage_on_the_batched_trainer_writes_what_the_cpu_trainer_writes() {
     let dir = temp_dir("batched");
     let pipeline = tiny_pipeline(&dir);
-    let config = pipeline.train.clone();
     let cpu = Artifacts::new(&dir.join("cpu"), &pipeline.name);
     let batched = Artifacts::new(&dir.join("batched"), &pipeline.name);
     for (artifacts, backend) in [
         (&cpu, Backend::Cpu),
         (&batched, Backend::Candle(candle_core::Device::Cpu)),
     ] {
-        tgsh_data::run(&pipeline, artifacts, None, false).unwrap();
-        tgsh_train::run_on(&pipeline, artifacts, &config, None, || Ok(backend), false).unwrap();
+        let options = tgsh_common::cli::RunOptions::default();
+        tgsh_data::run(&pipeline, artifacts, &options).unwrap();
+        tgsh_train::run_on(&pipeline, artifacts, &options, || Ok(backend)).unwrap();
     }
     for seed in [0, 1] {
         let (cpu_acc, cpu_model) = shard(&cpu, seed, 2);

@@ -20,7 +20,7 @@
 //! metric_learning_rate = 30.0
 //! ```
 
-use super::{DeviceChoice, FamilyConfig, SweepTransform};
+use super::{DeviceChoice, FamilyConfig};
 use serde::{Deserialize, Serialize};
 
 /// What is trained on the training tasks (the context as a function of `s`).
@@ -252,14 +252,8 @@ impl HeldoutConfig {
 
     /// Checks every value against the family; the message names the key,
     /// the value and what is allowed.
+    /// (The family is a sweep: [`super::HeldoutExperiment::resolve`] checks that first.)
     pub(super) fn validate(&self, family: &FamilyConfig, device: DeviceChoice) -> Result<(), String> {
-        if family.sweep.is_none() {
-            return Err(
-                "[heldout] needs a swept family: the task variable s is the swept parameter over its period; \
-                 give data.family.sweep = { transform = \"rotate\" | \"shift\", count, step }"
-                    .into(),
-            );
-        }
         let tasks = family.expand_len();
         if self.train_every == 0 {
             return Err("heldout.train_every = 0 is invalid: need at least 1".into());
@@ -318,31 +312,9 @@ fn has_repeats<T: Ord + Clone>(items: &[T]) -> bool {
     sorted.windows(2).any(|w| w[0] == w[1])
 }
 
-impl FamilyConfig {
-    /// The period of a swept transform: 360 degrees, or the image width for
-    /// periodic shifts. `None` for task lists.
-    pub fn period(&self) -> Option<f64> {
-        self.sweep.as_ref().map(|sweep| match sweep.transform {
-            SweepTransform::Rotate => 360.0,
-            SweepTransform::Shift => crate::SIDE as f64,
-        })
-    }
-
-    /// Each task's variable `s = (parameter / period) mod 1`, in `[0, 1)`;
-    /// `None` for task lists.
-    pub fn task_variables(&self) -> Option<Vec<f64>> {
-        let (sweep, period) = (self.sweep.as_ref()?, self.period()?);
-        Some(
-            (0..sweep.count)
-                .map(|i| ((sweep.start + i as f64 * sweep.step) / period).rem_euclid(1.0))
-                .collect(),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::config::Pipeline;
+    use crate::config::{Experiment, HeldoutExperiment, Pipeline};
     use std::path::Path;
 
     use super::*;
@@ -354,31 +326,35 @@ mod tests {
         Pipeline::parse(Path::new("pipelines/h.toml"), &text).map_err(|e| e.to_string())
     }
 
+    fn heldout(extra: &str) -> HeldoutExperiment {
+        match parse(extra).unwrap().experiment {
+            Experiment::Heldout(h) => h,
+            other => panic!("a held-out pipeline, not {}", other.kind()),
+        }
+    }
+
     #[test]
     fn interpolation_and_extrapolation_splits() {
-        let p = parse("[heldout]\ntrain_every = 4\n").unwrap();
-        let h = p.heldout.unwrap();
-        assert_eq!(h.train_tasks(72), (0..72).step_by(4).collect::<Vec<_>>());
-        let splits = h.splits(72);
+        let h = heldout("[heldout]\ntrain_every = 4\n");
+        assert_eq!(h.train_tasks, (0..72).step_by(4).collect::<Vec<_>>());
+        let splits = h.splits;
         assert_eq!(splits[0], Split::Seen);
         assert_eq!(splits[71], Split::Interpolated);
         assert!(!splits.contains(&Split::Extrapolated));
 
-        let p = parse("[heldout]\ntrain_every = 2\ntrain_last = 34\n").unwrap();
-        let h = p.heldout.unwrap();
-        let trained = h.train_tasks(72);
+        let h = heldout("[heldout]\ntrain_every = 2\ntrain_last = 34\n");
+        let trained = &h.train_tasks;
         assert_eq!(trained.len(), 18);
         assert_eq!(*trained.last().unwrap(), 34); // 170 degrees
-        let splits = h.splits(72);
+        let splits = h.splits;
         assert_eq!(splits[1], Split::Interpolated);
         assert_eq!(splits[36], Split::Extrapolated); // 180 degrees
     }
 
     #[test]
     fn methods_and_updates_expand_to_trained_models() {
-        let p =
-            parse("[heldout]\ntrain_every = 4\nmethods = [\"points\", \"input\", \"circle\", \"fourier2\"]\n").unwrap();
-        let labels: Vec<String> = p.heldout.unwrap().trained_methods().iter().map(|m| m.label()).collect();
+        let h = heldout("[heldout]\ntrain_every = 4\nmethods = [\"points\", \"input\", \"circle\", \"fourier2\"]\n");
+        let labels: Vec<String> = h.methods.iter().map(|m| m.label()).collect();
         assert_eq!(
             labels,
             [
@@ -394,11 +370,12 @@ mod tests {
 
     #[test]
     fn task_variable_is_the_parameter_over_the_period() {
-        let p = parse("").unwrap();
-        let s = p.data.family.task_variables().unwrap();
-        assert_eq!(s[0], 0.0);
-        assert!((s[18] - 0.25).abs() < 1e-12);
-        assert!(p.heldout.is_none());
+        let h = heldout("[heldout]\ntrain_every = 4\n");
+        assert_eq!(h.s[0], 0.0);
+        assert!((h.s[18] - 0.25).abs() < 1e-12);
+        assert_eq!(h.period, 360.0);
+        assert_eq!(h.topology, crate::config::Topology::Circle);
+        assert!(matches!(parse("").unwrap().experiment, Experiment::Family(_)));
     }
 
     #[test]
@@ -420,5 +397,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("swept family"), "{e}");
+        let e = parse("[heldout]\ntrain_every = 4\n[analyze]\nclusters = 2\n").unwrap_err();
+        assert!(e.contains("remove the [analyze] section"), "{e}");
     }
 }

@@ -1,424 +1,508 @@
 //! The analyze stage's tables. Each seed's shard (`analyze/seed-<S>/`) holds
-//! the per-seed tables, every one with a `seed` column so shards concatenate;
-//! `analyze/summary/` holds what merges seeds. ARCHITECTURE.md documents the
-//! same schemas for readers in other languages.
+//! the per-seed tables, every one with a `seed` column so shards
+//! concatenate; `analyze/summary/` holds what merges seeds. Each table is
+//! declared once here ([`table!`](crate::table)); the `*_schema()`
+//! functions return the declarations' schemas.
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use std::sync::Arc;
-
-fn schema(fields: Vec<Field>) -> SchemaRef {
-    Arc::new(Schema::new(fields))
-}
-
-fn f(name: &str, data_type: DataType) -> Field {
-    Field::new(name, data_type, false)
-}
+use super::{FloatImage, Table};
+use arrow::datatypes::{DataType, SchemaRef};
 
 /// A 28x28 float image, row-major: `fixed_size_list<float32>[784]`.
 pub fn float_image_type() -> DataType {
-    DataType::FixedSizeList(
-        Arc::new(Field::new("item", DataType::Float32, false)),
-        crate::PIXELS as i32,
-    )
+    <FloatImage as super::Column>::data_type()
 }
 
 /// A list of float64 values.
 pub fn float_list_type() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Float64, false)))
+    <Vec<f64> as super::Column>::data_type()
 }
 
-/// `seed-<S>/cross_task.parquet`: the context of one task on another's test set.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `context_task` | uint16 | whose trained context `c_i` is used |
-/// | `data_task` | uint16 | whose test images are classified |
-/// | `accuracy` | float64 | fraction correct on all of `data_task`'s test images |
-pub fn cross_task_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("context_task", DataType::UInt16),
-        f("data_task", DataType::UInt16),
-        f("accuracy", DataType::Float64),
-    ])
-}
-
-/// `seed-<S>/reconstruction.parquet`: the pseudo-inverse reconstruction of
-/// every (task, class) (Eq. 3) and how it matches the test images' class means.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `task`, `class` | uint16, uint8 | what is reconstructed |
-/// | `image` | fixed_size_list<float32>[784] | `pinv(W1) z`, in normalised pixel units |
-/// | `own_correlation` | float64 | Pearson correlation with the mean test image of `class` in `task` |
-/// | `best_task` | uint16 | the task whose `class` mean correlates best |
-/// | `best_class` | uint8 | the class whose mean in `task` correlates best |
-/// | `own_task_rank` | float64 | fraction of the other tasks whose `class` mean correlates less than `task`'s |
-pub fn reconstruction_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("task", DataType::UInt16),
-        f("class", DataType::UInt8),
-        f("image", float_image_type()),
-        f("own_correlation", DataType::Float64),
-        f("best_task", DataType::UInt16),
-        f("best_class", DataType::UInt8),
-        f("own_task_rank", DataType::Float64),
-    ])
-}
-
-/// `seed-<S>/tgsh_pairs.parquet`: a uniform sample of the pair similarities
-/// of the T-GSH comparison (Fig. 1a).
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `grouping` | utf8 | `label` (groups are digits: the figure's caption) or `position` (groups are random sets of images, label-agnostic: the notebook and Definition 1) |
-/// | `kind` | utf8 | `intra` (same task, different groups) or `inter` (same group, different tasks) |
-/// | `cosine` | float64 | cosine similarity of the two representations `c_t ⊙ r(x)` |
-pub fn tgsh_pairs_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("grouping", DataType::Utf8),
-        f("kind", DataType::Utf8),
-        f("cosine", DataType::Float64),
-    ])
-}
-
-/// `seed-<S>/dendrogram.parquet` (with `seed`) and `summary/dendrogram.parquet`
-/// (without: the tree of the seed-mean similarity matrix): the merge tree
-/// in scipy's `linkage` convention.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed (per-seed table only) |
-/// | `step` | uint32 | merge number from 0; it creates cluster `tasks + step` |
-/// | `left`, `right` | uint32 | merged clusters (`left < right`; `< tasks` are tasks) |
-/// | `height` | float64 | linkage distance on `1 - cos` |
-/// | `size` | uint32 | tasks in the new cluster |
-pub fn dendrogram_schema(with_seed: bool) -> SchemaRef {
-    let mut fields = seed_field(with_seed);
-    fields.extend([
-        f("step", DataType::UInt32),
-        f("left", DataType::UInt32),
-        f("right", DataType::UInt32),
-        f("height", DataType::Float64),
-        f("size", DataType::UInt32),
-    ]);
-    schema(fields)
-}
-
-/// `seed-<S>/clusters.parquet` and `summary/clusters.parquet`: flat clusters
-/// at the configured cut (linfa-hierarchical) and the dendrogram's leaf order.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed (per-seed table only) |
-/// | `task` | uint16 | task index |
-/// | `cluster` | uint32 | cluster at `analyze.clusters`, numbered by first appearance in task order |
-/// | `leaf_position` | uint32 | position of the task in the dendrogram's leaf order |
-pub fn clusters_schema(with_seed: bool) -> SchemaRef {
-    let mut fields = seed_field(with_seed);
-    fields.extend([
-        f("task", DataType::UInt16),
-        f("cluster", DataType::UInt32),
-        f("leaf_position", DataType::UInt32),
-    ]);
-    schema(fields)
-}
-
-fn seed_field(with_seed: bool) -> Vec<Field> {
-    if with_seed {
-        vec![f("seed", DataType::UInt64)]
-    } else {
-        Vec::new()
+crate::table! {
+    /// `analyze/seed-<S>/similarity.parquet`: cosine similarity of context
+    /// vectors, one row per (seed, state, task_i, task_j), all ordered pairs
+    /// (Figs. 1b, 4b, 5b).
+    pub struct SimilarityRow in "similarity.parquet" {
+        /// model seed
+        seed: u64,
+        /// `before` or `after` training
+        state: String,
+        /// task index
+        task_i: u16,
+        /// task index
+        task_j: u16,
+        /// cos(c_i, c_j)
+        cosine: f64,
     }
 }
 
-/// `seed-<S>/adjacency.parquet`: mean similarity at each task distance.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `state` | utf8 | `before` or `after` training |
-/// | `distance` | uint32 | task distance (circular for circles) |
-/// | `mean_similarity` | float64 | mean cosine over ordered pairs at that distance |
-/// | `pairs` | uint32 | ordered pairs at that distance |
+crate::table! {
+    /// `analyze/seed-<S>/adjacency.parquet`: mean similarity at each task distance.
+    pub struct AdjacencyRow in "adjacency.parquet" {
+        /// model seed
+        seed: u64,
+        /// `before` or `after` training
+        state: String,
+        /// task distance (circular for circles)
+        distance: u32,
+        /// mean cosine over ordered pairs at that distance
+        mean_similarity: f64,
+        /// ordered pairs at that distance
+        pairs: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/cross_task.parquet`: the context of one task on
+    /// another's test set; the diagonal is the trained test accuracy, exactly.
+    pub struct CrossTaskRow in "cross_task.parquet" {
+        /// model seed
+        seed: u64,
+        /// whose trained context `c_i` is used
+        context_task: u16,
+        /// whose test images are classified
+        data_task: u16,
+        /// fraction correct on all of `data_task`'s test images
+        accuracy: f64,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/reconstruction.parquet`: the pseudo-inverse
+    /// reconstruction of every (task, class) (Eq. 3), `pinv(W1) z` with
+    /// `z ~ N(W2[k] ⊙ c_t, (1/H)^2)`, and how it matches the test images'
+    /// class means (Fig. 3).
+    pub struct ReconstructionRow in "reconstruction.parquet" {
+        /// model seed
+        seed: u64,
+        /// the task reconstructed
+        task: u16,
+        /// the class reconstructed
+        class: u8,
+        /// `pinv(W1) z`, in normalised pixel units
+        image: FloatImage,
+        /// Pearson correlation with the mean test image of `class` in `task`
+        own_correlation: f64,
+        /// the task whose `class` mean correlates best
+        best_task: u16,
+        /// the class whose mean in `task` correlates best
+        best_class: u8,
+        /// fraction of the other tasks whose `class` mean correlates less than `task`'s
+        own_task_rank: f64,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/tgsh_pairs.parquet`: a uniform sample
+    /// (`analyze.tgsh_pair_sample` per kind) of the pair similarities of the
+    /// T-GSH comparison (Fig. 1a).
+    pub struct TgshPairRow in "tgsh_pairs.parquet" {
+        /// model seed
+        seed: u64,
+        /// `label` (groups are digits: the figure's caption) or `position` (groups are random sets of images, label-agnostic: the notebook and Definition 1)
+        grouping: String,
+        /// `intra` (same task, different groups) or `inter` (same group, different tasks)
+        kind: String,
+        /// cosine similarity of the two representations `c_t ⊙ r(x)`
+        cosine: f64,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/dendrogram.parquet`: the average-linkage merge tree
+    /// on `1 - cos`, in scipy's `linkage` convention.
+    pub struct DendrogramRow in "dendrogram.parquet" {
+        /// model seed
+        seed: u64,
+        /// merge number from 0; it creates cluster `tasks + step`
+        step: u32,
+        /// merged cluster (`left < right`; `< tasks` are tasks)
+        left: u32,
+        /// merged cluster
+        right: u32,
+        /// linkage distance on `1 - cos`
+        height: f64,
+        /// tasks in the new cluster
+        size: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/dendrogram.parquet`: the tree of the seed-mean
+    /// similarity matrix (the report's Fig. 7), as the per-seed table
+    /// without `seed`.
+    pub struct DendrogramSummaryRow in "dendrogram.parquet" {
+        /// merge number from 0; it creates cluster `tasks + step`
+        step: u32,
+        /// merged cluster (`left < right`; `< tasks` are tasks)
+        left: u32,
+        /// merged cluster
+        right: u32,
+        /// linkage distance on `1 - cos`
+        height: f64,
+        /// tasks in the new cluster
+        size: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/clusters.parquet`: flat clusters at the configured
+    /// cut (linfa-hierarchical) and the dendrogram's leaf order.
+    pub struct ClusterRow in "clusters.parquet" {
+        /// model seed
+        seed: u64,
+        /// task index
+        task: u16,
+        /// cluster at `analyze.clusters`, numbered by first appearance in task order
+        cluster: u32,
+        /// position of the task in the dendrogram's leaf order
+        leaf_position: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/clusters.parquet`: the clusters of the seed-mean
+    /// similarity matrix, as the per-seed table without `seed`.
+    pub struct ClusterSummaryRow in "clusters.parquet" {
+        /// task index
+        task: u16,
+        /// cluster at `analyze.clusters`, numbered by first appearance in task order
+        cluster: u32,
+        /// position of the task in the dendrogram's leaf order
+        leaf_position: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/statistics.parquet`: every scalar one seed's
+    /// analyses measure (ARCHITECTURE.md lists them).
+    pub struct SeedStatisticRow in "statistics.parquet" {
+        /// model seed
+        seed: u64,
+        /// dotted name, e.g. `similarity.after.nearest_is_adjacent`
+        statistic: String,
+        /// the value (NaN where undefined, e.g. adjacency without a topology)
+        value: f64,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/statistics.parquet`: each statistic across seeds.
+    pub struct StatisticRow in "statistics.parquet" {
+        /// as in the per-seed table
+        statistic: String,
+        /// mean over seeds
+        mean: f64,
+        /// 95 % Student-t interval of the mean, low end (NaN with one seed)
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds with a finite value
+        seeds: u32,
+        /// the per-seed values, in seed order
+        values: Vec<f64>,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/claims.parquet`: one row per claim, with its verdict.
+    pub struct ClaimRow in "claims.parquet" {
+        /// short stable name
+        id: String,
+        /// what the paper says, in words
+        claim: String,
+        /// where the paper shows it
+        figure: String,
+        /// the statistic tested (a row of `statistics.parquet`) and what it measures
+        statistic: String,
+        /// its mean across seeds
+        mean: f64,
+        /// 95 % interval across seeds, low end
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds
+        seeds: u32,
+        /// the bar, fixed before looking
+        threshold: f64,
+        /// `>`, `>=`, `<` or `<=`: what the claim needs of the statistic
+        direction: String,
+        /// `pass` (the whole interval meets the bar), `fail` (none of it does), `inconclusive` (it straddles the bar, or one seed gives no interval)
+        verdict: String,
+        /// how the statistic is computed
+        note: String,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/tgsh.parquet`: the T-GSH comparison pooled over seeds.
+    pub struct TgshSummaryRow in "tgsh.parquet" {
+        /// `label` or `position` (see `tgsh_pairs`)
+        grouping: String,
+        /// mean of the pooled intra pair samples
+        intra_mean: f64,
+        /// mean of the pooled inter pair samples
+        inter_mean: f64,
+        /// `intra_mean - inter_mean`
+        difference: f64,
+        /// percentile bootstrap 95 % interval of the difference, low end
+        difference_low: f64,
+        /// high end
+        difference_high: f64,
+        /// `P(intra > inter)` on the pooled samples
+        auc: f64,
+        /// seeds pooled
+        seeds: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/adjacency.parquet`: the adjacency profile across seeds.
+    pub struct AdjacencySummaryRow in "adjacency.parquet" {
+        /// `before` or `after`
+        state: String,
+        /// task distance
+        distance: u32,
+        /// mean similarity at that distance over seeds
+        mean: f64,
+        /// 95 % Student-t interval across seeds, low end
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds
+        seeds: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/class_means.parquet`: the mean test image of each
+    /// class in each task, what reconstructions are scored against.
+    pub struct ClassMeanRow in "class_means.parquet" {
+        /// task index
+        task: u16,
+        /// class
+        class: u8,
+        /// how many images were averaged
+        images: u32,
+        /// mean pixel value, 0-255
+        image: FloatImage,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/accuracy.parquet`: each task's final test accuracy
+    /// across seeds.
+    pub struct AccuracySummaryRow in "accuracy.parquet" {
+        /// task index
+        task: u16,
+        /// mean final-epoch test accuracy (fraction)
+        mean: f64,
+        /// 95 % Student-t interval across seeds, low end
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds
+        seeds: u32,
+        /// per seed, in seed order
+        values: Vec<f64>,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/heldout.parquet` (held-out pipelines): every
+    /// method's test accuracy on every task of the family, trained or not.
+    pub struct HeldoutRow in "heldout.parquet" {
+        /// model seed
+        seed: u64,
+        /// `points-nearest`, `points-interp` (the CRWN's points, an unseen task served by the nearest training task's context or by linear interpolation between its two neighbours), `shared`, `input`, `line`, `circle`, `fourierK`, each `-metric` when trained with the metric-preconditioned update
+        method: String,
+        /// `points`, `none`, `line` or `circle` (for `input`: the shape of its task encoding)
+        topology: String,
+        /// `onehot`, `constant`, `line`, `fourierK`; `constant+input` for input conditioning
+        basis: String,
+        /// `rmsprop` or `metric`
+        update: String,
+        /// learned numbers (points: `T (H + 1)`, manifolds `K H`, input `H + E H`)
+        parameters: u64,
+        /// task index
+        task: u16,
+        /// the task variable in `[0, 1)`
+        s: f64,
+        /// `seen` (trained), `interpolated` (untrained, inside the training arc), `extrapolated` (outside it)
+        split: String,
+        /// `split == "seen"`
+        seen: bool,
+        /// fraction correct on all of the task's test images
+        accuracy: f64,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/context_cosine.parquet` (held-out pipelines): each
+    /// jointly trained method's contexts at the training tasks, compared
+    /// with themselves and with the CRWN's per-task contexts.
+    pub struct ContextCosineRow in "context_cosine.parquet" {
+        /// model seed
+        seed: u64,
+        /// a method with a model file (`points` is the CRWN)
+        method: String,
+        /// `self`: `cos(c(s_i), c(s_j))` within the method; `crwn`: `cos(c(s_i), c_j)` with the CRWN's context of training task `j`
+        kind: String,
+        /// training task (family index)
+        task_i: u16,
+        /// training task (family index)
+        task_j: u16,
+        /// the cosine similarity
+        cosine: f64,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/heldout.parquet` (held-out pipelines): the comparison table.
+    pub struct HeldoutSummaryRow in "heldout.parquet" {
+        /// as in the per-seed table
+        method: String,
+        /// as in the per-seed table
+        topology: String,
+        /// as in the per-seed table
+        basis: String,
+        /// as in the per-seed table
+        update: String,
+        /// as in the per-seed table
+        parameters: u64,
+        /// `seen`, `interpolated`, `extrapolated`, or `unseen` (every untrained task)
+        split: String,
+        /// tasks in the split
+        tasks: u32,
+        /// mean over seeds of the mean accuracy over the split's tasks
+        mean: f64,
+        /// 95 % Student-t interval across seeds, low end (NaN with one seed)
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds
+        seeds: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/heldout_curve.parquet` (held-out pipelines): accuracy
+    /// as a function of the task variable, per method.
+    pub struct HeldoutCurveRow in "heldout_curve.parquet" {
+        /// as in the per-seed table
+        method: String,
+        /// task index
+        task: u16,
+        /// task variable
+        s: f64,
+        /// `seen`, `interpolated` or `extrapolated`
+        split: String,
+        /// test accuracy, mean across seeds
+        mean: f64,
+        /// 95 % Student-t interval across seeds, low end
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds
+        seeds: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/context_cosine.parquet` (held-out pipelines): the
+    /// per-seed table's cosines averaged over seeds.
+    pub struct ContextCosineSummaryRow in "context_cosine.parquet" {
+        /// as in the per-seed table
+        method: String,
+        /// as in the per-seed table
+        kind: String,
+        /// as in the per-seed table
+        task_i: u16,
+        /// as in the per-seed table
+        task_j: u16,
+        /// mean cosine over seeds
+        mean: f64,
+        /// seeds
+        seeds: u32,
+    }
+}
+
+/// [`CrossTaskRow`]'s schema.
+pub fn cross_task_schema() -> SchemaRef {
+    CrossTaskRow::schema()
+}
+/// [`ReconstructionRow`]'s schema.
+pub fn reconstruction_schema() -> SchemaRef {
+    ReconstructionRow::schema()
+}
+/// [`TgshPairRow`]'s schema.
+pub fn tgsh_pairs_schema() -> SchemaRef {
+    TgshPairRow::schema()
+}
+/// [`DendrogramRow`]'s schema, or [`DendrogramSummaryRow`]'s without the seed.
+pub fn dendrogram_schema(with_seed: bool) -> SchemaRef {
+    if with_seed {
+        DendrogramRow::schema()
+    } else {
+        DendrogramSummaryRow::schema()
+    }
+}
+/// [`ClusterRow`]'s schema, or [`ClusterSummaryRow`]'s without the seed.
+pub fn clusters_schema(with_seed: bool) -> SchemaRef {
+    if with_seed {
+        ClusterRow::schema()
+    } else {
+        ClusterSummaryRow::schema()
+    }
+}
+/// [`AdjacencyRow`]'s schema.
 pub fn adjacency_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("state", DataType::Utf8),
-        f("distance", DataType::UInt32),
-        f("mean_similarity", DataType::Float64),
-        f("pairs", DataType::UInt32),
-    ])
+    AdjacencyRow::schema()
 }
-
-/// `seed-<S>/statistics.parquet`: every scalar one seed's analyses measure.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `statistic` | utf8 | dotted name, e.g. `similarity.after.nearest_is_adjacent` (ARCHITECTURE.md lists them) |
-/// | `value` | float64 | the value (NaN where undefined, e.g. adjacency without a topology) |
+/// [`SeedStatisticRow`]'s schema.
 pub fn seed_statistics_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("statistic", DataType::Utf8),
-        f("value", DataType::Float64),
-    ])
+    SeedStatisticRow::schema()
 }
-
-/// `summary/statistics.parquet`: each statistic across seeds.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `statistic` | utf8 | as in the per-seed table |
-/// | `mean` | float64 | mean over seeds |
-/// | `ci_low`, `ci_high` | float64 | 95 % Student-t interval of the mean (NaN with one seed) |
-/// | `seeds` | uint32 | seeds with a finite value |
-/// | `values` | list<float64> | the per-seed values, in seed order |
+/// [`StatisticRow`]'s schema.
 pub fn summary_statistics_schema() -> SchemaRef {
-    schema(vec![
-        f("statistic", DataType::Utf8),
-        f("mean", DataType::Float64),
-        f("ci_low", DataType::Float64),
-        f("ci_high", DataType::Float64),
-        f("seeds", DataType::UInt32),
-        f("values", float_list_type()),
-    ])
+    StatisticRow::schema()
 }
-
-/// `summary/claims.parquet`: one row per claim, with its verdict.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `id` | utf8 | short stable name |
-/// | `claim` | utf8 | what the paper says, in words |
-/// | `figure` | utf8 | where the paper shows it |
-/// | `statistic` | utf8 | the statistic tested (a row of `statistics.parquet`) and what it measures |
-/// | `mean`, `ci_low`, `ci_high` | float64 | its mean and 95 % interval across seeds |
-/// | `seeds` | uint32 | seeds |
-/// | `threshold` | float64 | the bar, fixed before looking |
-/// | `direction` | utf8 | `>`, `>=`, `<` or `<=`: what the claim needs of the statistic |
-/// | `verdict` | utf8 | `pass` (the whole interval meets the bar), `fail` (none of it does), `inconclusive` (it straddles the bar, or one seed gives no interval) |
-/// | `note` | utf8 | how the statistic is computed |
+/// [`ClaimRow`]'s schema.
 pub fn claims_schema() -> SchemaRef {
-    schema(vec![
-        f("id", DataType::Utf8),
-        f("claim", DataType::Utf8),
-        f("figure", DataType::Utf8),
-        f("statistic", DataType::Utf8),
-        f("mean", DataType::Float64),
-        f("ci_low", DataType::Float64),
-        f("ci_high", DataType::Float64),
-        f("seeds", DataType::UInt32),
-        f("threshold", DataType::Float64),
-        f("direction", DataType::Utf8),
-        f("verdict", DataType::Utf8),
-        f("note", DataType::Utf8),
-    ])
+    ClaimRow::schema()
 }
-
-/// `summary/tgsh.parquet`: the T-GSH comparison pooled over seeds.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `grouping` | utf8 | `label` or `position` (see `tgsh_pairs`) |
-/// | `intra_mean`, `inter_mean` | float64 | means of the pooled pair samples |
-/// | `difference` | float64 | `intra_mean - inter_mean` |
-/// | `difference_low`, `difference_high` | float64 | percentile bootstrap 95 % interval of the difference (pairs resampled) |
-/// | `auc` | float64 | `P(intra > inter)` on the pooled samples |
-/// | `seeds` | uint32 | seeds pooled |
+/// [`TgshSummaryRow`]'s schema.
 pub fn tgsh_summary_schema() -> SchemaRef {
-    schema(vec![
-        f("grouping", DataType::Utf8),
-        f("intra_mean", DataType::Float64),
-        f("inter_mean", DataType::Float64),
-        f("difference", DataType::Float64),
-        f("difference_low", DataType::Float64),
-        f("difference_high", DataType::Float64),
-        f("auc", DataType::Float64),
-        f("seeds", DataType::UInt32),
-    ])
+    TgshSummaryRow::schema()
 }
-
-/// `summary/adjacency.parquet`: the adjacency profile across seeds.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `state` | utf8 | `before` or `after` |
-/// | `distance` | uint32 | task distance |
-/// | `mean`, `ci_low`, `ci_high` | float64 | mean similarity at that distance, 95 % Student-t interval across seeds |
-/// | `seeds` | uint32 | seeds |
+/// [`AdjacencySummaryRow`]'s schema.
 pub fn adjacency_summary_schema() -> SchemaRef {
-    schema(vec![
-        f("state", DataType::Utf8),
-        f("distance", DataType::UInt32),
-        f("mean", DataType::Float64),
-        f("ci_low", DataType::Float64),
-        f("ci_high", DataType::Float64),
-        f("seeds", DataType::UInt32),
-    ])
+    AdjacencySummaryRow::schema()
 }
-
-/// `summary/class_means.parquet`: the mean test image of each class in each
-/// task, what reconstructions are scored against.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `task`, `class` | uint16, uint8 | which images |
-/// | `images` | uint32 | how many were averaged |
-/// | `image` | fixed_size_list<float32>[784] | mean pixel value, 0-255 |
+/// [`ClassMeanRow`]'s schema.
 pub fn class_means_schema() -> SchemaRef {
-    schema(vec![
-        f("task", DataType::UInt16),
-        f("class", DataType::UInt8),
-        f("images", DataType::UInt32),
-        f("image", float_image_type()),
-    ])
+    ClassMeanRow::schema()
 }
-
-/// `summary/accuracy.parquet`: each task's final test accuracy across seeds.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `task` | uint16 | task index |
-/// | `mean`, `ci_low`, `ci_high` | float64 | mean final-epoch test accuracy (fraction) and its 95 % Student-t interval across seeds |
-/// | `seeds` | uint32 | seeds |
-/// | `values` | list<float64> | per seed, in seed order |
+/// [`AccuracySummaryRow`]'s schema.
 pub fn accuracy_summary_schema() -> SchemaRef {
-    schema(vec![
-        f("task", DataType::UInt16),
-        f("mean", DataType::Float64),
-        f("ci_low", DataType::Float64),
-        f("ci_high", DataType::Float64),
-        f("seeds", DataType::UInt32),
-        f("values", float_list_type()),
-    ])
+    AccuracySummaryRow::schema()
 }
-
-/// `seed-<S>/heldout.parquet` (held-out pipelines): every method's test
-/// accuracy on every task of the family, trained or not.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `method` | utf8 | `points-nearest`, `points-interp` (the CRWN's points, an unseen task served by the nearest training task's context or by linear interpolation between its two neighbours), `shared`, `input`, `line`, `circle`, `fourierK`, each `-metric` when trained with the metric-preconditioned update |
-/// | `topology` | utf8 | `points`, `none`, `line` or `circle` (for `input`: the shape of its task encoding) |
-/// | `basis` | utf8 | `onehot`, `constant`, `line`, `fourierK`; `constant+input` for input conditioning |
-/// | `update` | utf8 | `rmsprop` or `metric` |
-/// | `parameters` | uint64 | learned numbers (points: `T (H + 1)`, manifolds `K H`, input `H + E H`) |
-/// | `task` | uint16 | task index |
-/// | `s` | float64 | the task variable in `[0, 1)` |
-/// | `split` | utf8 | `seen` (trained), `interpolated` (untrained, inside the training arc), `extrapolated` (outside it) |
-/// | `seen` | bool | `split == "seen"` |
-/// | `accuracy` | float64 | fraction correct on all of the task's test images |
+/// [`HeldoutRow`]'s schema.
 pub fn heldout_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("method", DataType::Utf8),
-        f("topology", DataType::Utf8),
-        f("basis", DataType::Utf8),
-        f("update", DataType::Utf8),
-        f("parameters", DataType::UInt64),
-        f("task", DataType::UInt16),
-        f("s", DataType::Float64),
-        f("split", DataType::Utf8),
-        f("seen", DataType::Boolean),
-        f("accuracy", DataType::Float64),
-    ])
+    HeldoutRow::schema()
 }
-
-/// `seed-<S>/context_cosine.parquet` (held-out pipelines): each jointly
-/// trained method's contexts at the training tasks, compared with
-/// themselves and with the CRWN's per-task contexts.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `method` | utf8 | a method with a model file (`points` is the CRWN) |
-/// | `kind` | utf8 | `self`: `cos(c(s_i), c(s_j))` within the method; `crwn`: `cos(c(s_i), c_j)` with the CRWN's context of training task `j` |
-/// | `task_i`, `task_j` | uint16 | training tasks (family indices) |
-/// | `cosine` | float64 | the cosine similarity |
+/// [`ContextCosineRow`]'s schema.
 pub fn context_cosine_schema() -> SchemaRef {
-    schema(vec![
-        f("seed", DataType::UInt64),
-        f("method", DataType::Utf8),
-        f("kind", DataType::Utf8),
-        f("task_i", DataType::UInt16),
-        f("task_j", DataType::UInt16),
-        f("cosine", DataType::Float64),
-    ])
+    ContextCosineRow::schema()
 }
-
-/// `summary/heldout.parquet` (held-out pipelines): the comparison table.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `method`, `topology`, `basis`, `update`, `parameters` | | as in the per-seed table |
-/// | `split` | utf8 | `seen`, `interpolated`, `extrapolated`, or `unseen` (every untrained task) |
-/// | `tasks` | uint32 | tasks in the split |
-/// | `mean` | float64 | mean over seeds of the mean accuracy over the split's tasks |
-/// | `ci_low`, `ci_high` | float64 | 95 % Student-t interval across seeds (NaN with one seed) |
-/// | `seeds` | uint32 | seeds |
+/// [`HeldoutSummaryRow`]'s schema.
 pub fn heldout_summary_schema() -> SchemaRef {
-    schema(vec![
-        f("method", DataType::Utf8),
-        f("topology", DataType::Utf8),
-        f("basis", DataType::Utf8),
-        f("update", DataType::Utf8),
-        f("parameters", DataType::UInt64),
-        f("split", DataType::Utf8),
-        f("tasks", DataType::UInt32),
-        f("mean", DataType::Float64),
-        f("ci_low", DataType::Float64),
-        f("ci_high", DataType::Float64),
-        f("seeds", DataType::UInt32),
-    ])
+    HeldoutSummaryRow::schema()
 }
-
-/// `summary/heldout_curve.parquet` (held-out pipelines): accuracy as a
-/// function of the task variable, per method.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `method` | utf8 | as in the per-seed table |
-/// | `task` | uint16 | task index |
-/// | `s` | float64 | task variable |
-/// | `split` | utf8 | `seen`, `interpolated` or `extrapolated` |
-/// | `mean`, `ci_low`, `ci_high` | float64 | test accuracy across seeds, 95 % Student-t interval |
-/// | `seeds` | uint32 | seeds |
+/// [`HeldoutCurveRow`]'s schema.
 pub fn heldout_curve_schema() -> SchemaRef {
-    schema(vec![
-        f("method", DataType::Utf8),
-        f("task", DataType::UInt16),
-        f("s", DataType::Float64),
-        f("split", DataType::Utf8),
-        f("mean", DataType::Float64),
-        f("ci_low", DataType::Float64),
-        f("ci_high", DataType::Float64),
-        f("seeds", DataType::UInt32),
-    ])
+    HeldoutCurveRow::schema()
 }
-
-/// `summary/context_cosine.parquet` (held-out pipelines): the per-seed
-/// table's cosines averaged over seeds.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `method`, `kind`, `task_i`, `task_j` | | as in the per-seed table |
-/// | `mean` | float64 | mean cosine over seeds |
-/// | `seeds` | uint32 | seeds |
+/// [`ContextCosineSummaryRow`]'s schema.
 pub fn context_cosine_summary_schema() -> SchemaRef {
-    schema(vec![
-        f("method", DataType::Utf8),
-        f("kind", DataType::Utf8),
-        f("task_i", DataType::UInt16),
-        f("task_j", DataType::UInt16),
-        f("mean", DataType::Float64),
-        f("seeds", DataType::UInt32),
-    ])
+    ContextCosineSummaryRow::schema()
 }

@@ -4,11 +4,14 @@
 //! The analyze stage's tables are in [`analysis`].
 
 pub mod analysis;
+pub mod table;
+
+pub use table::{Column, ColumnSpec, FloatImage, Image, Table};
 
 use crate::error::{Error, Result};
 use arrow::array::{Array, ArrayRef, AsArray, FixedSizeBinaryArray, RecordBatch};
 use arrow::buffer::Buffer;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -21,33 +24,35 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// `data/{train,test}.parquet`: one row per (task, image).
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `task` | uint16 | task index, from 0 (see `tasks.parquet`) |
-/// | `split` | utf8 | `train` or `test` |
-/// | `source_index` | uint32 | index of the source image in the MNIST split |
-/// | `label` | uint8 | digit 0-9 (transforms keep labels) |
-/// | `image` | fixed_size_binary[784] | the transformed 28x28 image, row-major, one byte per pixel |
+crate::table! {
+    /// `data/train.parquet` and `data/test.parquet` (written by data; read by
+    /// train, analyze, report): one row per (task, image). Rows are ordered
+    /// by task, then source index, one row group per task; readers must not
+    /// rely on the order, they filter on `task`.
+    pub struct ImageRow in "train.parquet" {
+        /// task index, from 0 (see `tasks.parquet`)
+        task: u16,
+        /// `train` or `test`
+        split: String,
+        /// index of the source image in the MNIST split
+        source_index: u32,
+        /// digit 0-9 (transforms keep labels)
+        label: u8,
+        /// the transformed 28x28 image, row-major, one byte per pixel, 0 = black
+        image: Image,
+    }
+}
+
+/// The test split's file: the same columns as [`ImageRow`]'s `train.parquet`.
+pub const TEST_IMAGES_FILE: &str = "test.parquet";
+
+/// `data/{train,test}.parquet`'s schema ([`ImageRow`]).
 pub fn images_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("task", DataType::UInt16, false),
-        Field::new("split", DataType::Utf8, false),
-        Field::new("source_index", DataType::UInt32, false),
-        Field::new("label", DataType::UInt8, false),
-        Field::new("image", image_type(), false),
-    ]))
+    ImageRow::schema()
 }
 
-// One 784-byte value per image: as a list of 784 uint8 values the Parquet
-// writer would encode 55 million values (with repetition levels) per task and
-// take ~10x longer; numpy reads either kind without a copy.
-fn image_type() -> DataType {
-    DataType::FixedSizeBinary(crate::PIXELS as i32)
-}
-
-/// Builds the `image` column from concatenated 784-byte images.
+/// Builds the `image` column from concatenated 784-byte images (the data
+/// stage writes the image tables column by column, 10^5 rows at a time).
 pub fn image_column(pixels: Vec<u8>) -> Result<ArrayRef> {
     assert_eq!(pixels.len() % crate::PIXELS, 0, "whole images only");
     let array =
@@ -62,144 +67,129 @@ pub fn image_column(pixels: Vec<u8>) -> Result<ArrayRef> {
 
 /// Builds a `fixed_size_list<float32>[784]` column from concatenated float images.
 pub fn float_image_column(values: Vec<f32>) -> ArrayRef {
-    assert_eq!(values.len() % crate::PIXELS, 0, "whole images only");
-    let field = Arc::new(Field::new("item", DataType::Float32, false));
-    Arc::new(arrow::array::FixedSizeListArray::new(
-        field,
-        crate::PIXELS as i32,
-        Arc::new(arrow::array::Float32Array::from(values)),
-        None,
-    ))
+    FloatImage::to_array(
+        values
+            .chunks_exact(crate::PIXELS)
+            .map(|c| FloatImage(c.to_vec()))
+            .collect(),
+    )
 }
 
 /// Builds a `list<float64>` column.
 pub fn float_list_column(lists: &[Vec<f64>]) -> ArrayRef {
-    let mut builder = arrow::array::ListBuilder::new(arrow::array::Float64Builder::new())
-        .with_field(Arc::new(Field::new("item", DataType::Float64, false)));
-    for list in lists {
-        builder.values().append_slice(list);
-        builder.append(true);
+    <Vec<f64>>::to_array(lists.to_vec())
+}
+
+crate::table! {
+    /// `data/tasks.parquet` (written by data; read by train, analyze, report):
+    /// one row per task.
+    pub struct TaskRow in "tasks.parquet" {
+        /// task index
+        task: u16,
+        /// display name
+        name: String,
+        /// `identity`, `rotate`, `shift`, `hflip`, `vflip`, `invert`, `gaussian_blur`, `random_perspective`, `random_erasing`, `random_resized_crop`
+        transform: String,
+        /// degrees (rotate) or pixels (shift); null for other transforms
+        parameter: Option<f64>,
+        /// JSON of the transform with all its parameters
+        spec: String,
     }
-    Arc::new(builder.finish())
 }
 
-/// `data/tasks.parquet`: one row per task.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `task` | uint16 | task index |
-/// | `name` | utf8 | display name |
-/// | `transform` | utf8 | transform kind (`rotate`, `shift`, `hflip`, ...) |
-/// | `parameter` | float64, nullable | degrees or pixels for swept transforms |
-/// | `spec` | utf8 | the transform and all its parameters, as JSON |
+crate::table! {
+    /// `train/seed-<S>/metrics.parquet` (written by train; read by analyze,
+    /// report): one row per (seed, task, epoch). Deterministic: the same
+    /// config and seed give the same bytes; wall times are in
+    /// `timings.parquet`.
+    pub struct MetricsRow in "metrics.parquet" {
+        /// model seed
+        seed: u64,
+        /// task index
+        task: u16,
+        /// 1-based epoch
+        epoch: u32,
+        /// mean training cross-entropy over the epoch's minibatches
+        loss: f64,
+        /// accuracy on the minibatches seen during the epoch (before each step)
+        train_accuracy: f64,
+        /// accuracy on the task's test split after the epoch
+        test_accuracy: f64,
+    }
+}
+
+crate::table! {
+    /// `train/seed-<S>/heldout_metrics.parquet` (held-out pipelines; written
+    /// by train, read by report): one row per (seed, method, epoch). Test
+    /// accuracy is measured by the analyze stage, on every task.
+    pub struct HeldoutMetricsRow in "heldout_metrics.parquet" {
+        /// model seed
+        seed: u64,
+        /// the model file's stem: `points`, `shared`, `input`, `line`, `circle`, `circle-metric`, ...
+        method: String,
+        /// 1-based epoch
+        epoch: u32,
+        /// mean training cross-entropy over the epoch's minibatches and the training tasks
+        loss: f64,
+        /// accuracy on the minibatches seen during the epoch (before each step), over the training tasks
+        train_accuracy: f64,
+    }
+}
+
+crate::table! {
+    /// `timings.parquet`, in `data/` and in every train and analyze seed shard
+    /// (read by report): wall times, the only stage outputs besides
+    /// `stage.json` that differ run to run.
+    pub struct TimingRow in "timings.parquet" {
+        /// model seed (the data stage: `data.seed`)
+        seed: u64,
+        /// what was timed, e.g. `generate`, `task 3 epoch 2` or `cross-task accuracy`
+        step: String,
+        /// wall time
+        seconds: f64,
+    }
+}
+
+/// `tasks.parquet`'s schema ([`TaskRow`]).
 pub fn tasks_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("task", DataType::UInt16, false),
-        Field::new("name", DataType::Utf8, false),
-        Field::new("transform", DataType::Utf8, false),
-        Field::new("parameter", DataType::Float64, true),
-        Field::new("spec", DataType::Utf8, false),
-    ]))
+    TaskRow::schema()
 }
 
-/// `train/metrics.parquet`: one row per (seed, task, epoch).
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `task` | uint16 | task index |
-/// | `epoch` | uint32 | 1-based epoch |
-/// | `loss` | float64 | mean training cross-entropy over the epoch's minibatches |
-/// | `train_accuracy` | float64 | accuracy on the minibatches seen during the epoch (before each step) |
-/// | `test_accuracy` | float64 | accuracy on the task's test split after the epoch |
-///
-/// Deterministic: the same config and seed give the same bytes. Wall times
-/// are in [`timings_schema`]'s file.
+/// `metrics.parquet`'s schema ([`MetricsRow`]).
 pub fn metrics_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("seed", DataType::UInt64, false),
-        Field::new("task", DataType::UInt16, false),
-        Field::new("epoch", DataType::UInt32, false),
-        Field::new("loss", DataType::Float64, false),
-        Field::new("train_accuracy", DataType::Float64, false),
-        Field::new("test_accuracy", DataType::Float64, false),
-    ]))
+    MetricsRow::schema()
 }
 
-/// `train/seed-<S>/heldout_metrics.parquet` (held-out pipelines): one row
-/// per (seed, method, epoch).
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `method` | utf8 | the model file's stem: `points`, `shared`, `input`, `line`, `circle`, `circle-metric`, ... |
-/// | `epoch` | uint32 | 1-based epoch |
-/// | `loss` | float64 | mean training cross-entropy over the epoch's minibatches and the training tasks |
-/// | `train_accuracy` | float64 | accuracy on the minibatches seen during the epoch (before each step), over the training tasks |
-///
-/// Test accuracy is measured by the analyze stage, on every task.
+/// `heldout_metrics.parquet`'s schema ([`HeldoutMetricsRow`]).
 pub fn heldout_metrics_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("seed", DataType::UInt64, false),
-        Field::new("method", DataType::Utf8, false),
-        Field::new("epoch", DataType::UInt32, false),
-        Field::new("loss", DataType::Float64, false),
-        Field::new("train_accuracy", DataType::Float64, false),
-    ]))
+    HeldoutMetricsRow::schema()
 }
 
-/// `train/seed-<S>/timings.parquet` and `analyze/seed-<S>/timings.parquet`:
-/// wall times, the only stage outputs that differ run to run.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `step` | utf8 | what was timed, e.g. `task 3 epoch 2` or `cross-task accuracy` |
-/// | `seconds` | float64 | wall time |
+/// `timings.parquet`'s schema ([`TimingRow`]).
 pub fn timings_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("seed", DataType::UInt64, false),
-        Field::new("step", DataType::Utf8, false),
-        Field::new("seconds", DataType::Float64, false),
-    ]))
+    TimingRow::schema()
 }
 
 /// Writes a `timings.parquet` of `(step, seconds)` for `seed`.
 pub fn write_timings(path: &Path, seed: u64, rows: &[(String, f64)]) -> Result<()> {
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(arrow::array::UInt64Array::from(vec![seed; rows.len()])),
-        Arc::new(arrow::array::StringArray::from(
-            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-        )),
-        Arc::new(arrow::array::Float64Array::from(
-            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-        )),
-    ];
-    let b = batch(path, timings_schema(), columns)?;
-    write_parquet(
+    let rows: Vec<TimingRow> = rows
+        .iter()
+        .map(|(step, seconds)| TimingRow {
+            seed,
+            step: step.clone(),
+            seconds: *seconds,
+        })
+        .collect();
+    TimingRow::write(
         path,
-        &b,
+        &rows,
         &BTreeMap::from([("tgsh_version".to_string(), crate::VERSION.to_string())]),
     )
 }
 
-/// `analyze/similarity.parquet`: cosine similarity of context vectors, one
-/// row per (seed, state, task_i, task_j), all ordered pairs.
-///
-/// | column | type | meaning |
-/// |---|---|---|
-/// | `seed` | uint64 | model seed |
-/// | `state` | utf8 | `before` or `after` training |
-/// | `task_i`, `task_j` | uint16 | task indices |
-/// | `cosine` | float64 | cos(c_i, c_j) |
+/// `similarity.parquet`'s schema ([`analysis::SimilarityRow`]).
 pub fn similarity_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("seed", DataType::UInt64, false),
-        Field::new("state", DataType::Utf8, false),
-        Field::new("task_i", DataType::UInt16, false),
-        Field::new("task_j", DataType::UInt16, false),
-        Field::new("cosine", DataType::Float64, false),
-    ]))
+    analysis::SimilarityRow::schema()
 }
 
 /// Every `n x n` matrix of a `similarity.parquet`, by (seed, state);
@@ -416,6 +406,13 @@ fn check_schema(path: &Path, actual: &SchemaRef, expected: &SchemaRef) -> Result
 }
 
 impl ParquetTable {
+    /// The column `name` of one of this table's batches, or an error naming it.
+    pub fn column<'a>(&self, batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))
+    }
+
     /// Total rows.
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()

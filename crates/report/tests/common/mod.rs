@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::path::{Path, PathBuf};
+use tgsh_common::cli::RunOptions;
+use tgsh_common::config::{Experiment, HeldoutExperiment};
 use tgsh_common::{Artifacts, Pipeline};
 
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -47,8 +49,20 @@ pub fn heldout_smoke_pipeline() -> Pipeline {
 }
 
 pub fn run_all(pipeline: &Pipeline, artifacts: &Artifacts, min_accuracy: Option<f64>) {
-    tgsh_data::run(pipeline, artifacts, None, false).unwrap();
-    tgsh_train::run(pipeline, artifacts, None, None, false).unwrap();
-    tgsh_analyze::run(pipeline, artifacts, tgsh_analyze::Parts::All, false).unwrap();
-    tgsh_report::run(pipeline, artifacts, false, min_accuracy).unwrap();
+    let options = RunOptions::default();
+    tgsh_data::run(pipeline, artifacts, &options).unwrap();
+    tgsh_train::run(pipeline, artifacts, &options).unwrap();
+    tgsh_analyze::run(pipeline, artifacts, &options).unwrap();
+    tgsh_report::run(pipeline, artifacts, &options).unwrap();
+    if let Some(bar) = min_accuracy {
+        tgsh_report::check(pipeline, artifacts, bar).unwrap();
+    }
+}
+
+/// The held-out experiment of a pipeline known to be one.
+pub fn heldout_of(pipeline: &Pipeline) -> &HeldoutExperiment {
+    match &pipeline.experiment {
+        Experiment::Heldout(h) => h,
+        Experiment::Family(_) => panic!("{} is not a held-out pipeline", pipeline.name),
+    }
 }

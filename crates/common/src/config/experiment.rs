@@ -1,0 +1,118 @@
+//! What a pipeline does with its task family, decided once at load time.
+//!
+//! A pipeline is one of two kinds of experiment, and the kind is a type, so
+//! no stage checks an optional section or re-derives what validation
+//! already proved:
+//!
+//! - [`Experiment::Family`]: every task of the family is trained and the
+//!   T-GSH paper's analyses and claims are run (`[analyze]`).
+//! - [`Experiment::Heldout`]: a swept family of which only some tasks are
+//!   trained (`[heldout]`); context manifolds and their baselines are tested
+//!   on every task ("Walking the Weight Manifold"). Its swept transform, task
+//!   variables, training tasks and splits are resolved here.
+
+use super::heldout::{HeldoutConfig, Split, TrainedMethod};
+use super::{AnalyzeConfig, DeviceChoice, FamilyConfig, SweepTransform, Topology};
+
+/// The kind of a pipeline, with the validated settings of that kind.
+#[derive(Debug, Clone)]
+pub enum Experiment {
+    /// Every task trained; the paper's analyses and claims.
+    Family(FamilyExperiment),
+    /// Train on part of a swept family, test on all of it.
+    Heldout(HeldoutExperiment),
+}
+
+impl Experiment {
+    /// `family` or `heldout`: the kind's name in plans and records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Experiment::Family(_) => "family",
+            Experiment::Heldout(_) => "heldout",
+        }
+    }
+
+    /// How the family's tasks are arranged (task distances).
+    pub fn topology(&self) -> Topology {
+        match self {
+            Experiment::Family(f) => f.topology,
+            Experiment::Heldout(h) => h.topology,
+        }
+    }
+}
+
+/// A task-family experiment: `[analyze]` with its topology resolved.
+#[derive(Debug, Clone)]
+pub struct FamilyExperiment {
+    /// `[analyze]`, validated against the family's tasks.
+    pub analyze: AnalyzeConfig,
+    /// `analyze.topology`, with `auto` resolved against the family.
+    pub topology: Topology,
+}
+
+/// A held-out experiment: `[heldout]` resolved against its swept family.
+#[derive(Debug, Clone)]
+pub struct HeldoutExperiment {
+    /// `[heldout]` as written (with defaults), validated.
+    pub config: HeldoutConfig,
+    /// The swept transform.
+    pub transform: SweepTransform,
+    /// Its period: 360 degrees, or the image width for periodic shifts.
+    pub period: f64,
+    /// Each task's variable `s = (parameter / period) mod 1`, in `[0, 1)`.
+    pub s: Vec<f64>,
+    /// The trained task indices, ascending.
+    pub train_tasks: Vec<usize>,
+    /// Every task's split.
+    pub splits: Vec<Split>,
+    /// The models to train, in a fixed order ([`HeldoutConfig::trained_methods`]).
+    pub methods: Vec<TrainedMethod>,
+    /// How the family's tasks are arranged (a full turn is a circle).
+    pub topology: Topology,
+}
+
+impl HeldoutExperiment {
+    /// Validates `[heldout]` against a validated family and resolves it;
+    /// `Err` names the key at fault and what is allowed.
+    pub(super) fn resolve(config: HeldoutConfig, family: &FamilyConfig, device: DeviceChoice) -> Result<Self, String> {
+        let Some(sweep) = &family.sweep else {
+            return Err(
+                "[heldout] needs a swept family: the task variable s is the swept parameter over its period; \
+                 give data.family.sweep = { transform = \"rotate\" | \"shift\", count, step }"
+                    .into(),
+            );
+        };
+        config.validate(family, device)?;
+        let period = sweep.transform.period();
+        let s = (0..sweep.count)
+            .map(|i| ((sweep.start + i as f64 * sweep.step) / period).rem_euclid(1.0))
+            .collect();
+        let tasks = sweep.count;
+        Ok(HeldoutExperiment {
+            transform: sweep.transform,
+            period,
+            s,
+            train_tasks: config.train_tasks(tasks),
+            splits: config.splits(tasks),
+            methods: config.trained_methods(),
+            topology: AnalyzeConfig::default().topology(family),
+            config,
+        })
+    }
+
+    /// The task variables of the training tasks, in order.
+    pub fn train_s(&self) -> Vec<f64> {
+        self.train_tasks.iter().map(|&t| self.s[t]).collect()
+    }
+}
+
+impl SweepTransform {
+    /// The period of the swept parameter: 360 degrees for rotations, the
+    /// image width for periodic shifts.
+    pub fn period(self) -> f64 {
+        match self {
+            SweepTransform::Rotate => 360.0,
+            SweepTransform::Shift => crate::SIDE as f64,
+        }
+    }
+}
