@@ -4,13 +4,21 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := "target/release"
+# The artifact root of every pipeline recipe (`just artifacts=DIR run p` for another).
 artifacts := "data"
+# The tests' own artifact root: tests never write into `data/`.
+test_artifacts := "target/test-artifacts"
+
+# The pipeline lists, each stated once.
+reproduction := "rotation shift-1px shift-2px augment"
+manifold_pipelines := "heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap"
+smoke_pipelines := "smoke heldout-smoke"
 
 # List the recipes
 default:
     @just --list
 
-# Build the four stage binaries (release profile, shared with the tests)
+# Build the stage binaries (release profile, shared with the tests)
 [group('build')]
 build:
     cargo build --release --workspace --bins
@@ -22,11 +30,14 @@ venv:
 
 # Run every stage of a pipeline, in order (e.g. `just run rotation`)
 [group('pipeline')]
-run pipeline="rotation": build
-    {{bin}}/tgsh-data pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
-    {{bin}}/tgsh-train pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
-    {{bin}}/tgsh-analyze pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
-    {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
+run pipeline: build (_stages pipeline artifacts)
+
+# The four stages of one pipeline under one artifact root
+_stages pipeline root:
+    {{bin}}/tgsh-data pipelines/{{pipeline}}.toml --artifacts {{root}}
+    {{bin}}/tgsh-train pipelines/{{pipeline}}.toml --artifacts {{root}}
+    {{bin}}/tgsh-analyze pipelines/{{pipeline}}.toml --artifacts {{root}}
+    {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{root}}
 
 # Stage 1: MNIST -> task family Parquet
 [group('stage')]
@@ -50,12 +61,14 @@ report pipeline: build
 
 # The page across pipelines (data/index.html, data/claims.md), checked in headless Chromium
 [group('pipeline')]
-index *pipelines="rotation shift-1px shift-2px augment heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap": build
+index *pipelines=(reproduction + " " + manifold_pipelines): build
     {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{ prepend("pipelines/", append(".toml", pipelines)) }}
 
 # Weight manifolds vs input conditioning and the CRWN on held-out tasks (measured: 33 min on 2 shared cores), then the index page
 [group('pipeline')]
-manifolds: (run "heldout-rotation-interp") (run "heldout-rotation-extrap") (run "heldout-shift-interp") (run "heldout-shift-extrap") index
+manifolds: build
+    for p in {{manifold_pipelines}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
+    just artifacts={{artifacts}} index
 
 # Pick the metric update's step size on a held-out pipeline's training tasks (after `just data <pipeline>`)
 [group('pipeline')]
@@ -65,32 +78,35 @@ metric-pilot pipeline="heldout-rotation-interp" rates="1,3,10,30,100,300,1000,30
 
 # The reproduction: all four task families end to end, then the index page (its path is printed last)
 [group('pipeline')]
-reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment") index
+reproduce: build
+    for p in {{reproduction}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
+    just artifacts={{artifacts}} index
 
-# The smoke pipelines end to end, then check accuracies, the claims tables and the pages in Chromium
+# The smoke pipelines end to end under the tests' own root, then check accuracies, the claims tables and the pages in Chromium
 [group('test')]
-smoke: (run "smoke") (run "heldout-smoke")
-    {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
-    {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
-    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml pipelines/heldout-smoke.toml
+smoke: build
+    for p in {{smoke_pipelines}}; do just _stages "$p" {{test_artifacts}}; done
+    for p in {{smoke_pipelines}}; do {{bin}}/tgsh-report pipelines/$p.toml --artifacts {{test_artifacts}} --check-min-accuracy 0.5; done
+    {{bin}}/tgsh-index --artifacts {{test_artifacts}} --check-in-browser --print-claims {{ prepend("pipelines/", append(".toml", smoke_pipelines)) }}
 
-# Unit, property and end-to-end tests, then the smoke pipeline, then the Snakemake workflow
+# Unit, property and end-to-end tests, then the smoke pipelines, then the Snakemake workflow locally and through the SLURM profile
 [group('test')]
-test:
+test: unit-tests smoke test-workflow test-workflow-slurm
+
+# Unit, property and end-to-end tests (cargo test)
+[group('test')]
+unit-tests:
     cargo test --release --workspace
-    just smoke
-    just test-workflow
-    just test-workflow-slurm
 
-# The Snakemake workflow on the smoke pipeline (2 seeds, 2 cores), checked bit for bit against `just smoke`
+# The Snakemake workflow on the smoke pipelines (2 seeds each, 2 cores), checked bit for bit against `just smoke`
 [group('test')]
 test-workflow: smoke venv
-    workflow/test.sh {{artifacts}}/smoke
+    workflow/test.sh {{test_artifacts}} {{smoke_pipelines}}
 
 # The same through the SLURM profile and executor plugin, with stand-ins for sbatch/srun/sacct (no cluster needed)
 [group('test')]
 test-workflow-slurm: smoke venv
-    workflow/test-slurm.sh {{artifacts}}/smoke
+    workflow/test-slurm.sh {{test_artifacts}} {{smoke_pipelines}}
 
 # Formatting and lints
 [group('test')]
@@ -99,18 +115,19 @@ lint:
     cargo clippy --release --workspace --all-targets -- -D warnings
 
 # Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
-# (`--workspace` keeps the normal build's dependency features, so nothing is rebuilt.)
 [group('bench')]
 bench:
+    # `--workspace` keeps the normal build's dependency features, so nothing is rebuilt.
     cargo bench --workspace --bench data
     cargo bench --workspace --bench train
     cargo bench --workspace --bench analyze
 
 # GPU benchmark: the batched trainer on every family x 5 seeds (CPU trainer's accuracy beside it), then the PyTorch baseline on the same GPU; needs a CUDA toolkit (docs/CUDA.md)
 [group('bench')]
-bench-gpu: (data "rotation") (data "shift-1px") (data "shift-2px") (data "augment")
+bench-gpu: build
+    for p in {{reproduction}}; do {{bin}}/tgsh-data pipelines/$p.toml --artifacts {{artifacts}}; done
     cargo bench -p tgsh-train --features cuda --bench gpu
-    python3 scripts/bench_gpu_pytorch.py --artifacts {{artifacts}} --pipelines rotation,shift-1px,shift-2px,augment --seeds 5
+    python3 scripts/bench_gpu_pytorch.py --artifacts {{artifacts}} --pipelines {{ replace(reproduction, " ", ",") }} --seeds 5
 
 # Remove a pipeline's artifacts
 [group('pipeline')]
