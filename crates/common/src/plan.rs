@@ -496,3 +496,104 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
     }
     job
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(extra: &str) -> Pipeline {
+        let text = format!(
+            "[data.family]\nname = \"R\"\nsweep = {{ transform = \"rotate\", count = 8, step = 45.0 }}\n[train]\nseeds = [4, 2]\n{extra}"
+        );
+        Pipeline::parse(Path::new("pipelines/p.toml"), &text).unwrap()
+    }
+
+    fn names(job: &Job) -> Vec<String> {
+        job.outputs
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_family_pipeline_plans_one_job_per_seed_and_a_summary() {
+        let p = pipeline("");
+        let artifacts = Artifacts::new(Path::new("root"), &p.name);
+        let train = StagePlan::of(Stage::Train, &p, &artifacts).unwrap();
+        assert_eq!(train.kind, "family");
+        assert_eq!(train.jobs.len(), 2);
+        assert_eq!(train.jobs[0].name, "seed-4");
+        assert_eq!(train.jobs[0].args, ["--seed", "4"]);
+        assert_eq!(train.jobs[0].seed(), Some(4));
+        assert_eq!(
+            names(&train.jobs[0]),
+            ["model.safetensors", "metrics.parquet", "timings.parquet"]
+        );
+        assert_eq!(train.jobs[1].dir, Path::new("root/p/train/seed-2"));
+        // A seed's shard records its own seed, not the list.
+        assert_eq!(train.jobs[0].params["seed"], 4);
+        assert!(train.jobs[0].params.get("seeds").is_none());
+
+        let analyze = StagePlan::of(Stage::Analyze, &p, &artifacts).unwrap();
+        let names: Vec<&str> = analyze.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["seed-4", "seed-2", "summary"]);
+        let shard = &analyze.jobs[0];
+        assert!(shard.inputs.contains(&artifacts.model(4)));
+        // The summary-only bootstrap is not a seed shard's parameter.
+        assert!(shard.params["analyze"].get("bootstrap").is_none());
+        assert_eq!(analyze.jobs[2].params["analyze"]["bootstrap"], 1000);
+        assert_eq!(analyze.jobs[2].args, ["--summary"]);
+        assert_eq!(shape(&p).models_per_seed, 1);
+        assert_eq!(shape(&p).train_images, MNIST_TRAIN_IMAGES);
+    }
+
+    #[test]
+    fn a_heldout_pipeline_plans_one_model_file_per_trained_method() {
+        let p = pipeline("[heldout]\ntrain_every = 2\nmethods = [\"points\", \"circle\"]\n");
+        let artifacts = Artifacts::new(Path::new("root"), &p.name);
+        let train = StagePlan::of(Stage::Train, &p, &artifacts).unwrap();
+        assert_eq!(train.kind, "heldout");
+        assert_eq!(
+            names(&train.jobs[0]),
+            [
+                "points.safetensors",
+                "circle.safetensors",
+                "circle-metric.safetensors",
+                "heldout_metrics.parquet",
+                "timings.parquet"
+            ]
+        );
+        let analyze = StagePlan::of(Stage::Analyze, &p, &artifacts).unwrap();
+        assert!(analyze.jobs[1]
+            .inputs
+            .contains(&artifacts.train_shard(2).join("circle-metric.safetensors")));
+        let s = shape(&p);
+        assert_eq!((s.tasks, s.trained_tasks, s.models_per_seed), (8, 4, 3));
+        let report = StagePlan::of(Stage::Report, &p, &artifacts).unwrap();
+        assert!(!report.jobs[0].exact_outputs);
+    }
+
+    /// The workflow's default pipelines are the justfile's reproduction.
+    #[test]
+    fn the_workflow_and_the_justfile_name_the_same_reproduction() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let justfile = std::fs::read_to_string(root.join("justfile")).unwrap();
+        let snakefile = std::fs::read_to_string(root.join("workflow/Snakefile")).unwrap();
+        let just: Vec<&str> = justfile
+            .lines()
+            .find_map(|l| l.strip_prefix("reproduction := "))
+            .expect("the justfile sets `reproduction`")
+            .trim_matches('"')
+            .split_whitespace()
+            .collect();
+        let snake: Vec<&str> = snakefile
+            .lines()
+            .find_map(|l| l.strip_prefix("REPRODUCTION = "))
+            .expect("the Snakefile sets REPRODUCTION")
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|s| s.trim().trim_matches('"'))
+            .collect();
+        assert_eq!(just, snake);
+    }
+}

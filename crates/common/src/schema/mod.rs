@@ -590,3 +590,89 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// Every Parquet table of the contract: the row type's name and its
+/// declaration as ARCHITECTURE.md shows it ([`Table::markdown`]).
+pub fn contract() -> Vec<(&'static str, String)> {
+    macro_rules! tables {
+        ($($row:path),* $(,)?) => {
+            vec![$((stringify!($row), <$row as Table>::markdown())),*]
+        };
+    }
+    use analysis::*;
+    tables![
+        ImageRow,
+        TaskRow,
+        MetricsRow,
+        HeldoutMetricsRow,
+        TimingRow,
+        SimilarityRow,
+        AdjacencyRow,
+        CrossTaskRow,
+        ReconstructionRow,
+        TgshPairRow,
+        DendrogramRow,
+        ClusterRow,
+        SeedStatisticRow,
+        StatisticRow,
+        ClaimRow,
+        TgshSummaryRow,
+        AdjacencySummaryRow,
+        AccuracySummaryRow,
+        DendrogramSummaryRow,
+        ClusterSummaryRow,
+        ClassMeanRow,
+        HeldoutRow,
+        ContextCosineRow,
+        HeldoutSummaryRow,
+        HeldoutCurveRow,
+        ContextCosineSummaryRow,
+    ]
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::contract;
+
+    const BEGIN: &str = "<!-- contract: ";
+    const END: &str = "<!-- /contract -->";
+
+    /// ARCHITECTURE.md's column tables are the declarations' own rendering.
+    /// `TGSH_BLESS=1 cargo test --release --workspace contract` rewrites
+    /// them after a declaration changed.
+    #[test]
+    fn architecture_md_shows_every_table_as_declared() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ARCHITECTURE.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut blessed = text.clone();
+        let mut problems = Vec::new();
+        for (name, markdown) in contract() {
+            let marker = format!("{BEGIN}{name} -->\n");
+            let Some(start) = blessed.find(&marker).map(|i| i + marker.len()) else {
+                problems.push(format!("no `{}` section", marker.trim_end()));
+                continue;
+            };
+            let end = start + blessed[start..].find(END).expect("every contract section is closed");
+            if blessed[start..end] != markdown {
+                problems.push(format!("the `{name}` table differs from its declaration"));
+                blessed.replace_range(start..end, &markdown);
+            }
+        }
+        let listed = text.matches(BEGIN).count();
+        if listed != contract().len() {
+            problems.push(format!(
+                "{listed} contract sections for {} declared tables",
+                contract().len()
+            ));
+        }
+        if !problems.is_empty() && std::env::var_os("TGSH_BLESS").is_some() {
+            std::fs::write(&path, blessed).unwrap();
+            return;
+        }
+        assert!(
+            problems.is_empty(),
+            "ARCHITECTURE.md: {}; run `TGSH_BLESS=1 cargo test --release --workspace contract` to write the declared tables",
+            problems.join("; ")
+        );
+    }
+}
