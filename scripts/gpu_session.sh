@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Items 4-5 of issue 11 on a GPU machine, in one command: the batched
+# The GPU measurements on a machine with a GPU, in one command: the batched
 # trainer's benchmark with the CPU trainer's accuracy beside it, then the
 # PyTorch baseline on the same GPU. Run from the repository root of a copy
 # that carries .gpu/ (CUDA builds of tgsh-data, tgsh-train and the gpu

@@ -7,13 +7,17 @@ use tgsh_common::Stage;
 /// vectors, and the paper's claims with intervals across seeds and verdicts.
 ///
 /// Reads: <artifacts>/<pipeline>/data/{tasks,test}.parquet and, for every
-/// seed of [train].seeds, train/seed-<S>/{model.safetensors,metrics.parquet}.
-/// Writes: analyze/seed-<S>/ per seed (similarity, cross_task,
-/// reconstruction, tgsh_pairs, dendrogram, clusters, adjacency, statistics)
-/// and analyze/summary/ (statistics with intervals, claims, tgsh, adjacency,
-/// dendrogram, clusters, class_means), each with a stage.json. Every part
-/// skips itself when its inputs, parameters and code are unchanged.
-/// ARCHITECTURE.md documents every table.
+/// seed of [train].seeds, its train shard (model.safetensors and
+/// metrics.parquet; for a held-out pipeline every <method>.safetensors).
+/// Writes analyze/seed-<S>/ per seed (task families: similarity,
+/// cross_task, reconstruction, tgsh_pairs, dendrogram, clusters,
+/// adjacency, statistics; held-out pipelines: heldout, context_cosine,
+/// statistics) and analyze/summary/ (task families: statistics with
+/// intervals, claims, tgsh, adjacency, accuracy, dendrogram, clusters,
+/// class_means; held-out pipelines: heldout, heldout_curve, context_cosine,
+/// statistics, claims), each with a stage.json. Every part skips itself
+/// when its inputs, parameters and code are unchanged. `--plan` lists every
+/// file exactly; ARCHITECTURE.md documents every table.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {

@@ -15,7 +15,7 @@
 //! writes which file for which kind of pipeline.
 
 use crate::config::{ClaimSpec, Experiment, FamilyExperiment, HeldoutExperiment, Pipeline, TrainConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::analysis::{
     AccuracySummaryRow, AdjacencyRow, AdjacencySummaryRow, ClaimRow, ClassMeanRow, ClusterRow, ContextCosineRow,
     CrossTaskRow, DendrogramRow, HeldoutCurveRow, HeldoutRow, ReconstructionRow, SeedStatisticRow, SimilarityRow,
@@ -105,6 +105,10 @@ pub struct Job {
     pub exact_outputs: bool,
     /// The parameter values its record holds.
     pub params: serde_json::Value,
+    /// For each input, the command that writes it (when a stage of this
+    /// pipeline does), for the error that names it when it is missing.
+    #[serde(skip)]
+    made_by: Vec<Option<String>>,
 }
 
 impl Job {
@@ -118,6 +122,7 @@ impl Job {
             inputs: Vec::new(),
             exact_outputs: true,
             params: serde_json::Value::Null,
+            made_by: Vec::new(),
         }
     }
 
@@ -127,8 +132,22 @@ impl Job {
     }
 
     /// A run of this job: decides whether it is up to date, and publishes
-    /// its folder only when it holds the planned outputs.
+    /// its folder only when it holds the planned outputs. A missing input
+    /// is an error that names the command writing it.
     pub fn stage_run(&self, stage: Stage) -> Result<StageRun> {
+        for (k, input) in self.inputs.iter().enumerate() {
+            if !input.exists() {
+                let command = match self.made_by.get(k).cloned().flatten() {
+                    Some(command) => command,
+                    None => "the stage or pipeline that writes it".into(),
+                };
+                return Err(Error::MissingInput {
+                    path: input.clone(),
+                    stage: format!("{stage} {}", self.name),
+                    command,
+                });
+            }
+        }
         let names = self
             .outputs
             .iter()
@@ -149,26 +168,23 @@ impl Job {
 impl StagePlan {
     /// The plan of `stage` for `pipeline` with artifacts under `artifacts`.
     pub fn of(stage: Stage, pipeline: &Pipeline, artifacts: &Artifacts) -> Result<StagePlan> {
-        let jobs = match stage {
-            Stage::Data => vec![data_job(pipeline, artifacts)],
-            Stage::Train => pipeline
-                .train
-                .seeds
-                .iter()
-                .map(|&s| train_job(pipeline, artifacts, s))
-                .collect(),
-            Stage::Analyze => {
-                let mut jobs: Vec<Job> = pipeline
-                    .train
-                    .seeds
-                    .iter()
-                    .map(|&s| analyze_job(pipeline, artifacts, s))
-                    .collect();
-                jobs.push(summary_job(pipeline, artifacts)?);
-                jobs
+        let mut jobs = stage_jobs(stage, pipeline, artifacts)?;
+        // Who writes each input: the jobs of this pipeline's earlier stages.
+        let mut writers: std::collections::BTreeMap<PathBuf, String> = Default::default();
+        for earlier in [Stage::Data, Stage::Train, Stage::Analyze]
+            .into_iter()
+            .filter(|s| *s <= stage)
+        {
+            for job in stage_jobs(earlier, pipeline, artifacts)? {
+                let command = command(earlier, pipeline, artifacts, &job);
+                for output in &job.outputs {
+                    writers.insert(output.clone(), command.clone());
+                }
             }
-            Stage::Report => vec![report_job(pipeline, artifacts)],
-        };
+        }
+        for job in &mut jobs {
+            job.made_by = job.inputs.iter().map(|i| writers.get(i).cloned()).collect();
+        }
         Ok(StagePlan {
             stage: stage.name(),
             pipeline: pipeline.name.clone(),
@@ -187,6 +203,43 @@ impl StagePlan {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a plan serialises")
     }
+}
+
+/// The jobs of `stage`, in the order it runs them.
+fn stage_jobs(stage: Stage, pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Vec<Job>> {
+    Ok(match stage {
+        Stage::Data => vec![data_job(pipeline, artifacts)],
+        Stage::Train => pipeline
+            .train
+            .seeds
+            .iter()
+            .map(|&s| train_job(pipeline, artifacts, s))
+            .collect(),
+        Stage::Analyze => {
+            let mut jobs: Vec<Job> = pipeline
+                .train
+                .seeds
+                .iter()
+                .map(|&s| analyze_job(pipeline, artifacts, s))
+                .collect();
+            jobs.push(summary_job(pipeline, artifacts)?);
+            jobs
+        }
+        Stage::Report => vec![report_job(pipeline, artifacts)],
+    })
+}
+
+/// The command line that runs `job` of `stage` alone.
+fn command(stage: Stage, pipeline: &Pipeline, artifacts: &Artifacts, job: &Job) -> String {
+    let root = artifacts.root().parent().unwrap_or(Path::new("."));
+    let mut words = vec![
+        format!("tgsh-{stage}"),
+        pipeline.path.display().to_string(),
+        "--artifacts".into(),
+        root.display().to_string(),
+    ];
+    words.extend(job.args.iter().cloned());
+    words.join(" ")
 }
 
 fn shape(pipeline: &Pipeline) -> Shape {
@@ -571,6 +624,33 @@ mod tests {
         assert_eq!((s.tasks, s.trained_tasks, s.models_per_seed), (8, 4, 3));
         let report = StagePlan::of(Stage::Report, &p, &artifacts).unwrap();
         assert!(!report.jobs[0].exact_outputs);
+    }
+
+    #[test]
+    fn a_missing_input_names_the_command_that_writes_it() {
+        let p = pipeline("");
+        let root = std::env::temp_dir().join(format!("tgsh-plan-missing-{}", std::process::id()));
+        let artifacts = Artifacts::new(&root, &p.name);
+        let analyze = StagePlan::of(Stage::Analyze, &p, &artifacts).unwrap();
+        let e = analyze
+            .job("summary")
+            .unwrap()
+            .stage_run(Stage::Analyze)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("input of analyze summary is missing"), "{e}");
+        assert!(
+            e.contains(&format!("`tgsh-data pipelines/p.toml --artifacts {}`", root.display())),
+            "{e}"
+        );
+        let report = StagePlan::of(Stage::Report, &p, &artifacts).unwrap();
+        std::fs::create_dir_all(artifacts.stage_dir(Stage::Data)).unwrap();
+        for file in [crate::schema::ImageRow::FILE, TEST_IMAGES_FILE, TaskRow::FILE] {
+            std::fs::write(artifacts.stage_dir(Stage::Data).join(file), b"").unwrap();
+        }
+        let e = report.jobs[0].stage_run(Stage::Report).unwrap_err().to_string();
+        assert!(e.contains("--artifacts") && e.contains("--seed 4`"), "{e}");
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     /// The workflow's default pipelines are the justfile's reproduction.

@@ -62,7 +62,7 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
         let _ = writeln!(
             list,
             "<li><a href=\"{name}/report/index.html\"><b>{name}</b></a>: {}. Mean test accuracy {accuracy}; claims: {} pass, {} fail, {} inconclusive.</li>",
-            escape(&pipeline.description),
+            escape(pipeline.description.trim_end().trim_end_matches('.')),
             count("pass"),
             count("fail"),
             count("inconclusive")

@@ -7,11 +7,12 @@ use tgsh_common::Stage;
 /// claims table.
 ///
 /// Reads: <artifacts>/<pipeline>/data/{tasks,test}.parquet, the train
-/// shards' metrics and timings, the analyze shards and analyze/summary/.
-/// Writes: <artifacts>/<pipeline>/report/ (index.html, timings.html, every
-/// figure as PNG and SVG) and stage.json. Skips itself when inputs,
-/// parameters and code are unchanged. `tgsh-index` writes the page across
-/// pipelines.
+/// shards' metrics and timings, the analyze shards and analyze/summary/
+/// (for a held-out pipeline: the heldout tables and claims). Writes:
+/// <artifacts>/<pipeline>/report/ (index.html, for task families
+/// timings.html, every figure as PNG and SVG) and stage.json. Skips itself
+/// when inputs, parameters and code are unchanged; `--plan` lists the
+/// files. `tgsh-index` writes the page across pipelines.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {

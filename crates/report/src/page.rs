@@ -226,10 +226,9 @@ pub fn build(
     figures::heatmap_with(
         &dir.join("dendrogram"),
         &format!(
-            "{family}: contexts clustered ({:?} linkage on 1 - cos)",
-            family_experiment.analyze.linkage
-        )
-        .to_lowercase(),
+            "{family}: contexts clustered ({} linkage on 1 - cos)",
+            format!("{:?}", family_experiment.analyze.linkage).to_lowercase()
+        ),
         &mean_after,
         n,
         &axis,

@@ -7,12 +7,15 @@ use tgsh_common::Stage;
 /// Stage 2 of the T-GSH pipeline: trains one CRWN per seed, one context vector per task.
 ///
 /// Reads: <artifacts>/<pipeline>/data/{train,test,tasks}.parquet and the
-/// [train] section of the pipeline file. Writes:
-/// <artifacts>/<pipeline>/train/seed-<S>/ for every seed: model.safetensors
-/// (encoder, decoder, context vectors before and after training),
-/// metrics.parquet (loss and accuracy per task and epoch) and stage.json.
-/// Each seed's shard skips itself when its inputs, parameters and code are
-/// unchanged.
+/// [train] section of the pipeline file. Writes
+/// <artifacts>/<pipeline>/train/seed-<S>/ for every seed: for a task-family
+/// pipeline, model.safetensors (encoder, decoder, context vectors before
+/// and after training) and metrics.parquet (loss and accuracy per task and
+/// epoch); for a held-out pipeline ([heldout]), <method>.safetensors for
+/// every trained method (points, shared, input, line, circle, fourierK,
+/// *-metric) and heldout_metrics.parquet; each with timings.parquet and
+/// stage.json. Each seed's shard skips itself when its inputs, parameters
+/// and code are unchanged. `--plan` lists every file exactly.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
