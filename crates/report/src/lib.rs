@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod browser;
+pub mod committed;
 pub mod figures;
 pub mod heldout;
 pub mod heldout_figures;

@@ -12,7 +12,11 @@ use tgsh_common::{Artifacts, Pipeline};
 /// claims as Markdown). With --check-in-browser, opens the index and every
 /// pipeline page in headless Chromium, fails on a missing image, a broken
 /// link or an empty table, and keeps a screenshot of each page in
-/// <artifacts>/screenshots/.
+/// <artifacts>/screenshots/. With --write-results DIR, copies each
+/// pipeline's claims to DIR/<pipeline>/claims.parquet and writes
+/// DIR/claims.md (the committed results); with --check-results DIR, fails
+/// when a claim's verdict differs from DIR's or its value leaves the
+/// interval committed there.
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
@@ -28,6 +32,12 @@ struct Args {
     /// Print the claims table (Markdown) to stdout.
     #[arg(long)]
     print_claims: bool,
+    /// Replace the committed results in DIR with these pipelines' claims.
+    #[arg(long, value_name = "DIR", conflicts_with = "check_results")]
+    write_results: Option<PathBuf>,
+    /// Compare these pipelines' claims with the results committed in DIR.
+    #[arg(long, value_name = "DIR")]
+    check_results: Option<PathBuf>,
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -54,6 +64,32 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             pages.push((name.clone(), Artifacts::new(&args.artifacts, name).report_page()));
         }
         tgsh_report::check_in_browser(&pages, &args.artifacts.join("screenshots"))?;
+    }
+    if let Some(dir) = &args.write_results {
+        tgsh_report::committed::write(dir, &args.artifacts, &pipelines)?;
+        eprintln!(
+            "index: the claims of {} pipeline(s) written to {}",
+            pipelines.len(),
+            dir.display()
+        );
+    }
+    if let Some(dir) = &args.check_results {
+        let report = tgsh_report::committed::check(dir, &args.artifacts, &pipelines)?;
+        if !report.changes.is_empty() {
+            return Err(format!(
+                "{} of {} claims differ from the results committed in {}:\n  {}\n(if the change is meant, `just bless-results` commits the new ones)",
+                report.changes.len(),
+                report.compared,
+                dir.display(),
+                report.changes.join("\n  ")
+            )
+            .into());
+        }
+        eprintln!(
+            "index: all {} claims keep their verdicts and stay inside the intervals committed in {}",
+            report.compared,
+            dir.display()
+        );
     }
     println!("{}", summary.page.display());
     Ok(())
