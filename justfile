@@ -28,9 +28,19 @@ build:
 venv:
     workflow/venv.sh
 
-# Run every stage of a pipeline, in order (e.g. `just run rotation`)
+# Run every stage of a pipeline, in order, then refresh the index page (e.g. `just run rotation`; no name lists the pipelines)
 [group('pipeline')]
-run pipeline: build (_stages pipeline artifacts)
+run pipeline="": build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    file=$({{bin}}/tgsh-index --resolve "{{pipeline}}")
+    for stage in data train analyze report; do {{bin}}/tgsh-$stage "$file" --artifacts {{artifacts}}; done
+    {{bin}}/tgsh-index --artifacts {{artifacts}}
+
+# Every pipeline in pipelines/ and the state of each of its stages (done, not run, or stale and why)
+[group('pipeline')]
+pipelines: build
+    @{{bin}}/tgsh-index --artifacts {{artifacts}} --status
 
 # The four stages of one pipeline under one artifact root
 _stages pipeline root:
@@ -59,10 +69,10 @@ analyze pipeline: build
 report pipeline: build
     {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
 
-# The page across pipelines (data/index.html, data/claims.md), checked in headless Chromium
+# The page across pipelines (data/index.html, data/claims.md; every pipeline in pipelines/ when none is named), checked in headless Chromium
 [group('pipeline')]
-index *pipelines=(reproduction + " " + manifold_pipelines): build
-    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{ prepend("pipelines/", append(".toml", pipelines)) }}
+index *pipelines: build
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{pipelines}}
 
 # Weight manifolds vs input conditioning and the CRWN on held-out tasks (measured: 33 min on 2 shared cores), then the index page
 [group('pipeline')]

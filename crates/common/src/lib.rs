@@ -20,6 +20,7 @@
 //!   stages run and `--plan` prints.
 //! - [`cli`]: the binaries' shared entry point and the options of every
 //!   stage's `run`.
+//! - [`status`]: which stages of a pipeline are done, at a glance.
 //!
 //! ```no_run
 //! use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
@@ -42,6 +43,7 @@ pub mod progress;
 pub mod record;
 pub mod resources;
 pub mod schema;
+pub mod status;
 
 pub use config::Pipeline;
 pub use error::{Error, Result};

@@ -121,3 +121,73 @@ fn rename(from: &Path, to: &Path) -> Result<(), ReportError> {
         source,
     })
 }
+
+/// Every `*.toml` in `dir`, by name.
+pub fn pipeline_files(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let io = |source| ReportError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()).map_err(io))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The pipeline file a user means: a path to a file (`pipelines/rotation.toml`)
+/// or a name in `pipelines/` (`rotation`, `rotation.toml`); an error lists
+/// the pipelines there.
+pub fn pipeline_file(given: &Path) -> Result<PathBuf, ReportError> {
+    if given.is_file() {
+        return Ok(given.to_path_buf());
+    }
+    let text = given.to_string_lossy();
+    let name = text.trim_start_matches("pipelines/").trim_end_matches(".toml");
+    let file = Path::new("pipelines").join(format!("{name}.toml"));
+    if !name.is_empty() && file.is_file() {
+        return Ok(file);
+    }
+    let known: Vec<String> = pipeline_files(Path::new("pipelines"))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let asked = if text.is_empty() {
+        "name a pipeline".to_string()
+    } else {
+        format!("no pipeline `{text}`")
+    };
+    Err(ReportError::Usage(format!(
+        "{asked}: pipelines/ has {} (e.g. `./x run {}`)",
+        known.join(", "),
+        known.first().map_or("rotation", String::as_str)
+    )))
+}
+
+/// A plain-text table of every pipeline's stages: done, not run, or stale
+/// and why (`just pipelines`).
+pub fn status_table(root: &Path, pipelines: &[Pipeline]) -> Result<String, ReportError> {
+    let binaries = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target/release"));
+    let width = pipelines.iter().map(|p| p.name.len()).max().unwrap_or(8).max(8);
+    let mut out = format!("{:width$}  {:8}  stages\n", "pipeline", "kind");
+    for pipeline in pipelines {
+        let stages = tgsh_common::status::status(pipeline, &Artifacts::new(root, &pipeline.name), &binaries)?;
+        let cells: Vec<String> = stages.iter().map(|s| format!("{} {}", s.stage, s.summary())).collect();
+        let _ = writeln!(
+            out,
+            "{:width$}  {:8}  {}",
+            pipeline.name,
+            pipeline.experiment.kind(),
+            cells.join(" | ")
+        );
+    }
+    Ok(out)
+}

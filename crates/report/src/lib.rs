@@ -43,6 +43,9 @@ pub enum ReportError {
     /// A figure could not be drawn.
     #[error(transparent)]
     Figure(#[from] figures::FigureError),
+    /// The command line names something that does not exist.
+    #[error("{0}")]
+    Usage(String),
     /// A check (`--check-min-accuracy`, `--check-in-browser`) failed.
     #[error("check failed: {0}")]
     Check(String),

@@ -20,8 +20,7 @@ use tgsh_common::{Artifacts, Pipeline};
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Pipeline files, e.g. pipelines/*.toml.
-    #[arg(required = true)]
+    /// Pipeline files or names (default: every pipelines/*.toml).
     pipelines: Vec<PathBuf>,
     /// Root of the artifact tree.
     #[arg(long, default_value = "data")]
@@ -29,6 +28,14 @@ struct Args {
     /// Check the pages in headless Chromium and keep screenshots.
     #[arg(long)]
     check_in_browser: bool,
+    /// Only print the pipeline file a name (or path) means, or fail listing
+    /// the pipelines; write nothing.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["status", "pipelines"])]
+    resolve: Option<String>,
+    /// Only list the pipelines and the state of each stage (done, not run,
+    /// or stale and why); write nothing.
+    #[arg(long)]
+    status: bool,
     /// Print the claims table (Markdown) to stdout.
     #[arg(long)]
     print_claims: bool,
@@ -41,11 +48,23 @@ struct Args {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let pipelines = args
-        .pipelines
-        .iter()
-        .map(|p| Pipeline::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(name) = &args.resolve {
+        println!("{}", tgsh_report::index::pipeline_file(name.as_ref())?.display());
+        return Ok(());
+    }
+    let files = if args.pipelines.is_empty() {
+        tgsh_report::index::pipeline_files(std::path::Path::new("pipelines"))?
+    } else {
+        args.pipelines
+            .iter()
+            .map(|p| tgsh_report::index::pipeline_file(p))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let pipelines = files.iter().map(|p| Pipeline::load(p)).collect::<Result<Vec<_>, _>>()?;
+    if args.status {
+        print!("{}", tgsh_report::index::status_table(&args.artifacts, &pipelines)?);
+        return Ok(());
+    }
     std::fs::create_dir_all(&args.artifacts)?;
     let summary = tgsh_report::index::write_index(&args.artifacts, &pipelines)?;
     eprintln!(
