@@ -52,22 +52,22 @@ _stages pipeline root:
 # Stage 1: MNIST -> task family Parquet
 [group('stage')]
 data pipeline: build
-    {{bin}}/tgsh-data pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
+    {{bin}}/tgsh-data "$({{bin}}/tgsh-index --resolve '{{pipeline}}')" --artifacts {{artifacts}}
 
 # Stage 2: train context vectors -> safetensors + metrics
 [group('stage')]
 train pipeline: build
-    {{bin}}/tgsh-train pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
+    {{bin}}/tgsh-train "$({{bin}}/tgsh-index --resolve '{{pipeline}}')" --artifacts {{artifacts}}
 
 # Stage 3: similarity analyses -> Parquet
 [group('stage')]
 analyze pipeline: build
-    {{bin}}/tgsh-analyze pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
+    {{bin}}/tgsh-analyze "$({{bin}}/tgsh-index --resolve '{{pipeline}}')" --artifacts {{artifacts}}
 
 # Stage 4: figures + HTML report
 [group('stage')]
 report pipeline: build
-    {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
+    {{bin}}/tgsh-report "$({{bin}}/tgsh-index --resolve '{{pipeline}}')" --artifacts {{artifacts}}
 
 # The page across pipelines (data/index.html, data/claims.md; every pipeline in pipelines/ when none is named), checked in headless Chromium
 [group('pipeline')]
@@ -163,5 +163,5 @@ bench-gpu: build
 
 # Remove a pipeline's artifacts
 [group('pipeline')]
-clean pipeline:
-    rm -rf {{artifacts}}/{{pipeline}}
+clean pipeline: build
+    file="$({{bin}}/tgsh-index --resolve '{{pipeline}}')" && rm -rf "{{artifacts}}/$(basename "$file" .toml)"
