@@ -5,6 +5,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 bin := "target/release"
 artifacts := "data"
+# Where the tests write: never `data/`, so a reproduction's results survive `./x test`
+test_artifacts := "target/test-artifacts"
 
 # List the recipes
 default:
@@ -20,13 +22,13 @@ build:
 venv:
     workflow/venv.sh
 
-# Run every stage of a pipeline, in order (e.g. `just run rotation`)
+# Run every stage of a pipeline, in order (e.g. `just run rotation`), into `root` (default data/)
 [group('pipeline')]
-run pipeline="rotation": build
-    {{bin}}/tgsh-data pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
-    {{bin}}/tgsh-train pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
-    {{bin}}/tgsh-analyze pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
-    {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{artifacts}}
+run pipeline="rotation" root=artifacts: build
+    {{bin}}/tgsh-data pipelines/{{pipeline}}.toml --artifacts {{root}}
+    {{bin}}/tgsh-train pipelines/{{pipeline}}.toml --artifacts {{root}}
+    {{bin}}/tgsh-analyze pipelines/{{pipeline}}.toml --artifacts {{root}}
+    {{bin}}/tgsh-report pipelines/{{pipeline}}.toml --artifacts {{root}}
 
 # Stage 1: MNIST -> task family Parquet
 [group('stage')]
@@ -67,30 +69,33 @@ metric-pilot pipeline="heldout-rotation-interp" rates="1,3,10,30,100,300,1000,30
 [group('pipeline')]
 reproduce: (run "rotation") (run "shift-1px") (run "shift-2px") (run "augment") index
 
-# The smoke pipelines end to end, then check accuracies, the claims tables and the pages in Chromium
+# The smoke pipelines end to end into target/test-artifacts/, then check accuracies, the claims tables and the pages in Chromium
 [group('test')]
-smoke: (run "smoke") (run "heldout-smoke")
-    {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
-    {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{artifacts}} --check-min-accuracy 0.5
-    {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser --print-claims pipelines/smoke.toml pipelines/heldout-smoke.toml
+smoke: (run "smoke" test_artifacts) (run "heldout-smoke" test_artifacts)
+    {{bin}}/tgsh-report pipelines/smoke.toml --artifacts {{test_artifacts}} --check-min-accuracy 0.5
+    {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{test_artifacts}} --check-min-accuracy 0.5
+    {{bin}}/tgsh-index --artifacts {{test_artifacts}} --check-in-browser --print-claims pipelines/smoke.toml pipelines/heldout-smoke.toml
 
-# Unit, property and end-to-end tests, then the smoke pipeline, then the Snakemake workflow
+# Unit, property, end-to-end and short fuzz tests, the smoke pipeline, the Snakemake workflow; data/ is checked byte for byte before and after
 [group('test')]
 test:
+    scripts/results_untouched.sh selftest
+    scripts/results_untouched.sh snapshot {{artifacts}} target/results-before-tests.sha256
     cargo test --release --workspace
     just smoke
     just test-workflow
     just test-workflow-slurm
+    scripts/results_untouched.sh check {{artifacts}} target/results-before-tests.sha256
 
 # The Snakemake workflow on the smoke pipeline (2 seeds, 2 cores), checked bit for bit against `just smoke`
 [group('test')]
 test-workflow: smoke venv
-    workflow/test.sh {{artifacts}}/smoke
+    workflow/test.sh {{test_artifacts}}/smoke
 
 # The same through the SLURM profile and executor plugin, with stand-ins for sbatch/srun/sacct (no cluster needed)
 [group('test')]
 test-workflow-slurm: smoke venv
-    workflow/test-slurm.sh {{artifacts}}/smoke
+    workflow/test-slurm.sh {{test_artifacts}}/smoke
 
 # Formatting and lints
 [group('test')]

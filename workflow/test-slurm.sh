@@ -8,11 +8,11 @@
 # and that the artifacts equal the justfile's bit for bit.
 # What this cannot check: a real scheduler (queueing, accounts, partitions,
 # node limits and cgroups, a file system shared between nodes).
-#     workflow/test-slurm.sh data/smoke      # the tree `just smoke` wrote
+#     workflow/test-slurm.sh target/test-artifacts/smoke      # the tree `just smoke` wrote
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-expected="${1:?usage: workflow/test-slurm.sh EXPECTED, the smoke artifacts of the justfile, e.g. data/smoke}"
+expected="${1:?usage: workflow/test-slurm.sh EXPECTED, the smoke artifacts of the justfile, e.g. target/test-artifacts/smoke}"
 root=target/workflow-test-slurm
 state="$PWD/target/workflow-test-slurm.fake"
 snakemake=.venv/bin/snakemake

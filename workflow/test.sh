@@ -4,11 +4,11 @@
 # stage and seed, 2 cores) into its own artifact root, then checks that its
 # artifacts equal the justfile's bit for bit (workflow/compare_artifacts.py
 # says exactly what is compared).
-#     workflow/test.sh data/smoke      # the tree `just smoke` wrote
+#     workflow/test.sh target/test-artifacts/smoke      # the tree `just smoke` wrote
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-expected="${1:?usage: workflow/test.sh EXPECTED, the smoke artifacts of the justfile, e.g. data/smoke}"
+expected="${1:?usage: workflow/test.sh EXPECTED, the smoke artifacts of the justfile, e.g. target/test-artifacts/smoke}"
 root=target/workflow-test
 snakemake=.venv/bin/snakemake
 

@@ -127,7 +127,7 @@ pub fn load_methods(
         if method.method == Method::Points {
             let (model, metadata) = Model::load(&path)?;
             check_tasks(&path, &metadata, trained)?;
-            let contexts: Vec<Vec<f32>> = model.after.iter().map(|p| p.context()).collect();
+            let contexts: Vec<Vec<f32>> = model.contexts_after();
             let parameters = (model.after.len() * (model.hidden() + 1)) as u64;
             for (name, interpolate) in [("points-nearest", false), ("points-interp", true)] {
                 out.push(Evaluated {
@@ -521,6 +521,7 @@ pub fn run(
         inputs.extend([artifacts.tasks(), artifacts.test_images()]);
         let stage = StageRun::in_dir(
             Stage::Analyze,
+            artifacts,
             artifacts.analyze_shard(seed),
             &params(Some(seed)),
             inputs,
@@ -556,7 +557,7 @@ pub fn run(
                 ["heldout.parquet", "context_cosine.parquet", "statistics.parquet"].map(|f| artifacts.analysis(s, f))
             })
             .collect();
-        let stage = StageRun::in_dir(Stage::Analyze, artifacts.analyze_summary(), &params(None), inputs)?;
+        let stage = StageRun::in_dir(Stage::Analyze, artifacts, artifacts.analyze_summary(), &params(None), inputs)?;
         if stage.should_run(force)? {
             let dir = stage.begin()?;
             let claims = heldout_summary::summarise(pipeline, artifacts, &splits, &dir)?;

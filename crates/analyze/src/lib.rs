@@ -131,6 +131,7 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool
             ];
             let stage = StageRun::in_dir(
                 Stage::Analyze,
+                artifacts,
                 artifacts.analyze_shard(seed),
                 &shard_params(pipeline, seed),
                 inputs,
@@ -169,6 +170,8 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool
             )?;
             timings.push((current, since.elapsed().as_secs_f64()));
             bar.finish_and_clear();
+            let test_images = test.as_ref().expect("loaded").labels.len();
+            tables.check_diagonal(test_images, &artifacts.model(seed), &artifacts.metrics(seed))?;
             let dir = stage.begin()?;
             tables.write(&dir)?;
             tgsh_common::schema::write_timings(&dir.join("timings.parquet"), seed, &timings)?;
@@ -190,6 +193,7 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, parts: Parts, force: bool
         });
         let stage = StageRun::in_dir(
             Stage::Analyze,
+            artifacts,
             artifacts.analyze_summary(),
             &params,
             inputs.files(artifacts),

@@ -29,7 +29,7 @@ where
         Ok(pipeline) => pipeline,
         Err(e) => return fail(&e),
     };
-    let artifacts = Artifacts::new(&args.artifacts, &pipeline.name);
+    let artifacts = Artifacts::new(&args.artifacts, &pipeline.name).with_pipeline_file(&args.pipeline);
     match stage(&pipeline, &artifacts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

@@ -12,7 +12,8 @@
 //! - [`record`]: the stage record (`stage.json`, modelled on DVC's
 //!   `dvc.lock`) that lets a stage skip itself when its inputs, parameters and
 //!   code are unchanged, and the atomic publish of a stage's outputs
-//!   ([`StageRun`]).
+//!   ([`StageRun`]), under a lock that keeps one writer per folder
+//!   ([`lock`]).
 //!
 //! ```no_run
 //! use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
@@ -28,6 +29,7 @@
 pub mod cli;
 pub mod config;
 mod error;
+pub mod lock;
 pub mod paths;
 pub mod progress;
 pub mod record;

@@ -75,7 +75,7 @@ fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), Rep
         let splits = table.strings("split")?;
         let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
         let tasks = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-        let accuracy = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
+        let accuracy = table.finite_f64("accuracy")?;
         let crwn = methods.iter().any(|m| m == "points-nearest");
         for k in 0..methods.len() {
             if splits[k] == "seen" && (!crwn || methods[k] == "points-nearest") {
@@ -161,7 +161,7 @@ fn read_curves(path: &Path) -> Result<Curves, ReportError> {
     let t = schema::read_parquet(path, &analysis::heldout_curve_schema())?;
     let (method, split) = (t.strings("method")?, t.strings("split")?);
     let task = t.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let s = t.primitive::<arrow::datatypes::Float64Type>("s")?;
+    let s = t.finite_f64("s")?;
     let mean = t.primitive::<arrow::datatypes::Float64Type>("mean")?;
     let mut out: Curves = Vec::new();
     for k in 0..method.len() {

@@ -303,7 +303,7 @@ pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<
             let table = schema::read_parquet(&path, &analysis::cross_task_schema())?;
             let i = table.primitive::<arrow::datatypes::UInt16Type>("context_task")?;
             let j = table.primitive::<arrow::datatypes::UInt16Type>("data_task")?;
-            let a = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
+            let a = table.finite_f64("accuracy")?;
             let mut m = vec![f64::NAN; n * n];
             for k in 0..a.len() {
                 if (i[k] as usize) < n && (j[k] as usize) < n {
@@ -352,7 +352,7 @@ pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
     let table = schema::read_parquet(&path, &analysis::dendrogram_schema(false))?;
     let left = table.primitive::<arrow::datatypes::UInt32Type>("left")?;
     let right = table.primitive::<arrow::datatypes::UInt32Type>("right")?;
-    let height = table.primitive::<arrow::datatypes::Float64Type>("height")?;
+    let height = table.finite_f64("height")?;
     let merges = (0..left.len())
         .map(|k| (left[k] as usize, right[k] as usize, height[k]))
         .collect();
@@ -377,7 +377,7 @@ pub fn tgsh_samples(artifacts: &Artifacts, seeds: &[u64], grouping: &str) -> Res
         let table = schema::read_parquet(&path, &analysis::tgsh_pairs_schema())?;
         let groupings = table.strings("grouping")?;
         let kinds = table.strings("kind")?;
-        let values = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+        let values = table.finite_f64("cosine")?;
         for k in 0..values.len() {
             if groupings[k] == grouping {
                 if kinds[k] == "intra" { &mut intra } else { &mut inter }.push(values[k]);
@@ -418,7 +418,7 @@ pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
     let best = table.primitive::<arrow::datatypes::UInt16Type>("best_task")?;
-    let images = table.float_images("image")?;
+    let images = table.finite_float_images("image")?;
     let mut out = vec![vec![(vec![0u8; PIXELS], usize::MAX); tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
         let (t, c) = (task[k] as usize, class[k] as usize);
@@ -435,7 +435,7 @@ pub fn class_means(artifacts: &Artifacts, n: usize) -> Result<Vec<Vec<Vec<u8>>>,
     let table = schema::read_parquet(&path, &analysis::class_means_schema())?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
-    let images = table.float_images("image")?;
+    let images = table.finite_float_images("image")?;
     let mut out = vec![vec![vec![0u8; PIXELS]; tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
         let (t, c) = (task[k] as usize, class[k] as usize);

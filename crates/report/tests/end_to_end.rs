@@ -124,6 +124,7 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
     more_epochs.train.epochs = 2;
     let train = StageRun::in_dir(
         Stage::Train,
+        &artifacts,
         artifacts.train_shard(0),
         &tgsh_train::shard_params(&more_epochs.train, 0),
         vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()],

@@ -297,8 +297,14 @@ pub(crate) fn stale_shards(
 ) -> Result<Vec<(u64, StageRun)>, TrainError> {
     let inputs = vec![artifacts.train_images(), artifacts.test_images(), artifacts.tasks()];
     let mut shards = Vec::new();
-    for &seed in seeds {
-        let stage = StageRun::in_dir(Stage::Train, artifacts.train_shard(seed), &params(seed), inputs.clone())?;
+    // A stale shard's writer lock is held until it is published; taking the
+    // locks in one order (ascending seeds) keeps two processes from waiting
+    // for each other.
+    let mut seeds = seeds.to_vec();
+    seeds.sort_unstable();
+    seeds.dedup();
+    for seed in seeds {
+        let stage = StageRun::in_dir(Stage::Train, artifacts, artifacts.train_shard(seed), &params(seed), inputs.clone())?;
         if stage.should_run(force)? {
             shards.push((seed, stage));
         }

@@ -210,7 +210,7 @@ pub fn similarity_matrices(path: &Path, n: usize) -> Result<BTreeMap<(u64, Strin
     let states = table.strings("state")?;
     let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
     let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
-    let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+    let cos = table.finite_f64("cosine")?;
     let mut out = BTreeMap::new();
     for (k, state) in states.into_iter().enumerate() {
         let (i, j) = (is[k] as usize, js[k] as usize);
@@ -437,6 +437,64 @@ impl ParquetTable {
             out.extend_from_slice(values.values());
         }
         Ok(out)
+    }
+
+    /// A float64 column that the contract says is finite everywhere
+    /// (ARCHITECTURE.md, "Finite values"); a NaN or infinity is an error
+    /// naming the file, the column, the row and its seed, method and task.
+    pub fn finite_f64(&self, name: &str) -> Result<Vec<f64>> {
+        let values = self.primitive::<arrow::datatypes::Float64Type>(name)?;
+        match values.iter().position(|v| !v.is_finite()) {
+            None => Ok(values),
+            Some(row) => Err(self.not_finite(name, values[row], row, None)),
+        }
+    }
+
+    /// [`ParquetTable::float_images`], every value finite (see
+    /// [`ParquetTable::finite_f64`]).
+    pub fn finite_float_images(&self, name: &str) -> Result<Vec<f32>> {
+        let values = self.float_images(name)?;
+        match values.iter().position(|v| !v.is_finite()) {
+            None => Ok(values),
+            Some(at) => Err(self.not_finite(name, values[at] as f64, at / crate::PIXELS, Some(at % crate::PIXELS))),
+        }
+    }
+
+    fn not_finite(&self, name: &str, value: f64, row: usize, pixel: Option<usize>) -> Error {
+        let mut keys = Vec::new();
+        if let Ok(seeds) = self.primitive::<arrow::datatypes::UInt64Type>("seed") {
+            keys.push(format!("seed {}", seeds[row]));
+        }
+        if let Ok(methods) = self.strings("method") {
+            keys.push(format!("method {}", methods[row]));
+        }
+        for task in ["task", "task_i", "context_task"] {
+            if let Ok(tasks) = self.primitive::<arrow::datatypes::UInt16Type>(task) {
+                keys.push(format!("{task} {}", tasks[row]));
+            }
+        }
+        for other in ["task_j", "data_task", "epoch"] {
+            if let Ok(values) = self.primitive::<arrow::datatypes::UInt32Type>(other) {
+                keys.push(format!("{other} {}", values[row]));
+            } else if let Ok(values) = self.primitive::<arrow::datatypes::UInt16Type>(other) {
+                keys.push(format!("{other} {}", values[row]));
+            }
+        }
+        if let Some(pixel) = pixel {
+            keys.push(format!("pixel {pixel}"));
+        }
+        let keys = if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", keys.join(", "))
+        };
+        Error::schema(
+            &self.path,
+            format!(
+                "column `{name}` holds {value} at row {row}{keys}: the artifact contract (ARCHITECTURE.md) says it is \
+                 finite; rerun the stage that wrote it with --force"
+            ),
+        )
     }
 
     /// A nullable float column (nulls become NaN).

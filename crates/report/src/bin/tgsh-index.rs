@@ -12,7 +12,8 @@ use tgsh_common::{Artifacts, Pipeline};
 /// claims as Markdown). With --check-in-browser, opens the index and every
 /// pipeline page in headless Chromium, fails on a missing image, a broken
 /// link or an empty table, and keeps a screenshot of each page in
-/// <artifacts>/screenshots/.
+/// <artifacts>/screenshots/. Holds <artifacts>/index.lock while it writes
+/// (a second index waits for the first).
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
@@ -37,6 +38,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .map(|p| Pipeline::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     std::fs::create_dir_all(&args.artifacts)?;
+    // One writer of index.html, claims.md and screenshots/ at a time.
+    let _lock = tgsh_common::lock::WriterLock::acquire(&args.artifacts.join("index.lock"), "index")?;
     let summary = tgsh_report::index::write_index(&args.artifacts, &pipelines)?;
     eprintln!(
         "index: {} pipeline(s) reported, {} not run yet; {} claims -> {}",
