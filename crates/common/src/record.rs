@@ -305,6 +305,30 @@ impl StageRun {
     }
 }
 
+/// Reads the record of the published folder `dir` and checks that the
+/// folder holds every output the record lists, with the recorded hash.
+pub fn verify_published(dir: &Path) -> Result<StageRecord> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let record: StageRecord = serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.clone(),
+        source,
+    })?;
+    for (rel, hash) in &record.outputs {
+        let file = dir.join(rel);
+        if !file.is_file() || FileHash::of(&file)? != *hash {
+            return Err(Error::io(
+                &file,
+                std::io::Error::other(format!(
+                    "listed in {} but missing or different: the folder is not what its record says",
+                    path.display()
+                )),
+            ));
+        }
+    }
+    Ok(record)
+}
+
 /// Fails, naming each missing input and the command that makes it, when
 /// any of `inputs` does not exist.
 fn missing_inputs(label: &str, artifacts: &Artifacts, inputs: &[PathBuf]) -> Result<()> {
@@ -451,15 +475,6 @@ mod tests {
         );
     }
 
-    /// Everything `record` lists is in the folder with its hash.
-    fn assert_complete(dir: &Path) {
-        let record: StageRecord =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(RECORD_FILE)).unwrap()).unwrap();
-        for (rel, hash) in &record.outputs {
-            assert_eq!(FileHash::of(&dir.join(rel)).unwrap(), *hash, "{rel}");
-        }
-    }
-
     #[test]
     fn a_second_writer_of_a_shard_waits_for_the_first_and_finds_it_up_to_date() {
         let root = temp_root("writers");
@@ -494,7 +509,11 @@ mod tests {
         first.commit().unwrap();
         assert_eq!(rx.recv().unwrap(), "checked");
         assert!(!second.join().unwrap(), "the second writer found the shard up to date");
-        assert_complete(&shard);
+        let record = verify_published(&shard).unwrap();
+        assert_eq!(record.outputs.len(), 2);
+        std::fs::write(shard.join("metrics.parquet"), b"tampered").unwrap();
+        let err = verify_published(&shard).unwrap_err().to_string();
+        assert!(err.contains("metrics.parquet") && err.contains("not what its record says"), "{err}");
         assert_eq!(std::fs::read(shard.join("model.safetensors")).unwrap(), b"the whole model");
         assert!(!shard.with_extension("partial").exists());
         std::fs::remove_dir_all(root).unwrap();
