@@ -76,7 +76,7 @@ smoke: (run "smoke" test_artifacts) (run "heldout-smoke" test_artifacts)
     {{bin}}/tgsh-report pipelines/heldout-smoke.toml --artifacts {{test_artifacts}} --check-min-accuracy 0.5
     {{bin}}/tgsh-index --artifacts {{test_artifacts}} --check-in-browser --print-claims pipelines/smoke.toml pipelines/heldout-smoke.toml
 
-# Unit, property, end-to-end and short fuzz tests, the smoke pipeline, the Snakemake workflow; data/ is checked byte for byte before and after
+# Unit, property, end-to-end and short fuzz tests (3 s a target), the smoke pipeline, the Snakemake workflow; data/ is checked byte for byte before and after
 [group('test')]
 test:
     scripts/results_untouched.sh selftest
@@ -96,6 +96,12 @@ test-workflow: smoke venv
 [group('test')]
 test-workflow-slurm: smoke venv
     workflow/test-slurm.sh {{test_artifacts}}/smoke
+
+# Fuzz the parsers (pipeline TOML, MNIST IDX and gzip, Parquet, safetensors), `seconds` each from a fresh seed; findings go to target/fuzz-findings/
+[group('test')]
+fuzz seconds="60":
+    seed=$(date +%s); echo "fuzz: seed $seed (TGSH_FUZZ_SEED=$seed repeats this run)"; \
+    TGSH_FUZZ_SECONDS={{seconds}} TGSH_FUZZ_SEED=$seed cargo test --release --workspace --test fuzz -- --nocapture --test-threads 1
 
 # Formatting and lints
 [group('test')]

@@ -13,15 +13,26 @@ use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline, Stage, PIXELS};
 
 /// Reads a Parquet file into a polars DataFrame, naming the file on error.
+/// polars' decoder panics on some damaged files (found by `crates/fuzz`), so
+/// the file is first decoded by the shared Arrow reader, which rejects them
+/// with an error, and a panic that still escapes polars becomes an error.
 pub fn read_frame(path: &Path) -> Result<DataFrame, ReportError> {
+    schema::check_decodes(path)?;
     let file = std::fs::File::open(path).map_err(|source| ReportError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    ParquetReader::new(file).finish().map_err(|source| ReportError::Polars {
-        path: path.display().to_string(),
-        source,
-    })
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(file).finish()));
+    match read {
+        Ok(frame) => frame.map_err(|source| ReportError::Polars {
+            path: path.display().to_string(),
+            source,
+        }),
+        Err(_) => Err(ReportError::Check(format!(
+            "{}: polars could not decode this Parquet file (damaged?); rerun the stage that wrote it with --force",
+            path.display()
+        ))),
+    }
 }
 
 /// The seed shards' tables of one name, stacked (they share a schema).

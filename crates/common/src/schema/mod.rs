@@ -300,6 +300,27 @@ pub struct ParquetTable {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// Decodes every row of a Parquet file, whatever its columns, and fails
+/// naming the file if it is damaged: a check before handing the file to a
+/// reader that trusts it (polars panics on some damaged files).
+pub fn check_decodes(path: &Path) -> Result<()> {
+    let wrap = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    check_footer(path, builder.metadata())?;
+    let reader = builder.with_batch_size(1 << 16).build().map_err(wrap)?;
+    for batch in reader {
+        batch.map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 /// Reads a whole Parquet file and checks it has `expected`'s columns and types.
 pub fn read_parquet(path: &Path, expected: &SchemaRef) -> Result<ParquetTable> {
     read_filtered(path, expected, None)
@@ -318,6 +339,7 @@ fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    check_footer(path, builder.metadata())?;
     check_schema(path, builder.schema(), expected)?;
     let metadata: BTreeMap<String, String> = builder
         .metadata()
@@ -383,6 +405,36 @@ fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result
         batches,
         metadata,
     })
+}
+
+/// Every column chunk the footer lists lies inside the file: the parquet
+/// crate panics on a negative offset or length (`ColumnChunkMetaData::
+/// byte_range`), found by `crates/fuzz`, so a damaged footer must be an
+/// error before any chunk is read.
+fn check_footer(path: &Path, metadata: &parquet::file::metadata::ParquetMetaData) -> Result<()> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for chunk in group.columns() {
+            let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let length = chunk.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(length).ok())
+                .and_then(|(start, length)| start.checked_add(length))
+                .is_some_and(|end| end <= size);
+            if !inside {
+                return Err(Error::schema(
+                    path,
+                    format!(
+                        "row group {g}, column `{}`: the footer puts it at bytes {start} to {start} + {length}, outside \
+                         the file's {size} bytes (a damaged or truncated Parquet file)",
+                        chunk.column_path()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_schema(path: &Path, actual: &SchemaRef, expected: &SchemaRef) -> Result<()> {
