@@ -557,7 +557,13 @@ pub fn run(
                 ["heldout.parquet", "context_cosine.parquet", "statistics.parquet"].map(|f| artifacts.analysis(s, f))
             })
             .collect();
-        let stage = StageRun::in_dir(Stage::Analyze, artifacts, artifacts.analyze_summary(), &params(None), inputs)?;
+        let stage = StageRun::in_dir(
+            Stage::Analyze,
+            artifacts,
+            artifacts.analyze_summary(),
+            &params(None),
+            inputs,
+        )?;
         if stage.should_run(force)? {
             let dir = stage.begin()?;
             let claims = heldout_summary::summarise(pipeline, artifacts, &splits, &dir)?;

@@ -57,7 +57,9 @@ impl WriterLock {
             ));
         }
         let locked = Self::lock(path, what)?;
-        HELD.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), me);
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), me);
         Ok(locked)
     }
 
@@ -154,7 +156,14 @@ mod tests {
         let first = WriterLock::acquire(&path, "first").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(&format!("pid {}: ", std::process::id())), "{text}");
-        assert_eq!(holder(&path), format!("pid {} ({})", std::process::id(), text.trim().split_once(": ").unwrap().1));
+        assert_eq!(
+            holder(&path),
+            format!(
+                "pid {} ({})",
+                std::process::id(),
+                text.trim().split_once(": ").unwrap().1
+            )
+        );
         // The same thread again is an error, not a wait for itself.
         let again = WriterLock::acquire(&path, "again").unwrap_err().to_string();
         assert!(again.contains("already holds"), "{again}");

@@ -212,20 +212,32 @@ mod tests {
             (default.report_page(), "tgsh-report pipelines/rotation.toml"),
         ];
         for (file, command) in cases {
-            assert_eq!(default.command_making(&file).as_deref(), Some(command), "{}", file.display());
+            assert_eq!(
+                default.command_making(&file).as_deref(),
+                Some(command),
+                "{}",
+                file.display()
+            );
         }
         let elsewhere = Artifacts::new(Path::new("/tmp/a"), "tiny").with_pipeline_file(Path::new("/x/tiny.toml"));
         assert_eq!(
-            elsewhere.command_making(&elsewhere.analysis(1, "similarity.parquet")).as_deref(),
+            elsewhere
+                .command_making(&elsewhere.analysis(1, "similarity.parquet"))
+                .as_deref(),
             Some("tgsh-analyze /x/tiny.toml --artifacts /tmp/a --seed 1")
         );
         // Another pipeline's file (a subsample_of reference) lies beside this one's.
         let other = Artifacts::new(Path::new("/tmp/a"), "fine");
         assert_eq!(
-            elsewhere.command_making(&other.analysis(2, "similarity.parquet")).as_deref(),
+            elsewhere
+                .command_making(&other.analysis(2, "similarity.parquet"))
+                .as_deref(),
             Some("tgsh-analyze /x/fine.toml --artifacts /tmp/a --seed 2")
         );
-        assert_eq!(default.command_making(Path::new("data/mnist/t10k-images-idx3-ubyte.gz")), None);
+        assert_eq!(
+            default.command_making(Path::new("data/mnist/t10k-images-idx3-ubyte.gz")),
+            None
+        );
         assert_eq!(default.command_making(Path::new("/elsewhere/x.parquet")), None);
     }
 }

@@ -350,10 +350,14 @@ fn missing_inputs(label: &str, artifacts: &Artifacts, inputs: &[PathBuf]) -> Res
     };
     let how = match commands.as_slice() {
         [] => "it is not made by any stage: restore it".to_string(),
-        [one] => format!("make it with `{one}`"),
+        [one] if missing.len() == 1 => format!("make it with `{one}`"),
+        [one] => format!("make them with `{one}`"),
         many => format!(
             "make them with {}",
-            many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", then ")
+            many.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", then ")
         ),
     };
     Err(Error::io(
@@ -513,8 +517,14 @@ mod tests {
         assert_eq!(record.outputs.len(), 2);
         std::fs::write(shard.join("metrics.parquet"), b"tampered").unwrap();
         let err = verify_published(&shard).unwrap_err().to_string();
-        assert!(err.contains("metrics.parquet") && err.contains("not what its record says"), "{err}");
-        assert_eq!(std::fs::read(shard.join("model.safetensors")).unwrap(), b"the whole model");
+        assert!(
+            err.contains("metrics.parquet") && err.contains("not what its record says"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(shard.join("model.safetensors")).unwrap(),
+            b"the whole model"
+        );
         assert!(!shard.with_extension("partial").exists());
         std::fs::remove_dir_all(root).unwrap();
     }

@@ -383,7 +383,10 @@ mod tests {
         enc.finish().unwrap();
         assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20, "a small file");
         let e = read_file(&path).unwrap_err().to_string();
-        assert!(e.contains("train-images-idx3-ubyte.gz") && e.contains("larger than any MNIST file"), "{e}");
+        assert!(
+            e.contains("train-images-idx3-ubyte.gz") && e.contains("larger than any MNIST file"),
+            "{e}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -194,7 +194,10 @@ fn execute(target: &Target, input: &[u8]) -> (Option<String>, Result<(), String>
     alloc::watch(target.allocation_limit);
     let outcome = catch_unwind(AssertUnwindSafe(|| (target.run)(input)));
     alloc::watch(0);
-    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != me);
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|(id, _)| *id != me);
     match outcome {
         Ok(result) => (None, result),
         Err(payload) => {
@@ -214,7 +217,14 @@ fn execute(target: &Target, input: &[u8]) -> (Option<String>, Result<(), String>
 /// so inputs that fail the same check count once.
 fn message_kind(message: &str) -> String {
     let blur = |line: &str| {
-        line.split_whitespace()
+        // Quoted names (`foo`) are the input's words: blurred too.
+        let unquoted: String = line
+            .split('`')
+            .enumerate()
+            .map(|(k, part)| if k % 2 == 1 { "?" } else { part })
+            .collect();
+        unquoted
+            .split_whitespace()
             .map(|w| if w.chars().any(|c| c.is_ascii_digit()) { "#" } else { w })
             .collect::<Vec<_>>()
             .join(" ")

@@ -2,7 +2,9 @@
 //! small IDX files, a small Parquet file of every schema the stages read,
 //! and small model files of both formats.
 
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array};
+use arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+};
 use arrow::datatypes::{DataType, SchemaRef};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -92,10 +94,14 @@ fn column(data_type: &DataType, rows: usize) -> ArrayRef {
         DataType::UInt16 => Arc::new(UInt16Array::from((0..rows as u16).collect::<Vec<_>>())),
         DataType::UInt32 => Arc::new(UInt32Array::from((0..rows as u32).collect::<Vec<_>>())),
         DataType::UInt64 => Arc::new(UInt64Array::from((0..rows as u64).collect::<Vec<_>>())),
-        DataType::Float64 => Arc::new(Float64Array::from((0..rows).map(|r| r as f64 / 4.0).collect::<Vec<_>>())),
+        DataType::Float64 => Arc::new(Float64Array::from(
+            (0..rows).map(|r| r as f64 / 4.0).collect::<Vec<_>>(),
+        )),
         DataType::Boolean => Arc::new(BooleanArray::from((0..rows).map(|r| r % 2 == 0).collect::<Vec<_>>())),
         DataType::Utf8 => Arc::new(StringArray::from(
-            (0..rows).map(|r| ["after", "train", "intra"][r % 3]).collect::<Vec<_>>(),
+            (0..rows)
+                .map(|r| ["after", "train", "intra"][r % 3])
+                .collect::<Vec<_>>(),
         )),
         DataType::FixedSizeBinary(_) => {
             schema::image_column((0..rows * PIXELS).map(|i| (i % 251) as u8).collect()).expect("whole images")
@@ -112,7 +118,10 @@ fn column(data_type: &DataType, rows: usize) -> ArrayRef {
 pub fn parquet_file(schema: &SchemaRef) -> Vec<u8> {
     let dir = std::env::temp_dir().join(format!("tgsh-fuzz-seeds-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(format!("{}.parquet", std::thread::current().name().unwrap_or("seed").replace("::", "-")));
+    let path = dir.join(format!(
+        "{}.parquet",
+        std::thread::current().name().unwrap_or("seed").replace("::", "-")
+    ));
     let columns = schema.fields().iter().map(|f| column(f.data_type(), 3)).collect();
     let batch = schema::batch(&path, schema.clone(), columns).expect("a valid batch");
     let metadata = BTreeMap::from([

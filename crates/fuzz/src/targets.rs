@@ -12,7 +12,14 @@ use tgsh_model::Model;
 
 /// Every target.
 pub fn all() -> Vec<Target> {
-    vec![pipeline_toml(), idx(), mnist_gzip(), parquet(), parquet_polars(), safetensors()]
+    vec![
+        pipeline_toml(),
+        idx(),
+        mnist_gzip(),
+        parquet(),
+        parquet_polars(),
+        safetensors(),
+    ]
 }
 
 /// A file of this thread for inputs that parsers read from disk.

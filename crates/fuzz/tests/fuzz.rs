@@ -40,6 +40,13 @@ fn every_target_is_tested_here() {
     let names: Vec<&str> = targets::all().iter().map(|t| t.name).collect();
     assert_eq!(
         names,
-        ["pipeline_toml", "idx", "mnist_gzip", "parquet", "parquet_polars", "safetensors"]
+        [
+            "pipeline_toml",
+            "idx",
+            "mnist_gzip",
+            "parquet",
+            "parquet_polars",
+            "safetensors"
+        ]
     );
 }

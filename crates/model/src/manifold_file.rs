@@ -337,8 +337,7 @@ mod tests {
         model.save(&path, &BTreeMap::new()).unwrap();
         let err = ManifoldModel::load(&path).unwrap_err().to_string();
         assert!(
-            err.contains("circle.safetensors")
-                && err.contains("`manifold.after` holds inf at coefficient 2, unit 5"),
+            err.contains("circle.safetensors") && err.contains("`manifold.after` holds inf at coefficient 2, unit 5"),
             "{err}"
         );
         std::fs::remove_dir_all(dir).unwrap();

@@ -442,7 +442,9 @@ mod tests {
         });
         let err = Model::load(&path).unwrap_err().to_string();
         assert!(
-            err.contains("model.safetensors") && err.contains("`context.after` disagrees") && err.contains("task 1, unit 3"),
+            err.contains("model.safetensors")
+                && err.contains("`context.after` disagrees")
+                && err.contains("task 1, unit 3"),
             "{err}"
         );
         std::fs::remove_dir_all(dir).unwrap();

@@ -304,7 +304,13 @@ pub(crate) fn stale_shards(
     seeds.sort_unstable();
     seeds.dedup();
     for seed in seeds {
-        let stage = StageRun::in_dir(Stage::Train, artifacts, artifacts.train_shard(seed), &params(seed), inputs.clone())?;
+        let stage = StageRun::in_dir(
+            Stage::Train,
+            artifacts,
+            artifacts.train_shard(seed),
+            &params(seed),
+            inputs.clone(),
+        )?;
         if stage.should_run(force)? {
             shards.push((seed, stage));
         }

@@ -50,7 +50,11 @@ fn a_second_trainer_of_a_shard_waits_for_the_first() {
         &artifacts.train_shard(0),
     );
     assert!(outcome.first.contains("train seed-0: running"), "{}", outcome.first);
-    assert!(outcome.second.contains("train seed-0: up to date"), "{}", outcome.second);
+    assert!(
+        outcome.second.contains("train seed-0: up to date"),
+        "{}",
+        outcome.second
+    );
     assert!(artifacts.model(0).is_file() && artifacts.metrics(0).is_file());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -304,6 +304,10 @@ pub struct ParquetTable {
 /// naming the file if it is damaged: a check before handing the file to a
 /// reader that trusts it (polars panics on some damaged files).
 pub fn check_decodes(path: &Path) -> Result<()> {
+    contain_panics(path, || decode_all(path))
+}
+
+fn decode_all(path: &Path) -> Result<()> {
     let wrap = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
@@ -333,6 +337,31 @@ pub fn read_task(path: &Path, expected: &SchemaRef, task: u16) -> Result<Parquet
 }
 
 fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
+    contain_panics(path, || read_unguarded(path, expected, task))
+}
+
+/// Runs a read of `path` with the parquet crate, turning a panic into an
+/// error naming the file: the crate panics on some damaged files that its
+/// checks let through (a data page that needs a dictionary the column chunk
+/// lacks, found by `crates/fuzz`; the panic message is still printed).
+fn contain_panics<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::schema(
+            path,
+            format!(
+                "the Parquet decoder failed on this file ({message}): it is damaged; rerun the stage that wrote it \
+                 with --force"
+            ),
+        ))
+    })
+}
+
+fn read_unguarded(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
     let wrap = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,

@@ -61,7 +61,10 @@ impl Writer {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => self.seen.push(line),
-                Err(_) => panic!("no line with `{text}` within {limit:?}; stderr so far:\n{}", self.seen.join("\n")),
+                Err(_) => panic!(
+                    "no line with `{text}` within {limit:?}; stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
             }
         }
     }
@@ -97,7 +100,11 @@ fn listing(shard: &Path) -> Vec<(std::path::PathBuf, u64)> {
         }
     }
     let mut out = Vec::new();
-    for dir in [shard.to_path_buf(), shard.with_extension("partial"), shard.with_extension("old")] {
+    for dir in [
+        shard.to_path_buf(),
+        shard.with_extension("partial"),
+        shard.with_extension("old"),
+    ] {
         walk(&dir, &mut out);
     }
     out.sort();
@@ -105,7 +112,11 @@ fn listing(shard: &Path) -> Vec<(std::path::PathBuf, u64)> {
 }
 
 fn signal(name: &str, pid: u32) {
-    let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     assert!(status.success(), "kill -{name} {pid}");
 }
 
@@ -117,9 +128,16 @@ pub fn interleave(binary: &Path, args: &[&str], shard: &Path) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !std::fs::read_to_string(&lock).is_ok_and(|t| t.starts_with(&mine)) {
         if let Some(status) = first.child.try_wait().unwrap() {
-            panic!("the first writer ended ({status}) before it took the lock {}", lock.display());
+            panic!(
+                "the first writer ended ({status}) before it took the lock {}",
+                lock.display()
+            );
         }
-        assert!(Instant::now() < deadline, "the first writer never took {}", lock.display());
+        assert!(
+            Instant::now() < deadline,
+            "the first writer never took {}",
+            lock.display()
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     signal("STOP", first.pid());
@@ -136,7 +154,10 @@ pub fn interleave(binary: &Path, args: &[&str], shard: &Path) -> Outcome {
     let mut second = Writer::start(binary, args);
     second.expect_line(&format!("waiting for pid {}", first.pid()), Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(300));
-    assert!(second.child.try_wait().unwrap().is_none(), "the second writer did not wait");
+    assert!(
+        second.child.try_wait().unwrap().is_none(),
+        "the second writer did not wait"
+    );
     assert_eq!(
         listing(shard),
         before,
