@@ -365,8 +365,10 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
     /// A 3-task model's tensors, and a folder to write them in.
-    fn tensors_of_a_model(name: &str) -> (Vec<(String, Vec<usize>, Vec<f32>)>, std::path::PathBuf) {
+    fn tensors_of_a_model(name: &str) -> (Tensors, std::path::PathBuf) {
         let config = TrainConfig {
             hidden: 16,
             ..TrainConfig::default()
