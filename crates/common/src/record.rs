@@ -344,6 +344,12 @@ fn missing_inputs(label: &str, artifacts: &Artifacts, inputs: &[PathBuf]) -> Res
             }
         }
     }
+    // In the order the stages run.
+    commands.sort_by_key(|c| {
+        ["tgsh-data", "tgsh-train", "tgsh-analyze", "--summary", "tgsh-report"]
+            .iter()
+            .rposition(|part| c.starts_with(part) || c.ends_with(part))
+    });
     let also = match missing.len() {
         1 => String::new(),
         n => format!(" (and {} more of its inputs)", n - 1),
