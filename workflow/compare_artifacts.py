@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Checks that two artifact trees of one pipeline hold the same results.
 
-    python3 workflow/compare_artifacts.py data/smoke target/workflow-test/smoke
+    python3 workflow/compare_artifacts.py target/test-artifacts/smoke target/workflow-test/smoke
 
 Used by `just test-workflow` to compare the Snakemake workflow's artifacts
 with the justfile's. What is compared, per stage folder (data/, train/seed-*/,
 analyze/seed-*/, analyze/summary/, report/):
 
-- the same file names on both sides, and no `*.partial` leftovers;
+- the same file names on both sides, and no `*.partial` leftovers
+  (`*.lock`, the writers' lock files, which name their last holder, are
+  not artifacts and are left out);
 - every file byte for byte, except:
   - `timings.parquet` and `report/timings.html`: wall times, different on
     every run;
@@ -36,7 +38,7 @@ def files(root: Path) -> dict[str, Path]:
         folder = root / stage
         if folder.is_dir():
             for path in sorted(folder.rglob("*")):
-                if path.is_file():
+                if path.is_file() and path.suffix != ".lock":
                     found[path.relative_to(root).as_posix()] = path
     return found
 

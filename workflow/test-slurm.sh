@@ -9,7 +9,7 @@
 # for bit.
 # What this cannot check: a real scheduler (queueing, accounts, partitions,
 # node limits and cgroups, a file system shared between nodes).
-#     workflow/test-slurm.sh data smoke heldout-smoke   # the root `just smoke` wrote, and its pipelines
+#     workflow/test-slurm.sh target/test-artifacts smoke heldout-smoke   # the root `just smoke` wrote, and its pipelines
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,7 +5,7 @@
 # into its own artifact root, then checks that its artifacts equal the
 # justfile's bit for bit (workflow/compare_artifacts.py says exactly what is
 # compared).
-#     workflow/test.sh data smoke heldout-smoke    # the root `just smoke` wrote, and its pipelines
+#     workflow/test.sh target/test-artifacts smoke heldout-smoke   # the root `just smoke` wrote, and its pipelines
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -118,7 +118,7 @@ pub fn load_methods(
         if method.method == Method::Points {
             let (model, metadata) = Model::load(&path)?;
             check_tasks(&path, &metadata, trained)?;
-            let contexts: Vec<Vec<f32>> = model.after.iter().map(|p| p.context()).collect();
+            let contexts: Vec<Vec<f32>> = model.contexts_after();
             let parameters = (model.after.len() * (model.hidden() + 1)) as u64;
             for (name, interpolate) in [("points-nearest", false), ("points-interp", true)] {
                 out.push(Evaluated {

@@ -133,8 +133,8 @@ pub fn summarise(
         );
         let parameters = table.primitive::<arrow::datatypes::UInt64Type>("parameters")?;
         let tasks = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-        let s = table.primitive::<arrow::datatypes::Float64Type>("s")?;
-        let accuracy = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
+        let s = table.finite_f64("s")?;
+        let accuracy = table.finite_f64("accuracy")?;
         for row in 0..names.len() {
             let t = tasks[row] as usize;
             if t >= n {
@@ -251,7 +251,7 @@ pub fn summarise(
             table.primitive::<arrow::datatypes::UInt16Type>("task_i")?,
             table.primitive::<arrow::datatypes::UInt16Type>("task_j")?,
         );
-        let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+        let cos = table.finite_f64("cosine")?;
         for row in 0..m.len() {
             let key = (m[row].clone(), kind[row].clone(), i[row], j[row]);
             let values = cosines.entry(key.clone()).or_default();

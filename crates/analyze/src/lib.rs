@@ -147,6 +147,7 @@ fn analyze_shard(
     )?;
     timings.push((current, since.elapsed().as_secs_f64()));
     bar.finish_and_clear();
+    tables.check_diagonal(test.labels.len(), &artifacts.model(seed), &artifacts.metrics(seed))?;
     let dir = stage.begin()?;
     tables.write(&dir)?;
     tgsh_common::schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;

@@ -68,12 +68,16 @@ impl TestSet {
     }
 }
 
-/// The final-epoch test accuracy of each task from a shard's `metrics.parquet`.
+/// The final-epoch test accuracy of each task from a shard's
+/// `metrics.parquet`, whose float columns must be finite and which must have
+/// a row for every task.
 pub fn final_accuracies(path: &Path, tasks: usize) -> Result<Vec<f64>, AnalyzeError> {
     let table = schema::read_parquet(path, &schema::metrics_schema())?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let epoch = table.primitive::<arrow::datatypes::UInt32Type>("epoch")?;
-    let acc = table.primitive::<arrow::datatypes::Float64Type>("test_accuracy")?;
+    table.finite_f64("loss")?;
+    table.finite_f64("train_accuracy")?;
+    let acc = table.finite_f64("test_accuracy")?;
     let mut best = vec![(0u32, f64::NAN); tasks];
     for ((&t, &e), &a) in task.iter().zip(&epoch).zip(&acc) {
         if let Some(slot) = best.get_mut(t as usize) {
@@ -82,7 +86,51 @@ pub fn final_accuracies(path: &Path, tasks: usize) -> Result<Vec<f64>, AnalyzeEr
             }
         }
     }
+    if let Some(missing) = best.iter().position(|(_, a)| a.is_nan()) {
+        return Err(AnalyzeError::Inconsistent(format!(
+            "{}: no row for task {missing}, but the pipeline has {tasks} tasks: every task needs its test accuracy",
+            path.display()
+        )));
+    }
     Ok(best.into_iter().map(|(_, a)| a).collect())
+}
+
+/// How far the cross-task diagonal may be from the trained test accuracy in
+/// `metrics.parquet`: two test images, or 0.2 percentage points when that is
+/// more, for a trainer whose matrix products round differently (another
+/// device); this project's CPU trainer gives the same numbers exactly.
+pub fn diagonal_tolerance(test_images: usize) -> f64 {
+    (2.0 / test_images.max(1) as f64).max(0.002)
+}
+
+/// Fails, naming both files, when the diagonal of `cross` (context `t` on
+/// task `t`'s test images, computed from the model file `model`) is not the
+/// final test accuracy `trained[t]` that `metrics` records.
+pub fn check_diagonal(
+    cross: &[f64],
+    trained: &[f64],
+    test_images: usize,
+    model: &Path,
+    metrics: &Path,
+) -> Result<(), AnalyzeError> {
+    let n = trained.len();
+    assert_eq!(cross.len(), n * n, "a T x T cross-task matrix");
+    let tolerance = diagonal_tolerance(test_images);
+    for (t, &recorded) in trained.iter().enumerate() {
+        let computed = cross[t * n + t];
+        if (computed - recorded).abs() > tolerance {
+            return Err(AnalyzeError::Inconsistent(format!(
+                "task {t}: the test accuracy computed from {} is {:.4} but {} records {:.4} (allowed difference \
+                 {tolerance:.4}): the model file and its metrics disagree (a damaged or swapped file?); retrain \
+                 with `tgsh-train --force`",
+                model.display(),
+                computed,
+                metrics.display(),
+                recorded
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Everything one seed's analysis produces, before writing.
@@ -96,11 +144,15 @@ pub struct ShardTables {
     tgsh_samples: Vec<(&'static str, &'static str, Vec<f64>)>,
     tree: clustering::Dendrogram,
     labels: Vec<usize>,
+    /// Each task's final test accuracy as `metrics.parquet` records it.
+    trained: Vec<f64>,
     /// The scalars, in the order measured.
     pub statistics: Vec<(String, f64)>,
 }
 
-/// Runs every per-seed analysis on `model`. `on_step` is told the stage of work.
+/// Runs every per-seed analysis on `model`. `on_step` is told the stage of
+/// work. [`ShardTables::check_diagonal`] then checks the model against
+/// `metrics`.
 pub fn analyze_seed(
     model: &Model,
     metrics: &Path,
@@ -131,8 +183,10 @@ pub fn analyze_seed(
 
     // Task similarity before and after training.
     on_step("similarity");
-    let before: Vec<Vec<f32>> = model.before.iter().map(|p| p.context()).collect();
-    let after: Vec<Vec<f32>> = model.after.iter().map(|p| p.context()).collect();
+    // The model file's contexts (`context.before`, `context.after`), checked
+    // against its factors when loaded.
+    let before: Vec<Vec<f32>> = model.contexts_before();
+    let after: Vec<Vec<f32>> = model.contexts_after();
     let sim = [
         similarity::similarity_matrix(&before),
         similarity::similarity_matrix(&after),
@@ -296,6 +350,7 @@ pub fn analyze_seed(
         tgsh_samples,
         tree,
         labels,
+        trained: accuracies,
         statistics,
     })
 }
@@ -305,6 +360,12 @@ fn u64s(seed: u64, len: usize) -> ArrayRef {
 }
 
 impl ShardTables {
+    /// Checks that the cross-task diagonal computed from `model` equals the
+    /// final test accuracy that `metrics` records (see [`check_diagonal`]).
+    pub fn check_diagonal(&self, test_images: usize, model: &Path, metrics: &Path) -> Result<(), AnalyzeError> {
+        check_diagonal(&self.cross_task, &self.trained, test_images, model, metrics)
+    }
+
     /// Writes every table into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), AnalyzeError> {
         let (seed, n) = (self.seed, self.n);

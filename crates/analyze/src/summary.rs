@@ -154,7 +154,7 @@ pub fn summarise(
         )?;
         let groupings = table.strings("grouping")?;
         let kinds = table.strings("kind")?;
-        let values = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+        let values = table.finite_f64("cosine")?;
         for ((g, k), v) in groupings.into_iter().zip(kinds).zip(values) {
             pooled.entry((g, k)).or_default().push(v);
         }
@@ -205,7 +205,7 @@ pub fn summarise(
         )?;
         let states = table.strings("state")?;
         let distances = table.primitive::<arrow::datatypes::UInt32Type>("distance")?;
-        let means = table.primitive::<arrow::datatypes::Float64Type>("mean_similarity")?;
+        let means = table.finite_f64("mean_similarity")?;
         for ((s, d), m) in states.into_iter().zip(distances).zip(means) {
             profile.entry((s, d)).or_default().push(m);
         }

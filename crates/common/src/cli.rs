@@ -116,7 +116,7 @@ where
         Err(e) => return fail(&e),
     };
     adjust(&mut pipeline);
-    let artifacts = Artifacts::new(&args.artifacts, &pipeline.name);
+    let artifacts = Artifacts::new(&args.artifacts, &pipeline.name).with_pipeline_file(&args.pipeline);
     if args.plan {
         return match StagePlan::of(stage, &pipeline, &artifacts) {
             Ok(plan) => {

@@ -44,16 +44,6 @@ pub enum Error {
         /// Which column or key is wrong, and what was expected.
         message: String,
     },
-    /// A job's input does not exist.
-    #[error("{}: input of {stage} is missing; write it first with `{command}` (`just run <pipeline>` runs every stage in order)", path.display())]
-    MissingInput {
-        /// The missing file.
-        path: PathBuf,
-        /// The job that needs it, e.g. `analyze summary`.
-        stage: String,
-        /// The command that writes it.
-        command: String,
-    },
     /// `--seed` named a seed the pipeline does not list.
     #[error("--seed {seed}: {} lists train.seeds = {seeds:?}; add the seed there first", pipeline.display())]
     UnknownSeed {

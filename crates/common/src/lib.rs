@@ -14,7 +14,8 @@
 //! - [`record`]: the stage record (`stage.json`, modelled on DVC's
 //!   `dvc.lock`) that lets a stage skip itself when its inputs, parameters and
 //!   code are unchanged, and the atomic publish of a stage's outputs
-//!   ([`StageRun`]).
+//!   ([`StageRun`]), under a lock that keeps one writer per folder
+//!   ([`lock`]).
 //! - [`plan`]: each stage's jobs for a pipeline (the folder each publishes,
 //!   the files it reads and writes, the parameters it records), which the
 //!   stages run and `--plan` prints.
@@ -37,6 +38,7 @@
 pub mod cli;
 pub mod config;
 mod error;
+pub mod lock;
 pub mod paths;
 pub mod plan;
 pub mod progress;

@@ -15,7 +15,7 @@
 //! writes which file for which kind of pipeline.
 
 use crate::config::{ClaimSpec, Experiment, FamilyExperiment, HeldoutExperiment, Pipeline, TrainConfig};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schema::analysis::{
     AccuracySummaryRow, AdjacencyRow, AdjacencySummaryRow, ClaimRow, ClassMeanRow, ClusterRow, ContextCosineRow,
     CrossTaskRow, DendrogramRow, HeldoutCurveRow, HeldoutRow, ReconstructionRow, SeedStatisticRow, SimilarityRow,
@@ -105,15 +105,16 @@ pub struct Job {
     pub exact_outputs: bool,
     /// The parameter values its record holds.
     pub params: serde_json::Value,
-    /// For each input, the command that writes it (when a stage of this
-    /// pipeline does), for the error that names it when it is missing.
+    /// The pipeline's artifacts (for the error that names the command
+    /// making a missing input).
     #[serde(skip)]
-    made_by: Vec<Option<String>>,
+    artifacts: Artifacts,
 }
 
 impl Job {
-    fn new(name: impl Into<String>, args: Vec<String>, dir: PathBuf, files: &[String]) -> Job {
+    fn new(artifacts: &Artifacts, name: impl Into<String>, args: Vec<String>, dir: PathBuf, files: &[String]) -> Job {
         Job {
+            artifacts: artifacts.clone(),
             name: name.into(),
             args,
             record: dir.join(crate::paths::RECORD_FILE),
@@ -122,7 +123,6 @@ impl Job {
             inputs: Vec::new(),
             exact_outputs: true,
             params: serde_json::Value::Null,
-            made_by: Vec::new(),
         }
     }
 
@@ -133,21 +133,8 @@ impl Job {
 
     /// A run of this job: decides whether it is up to date, and publishes
     /// its folder only when it holds the planned outputs. A missing input
-    /// is an error that names the command writing it.
+    /// is an error that names the commands making it.
     pub fn stage_run(&self, stage: Stage) -> Result<StageRun> {
-        for (k, input) in self.inputs.iter().enumerate() {
-            if !input.exists() {
-                let command = match self.made_by.get(k).cloned().flatten() {
-                    Some(command) => command,
-                    None => "the stage or pipeline that writes it".into(),
-                };
-                return Err(Error::MissingInput {
-                    path: input.clone(),
-                    stage: format!("{stage} {}", self.name),
-                    command,
-                });
-            }
-        }
         let names = self
             .outputs
             .iter()
@@ -158,33 +145,21 @@ impl Job {
                     .replace('\\', "/")
             })
             .collect();
-        Ok(
-            StageRun::in_dir(stage, self.dir.clone(), &self.params, self.inputs.clone())?
-                .expecting(names, self.exact_outputs),
-        )
+        Ok(StageRun::in_dir(
+            stage,
+            &self.artifacts,
+            self.dir.clone(),
+            &self.params,
+            self.inputs.clone(),
+        )?
+        .expecting(names, self.exact_outputs))
     }
 }
 
 impl StagePlan {
     /// The plan of `stage` for `pipeline` with artifacts under `artifacts`.
     pub fn of(stage: Stage, pipeline: &Pipeline, artifacts: &Artifacts) -> Result<StagePlan> {
-        let mut jobs = stage_jobs(stage, pipeline, artifacts)?;
-        // Who writes each input: the jobs of this pipeline's earlier stages.
-        let mut writers: std::collections::BTreeMap<PathBuf, String> = Default::default();
-        for earlier in [Stage::Data, Stage::Train, Stage::Analyze]
-            .into_iter()
-            .filter(|s| *s <= stage)
-        {
-            for job in stage_jobs(earlier, pipeline, artifacts)? {
-                let command = command(earlier, pipeline, artifacts, &job);
-                for output in &job.outputs {
-                    writers.insert(output.clone(), command.clone());
-                }
-            }
-        }
-        for job in &mut jobs {
-            job.made_by = job.inputs.iter().map(|i| writers.get(i).cloned()).collect();
-        }
+        let jobs = stage_jobs(stage, pipeline, artifacts)?;
         Ok(StagePlan {
             stage: stage.name(),
             pipeline: pipeline.name.clone(),
@@ -227,19 +202,6 @@ fn stage_jobs(stage: Stage, pipeline: &Pipeline, artifacts: &Artifacts) -> Resul
         }
         Stage::Report => vec![report_job(pipeline, artifacts)],
     })
-}
-
-/// The command line that runs `job` of `stage` alone.
-fn command(stage: Stage, pipeline: &Pipeline, artifacts: &Artifacts, job: &Job) -> String {
-    let root = artifacts.root().parent().unwrap_or(Path::new("."));
-    let mut words = vec![
-        format!("tgsh-{stage}"),
-        pipeline.path.display().to_string(),
-        "--artifacts".into(),
-        root.display().to_string(),
-    ];
-    words.extend(job.args.iter().cloned());
-    words.join(" ")
 }
 
 fn shape(pipeline: &Pipeline) -> Shape {
@@ -292,7 +254,7 @@ fn data_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
         TimingRow::FILE,
     ]
     .map(String::from);
-    let mut job = Job::new("data", vec![], artifacts.stage_dir(Stage::Data), &files);
+    let mut job = Job::new(artifacts, "data", vec![], artifacts.stage_dir(Stage::Data), &files);
     job.inputs = mnist_files(&pipeline.data.mnist_dir);
     job.params = serde_json::to_value(&pipeline.data).expect("serialisable");
     job
@@ -330,6 +292,7 @@ fn train_job(pipeline: &Pipeline, artifacts: &Artifacts, seed: u64) -> Job {
         }
     };
     let mut job = Job::new(
+        artifacts,
         format!("seed-{seed}"),
         seed_args(seed),
         artifacts.train_shard(seed),
@@ -390,13 +353,25 @@ fn analyze_job(pipeline: &Pipeline, artifacts: &Artifacts, seed: u64) -> Job {
     let dir = artifacts.analyze_shard(seed);
     let mut job = match &pipeline.experiment {
         Experiment::Family(family) => {
-            let mut job = Job::new(format!("seed-{seed}"), seed_args(seed), dir, &family_shard_files());
+            let mut job = Job::new(
+                artifacts,
+                format!("seed-{seed}"),
+                seed_args(seed),
+                dir,
+                &family_shard_files(),
+            );
             job.inputs = vec![artifacts.model(seed), artifacts.metrics(seed)];
             job.params = family_shard_params(family, seed);
             job
         }
         Experiment::Heldout(h) => {
-            let mut job = Job::new(format!("seed-{seed}"), seed_args(seed), dir, &heldout_shard_files());
+            let mut job = Job::new(
+                artifacts,
+                format!("seed-{seed}"),
+                seed_args(seed),
+                dir,
+                &heldout_shard_files(),
+            );
             job.inputs = h
                 .methods
                 .iter()
@@ -419,9 +394,14 @@ pub fn references(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Vec<(Str
     let mut out = Vec::new();
     for spec in &family.analyze.claims {
         if let ClaimSpec::SubsampleOf { pipeline: name, .. } = spec {
-            let other = Pipeline::load(&pipeline.path.with_file_name(format!("{name}.toml")))?;
+            let file = pipeline.path.with_file_name(format!("{name}.toml"));
+            let other = Pipeline::load(&file)?;
             let root = artifacts.root().parent().unwrap_or(Path::new("."));
-            out.push((name.clone(), Artifacts::new(root, name), other.train.seeds));
+            out.push((
+                name.clone(),
+                Artifacts::new(root, name).with_pipeline_file(&file),
+                other.train.seeds,
+            ));
         }
     }
     Ok(out)
@@ -444,7 +424,7 @@ fn summary_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Job> {
                 ClassMeanRow::FILE,
             ]
             .map(String::from);
-            let mut job = Job::new("summary", args, dir, &files);
+            let mut job = Job::new(artifacts, "summary", args, dir, &files);
             job.inputs = vec![artifacts.tasks(), artifacts.test_images()];
             for &seed in seeds {
                 for file in [
@@ -478,7 +458,7 @@ fn summary_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Job> {
                 ClaimRow::FILE,
             ]
             .map(String::from);
-            let mut job = Job::new("summary", args, dir, &files);
+            let mut job = Job::new(artifacts, "summary", args, dir, &files);
             for &seed in seeds {
                 for file in [HeldoutRow::FILE, ContextCosineRow::FILE, SeedStatisticRow::FILE] {
                     job.inputs.push(artifacts.analysis(seed, file));
@@ -498,7 +478,7 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
         Experiment::Family(_) => &[REPORT_PAGE.into(), TIMINGS_PAGE.into()],
         Experiment::Heldout(_) => &[REPORT_PAGE.into()],
     };
-    let mut job = Job::new("report", vec![], artifacts.stage_dir(Stage::Report), files);
+    let mut job = Job::new(artifacts, "report", vec![], artifacts.stage_dir(Stage::Report), files);
     job.exact_outputs = false;
     let seeds = &pipeline.train.seeds;
     match &pipeline.experiment {
@@ -624,33 +604,6 @@ mod tests {
         assert_eq!((s.tasks, s.trained_tasks, s.models_per_seed), (8, 4, 3));
         let report = StagePlan::of(Stage::Report, &p, &artifacts).unwrap();
         assert!(!report.jobs[0].exact_outputs);
-    }
-
-    #[test]
-    fn a_missing_input_names_the_command_that_writes_it() {
-        let p = pipeline("");
-        let root = std::env::temp_dir().join(format!("tgsh-plan-missing-{}", std::process::id()));
-        let artifacts = Artifacts::new(&root, &p.name);
-        let analyze = StagePlan::of(Stage::Analyze, &p, &artifacts).unwrap();
-        let e = analyze
-            .job("summary")
-            .unwrap()
-            .stage_run(Stage::Analyze)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("input of analyze summary is missing"), "{e}");
-        assert!(
-            e.contains(&format!("`tgsh-data pipelines/p.toml --artifacts {}`", root.display())),
-            "{e}"
-        );
-        let report = StagePlan::of(Stage::Report, &p, &artifacts).unwrap();
-        std::fs::create_dir_all(artifacts.stage_dir(Stage::Data)).unwrap();
-        for file in [crate::schema::ImageRow::FILE, TEST_IMAGES_FILE, TaskRow::FILE] {
-            std::fs::write(artifacts.stage_dir(Stage::Data).join(file), b"").unwrap();
-        }
-        let e = report.jobs[0].stage_run(Stage::Report).unwrap_err().to_string();
-        assert!(e.contains("--artifacts") && e.contains("--seed 4`"), "{e}");
-        std::fs::remove_dir_all(root).unwrap();
     }
 
     /// The workflow's default pipelines are the justfile's reproduction.

@@ -10,15 +10,20 @@
 //!
 //! Outputs are written into `<stage>.partial/` and the folder is renamed to
 //! `<stage>/` only after the record is written, so a killed stage never leaves
-//! anything that a later run accepts as finished.
+//! anything that a later run accepts as finished. From its freshness check
+//! to that rename a run holds the folder's writer lock ([`crate::lock`]), so
+//! two processes never write one folder: the second waits, then finds it up
+//! to date.
 
 use crate::error::{Error, Result};
+use crate::lock::{lock_file, WriterLock};
 use crate::paths::{Artifacts, Stage, RECORD_FILE};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Content hash and size of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +86,8 @@ pub enum Freshness {
 
 /// One execution of a stage (or of one shard of it): decides whether it
 /// must run, gives it a temporary folder, and publishes that folder
-/// atomically.
+/// atomically. [`StageRun::should_run`] and [`StageRun::begin`] take the
+/// folder's writer lock; it is held until the run is committed or dropped.
 #[derive(Debug)]
 pub struct StageRun {
     stage: Stage,
@@ -91,6 +97,7 @@ pub struct StageRun {
     record: StageRecord,
     /// The outputs the plan lists, and whether they are all the folder may hold.
     expected: Option<(Vec<String>, bool)>,
+    lock: Mutex<Option<WriterLock>>,
 }
 
 impl StageRun {
@@ -98,30 +105,26 @@ impl StageRun {
     /// given parameters and input files. Fails, naming the file and the
     /// stage to run first, if an input is missing.
     pub fn new(stage: Stage, artifacts: &Artifacts, params: &impl Serialize, inputs: Vec<PathBuf>) -> Result<StageRun> {
-        StageRun::in_dir(stage, artifacts.stage_dir(stage), params, inputs)
+        StageRun::in_dir(stage, artifacts, artifacts.stage_dir(stage), params, inputs)
     }
 
     /// Like [`StageRun::new`], for a run that writes `final_dir` (one shard
-    /// of a stage, e.g. `train/seed-3`).
-    pub fn in_dir(stage: Stage, final_dir: PathBuf, params: &impl Serialize, inputs: Vec<PathBuf>) -> Result<StageRun> {
+    /// of a stage, e.g. `train/seed-3`) of `artifacts`' pipeline.
+    pub fn in_dir(
+        stage: Stage,
+        artifacts: &Artifacts,
+        final_dir: PathBuf,
+        params: &impl Serialize,
+        inputs: Vec<PathBuf>,
+    ) -> Result<StageRun> {
         let partial_dir = final_dir.with_extension("partial");
         let label = match final_dir.file_name().and_then(|n| n.to_str()) {
             Some(name) if name != stage.name() => format!("{stage} {name}"),
             _ => stage.name().to_string(),
         };
+        missing_inputs(&label, artifacts, &inputs)?;
         let mut hashes = BTreeMap::new();
         for input in inputs {
-            if !input.exists() {
-                return Err(Error::io(
-                    &input,
-                    std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        format!(
-                            "input of the {stage} stage is missing: run the stage that writes it first (`just run <pipeline>` runs them in order)"
-                        ),
-                    ),
-                ));
-            }
             hashes.insert(input.display().to_string(), FileHash::of(&input)?);
         }
         let exe = std::env::current_exe().map_err(|e| Error::io("<current executable>", e))?;
@@ -144,6 +147,7 @@ impl StageRun {
             partial_dir,
             record,
             expected: None,
+            lock: Mutex::new(None),
         })
     }
 
@@ -153,6 +157,16 @@ impl StageRun {
     pub fn expecting(mut self, outputs: Vec<String>, exact: bool) -> StageRun {
         self.expected = Some((outputs, exact));
         self
+    }
+
+    /// Takes the folder's writer lock unless this run holds it already,
+    /// waiting while another process writes the folder.
+    fn hold(&self) -> Result<()> {
+        let mut lock = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if lock.is_none() {
+            *lock = Some(WriterLock::acquire(&lock_file(&self.final_dir), &self.label)?);
+        }
+        Ok(())
     }
 
     /// The folder the finished outputs will live in.
@@ -201,9 +215,11 @@ impl StageRun {
         Ok(Freshness::UpToDate)
     }
 
-    /// Decides and says (on stderr) whether the stage runs: not when up to
-    /// date, unless `force`.
+    /// Takes the folder's writer lock (waiting for another process that
+    /// writes it), then decides and says (on stderr) whether the stage runs:
+    /// not when up to date, unless `force`.
     pub fn should_run(&self, force: bool) -> Result<bool> {
+        self.hold()?;
         let stage = &self.label;
         match self.check()? {
             Freshness::UpToDate if !force => {
@@ -221,9 +237,11 @@ impl StageRun {
         }
     }
 
-    /// Creates an empty `<stage>.partial/` folder (removing leftovers of an
+    /// Takes the folder's writer lock (if [`StageRun::should_run`] has not),
+    /// creates an empty `<stage>.partial/` folder (removing leftovers of an
     /// interrupted run) and returns it; write every output there.
     pub fn begin(&self) -> Result<PathBuf> {
+        self.hold()?;
         if self.partial_dir.exists() {
             std::fs::remove_dir_all(&self.partial_dir).map_err(|e| Error::io(&self.partial_dir, e))?;
         }
@@ -236,9 +254,12 @@ impl StageRun {
         &self.label
     }
 
-    /// Hashes the outputs, writes the record, and renames the partial folder
-    /// into place, replacing the previous run's folder.
+    /// Hashes the outputs, writes the record, renames the partial folder
+    /// into place, replacing the previous run's folder, and checks that the
+    /// published folder holds every output its record lists; then releases
+    /// the writer lock.
     pub fn commit(mut self) -> Result<StageRecord> {
+        self.hold()?;
         let mut files = Vec::new();
         collect_files(&self.partial_dir, &mut files)?;
         for file in files {
@@ -299,6 +320,23 @@ impl StageRun {
         if old.exists() {
             std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
         }
+        // Cheap (sizes only): under the lock nothing else writes here, so a
+        // difference means the lock did not hold (a file system without locks).
+        for (rel, hash) in &self.record.outputs {
+            let file = self.final_dir.join(rel);
+            let size = std::fs::metadata(&file).map(|m| m.len()).ok();
+            if size != Some(hash.size) {
+                return Err(Error::io(
+                    &file,
+                    std::io::Error::other(format!(
+                        "published by {} but missing or changed right after: another process wrote {} at the same \
+                         time, although this one held its lock; is the artifact folder on a file system without locks?",
+                        self.label,
+                        self.final_dir.display()
+                    )),
+                ));
+            }
+        }
         Ok(self.record)
     }
 
@@ -306,6 +344,76 @@ impl StageRun {
     pub fn stage(&self) -> Stage {
         self.stage
     }
+}
+
+/// Reads the record of the published folder `dir` and checks that the
+/// folder holds every output the record lists, with the recorded hash.
+pub fn verify_published(dir: &Path) -> Result<StageRecord> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let record: StageRecord = serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.clone(),
+        source,
+    })?;
+    for (rel, hash) in &record.outputs {
+        let file = dir.join(rel);
+        if !file.is_file() || FileHash::of(&file)? != *hash {
+            return Err(Error::io(
+                &file,
+                std::io::Error::other(format!(
+                    "listed in {} but missing or different: the folder is not what its record says",
+                    path.display()
+                )),
+            ));
+        }
+    }
+    Ok(record)
+}
+
+/// Fails, naming each missing input and the command that makes it, when
+/// any of `inputs` does not exist.
+fn missing_inputs(label: &str, artifacts: &Artifacts, inputs: &[PathBuf]) -> Result<()> {
+    let missing: Vec<&PathBuf> = inputs.iter().filter(|p| !p.exists()).collect();
+    let Some(first) = missing.first() else {
+        return Ok(());
+    };
+    let mut commands: Vec<String> = Vec::new();
+    for file in &missing {
+        if let Some(command) = artifacts.command_making(file) {
+            if !commands.contains(&command) {
+                commands.push(command);
+            }
+        }
+    }
+    // In the order the stages run.
+    commands.sort_by_key(|c| {
+        ["tgsh-data", "tgsh-train", "tgsh-analyze", "--summary", "tgsh-report"]
+            .iter()
+            .rposition(|part| c.starts_with(part) || c.ends_with(part))
+    });
+    let also = match missing.len() {
+        1 => String::new(),
+        n => format!(" (and {} more of its inputs)", n - 1),
+    };
+    let how = match commands.as_slice() {
+        [] => "it is not made by any stage: restore it".to_string(),
+        [one] if missing.len() == 1 => format!("make it with `{one}`"),
+        [one] => format!("make them with `{one}`"),
+        many => format!(
+            "make them with {}",
+            many.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", then ")
+        ),
+    };
+    Err(Error::io(
+        *first,
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("input of {label} is missing{also}: {how}"),
+        ),
+    ))
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -389,12 +497,82 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_input_names_the_file() {
+    fn a_missing_input_names_the_file_and_the_command_that_makes_it() {
         let root = temp_root("missing");
         let artifacts = Artifacts::new(&root, "p");
         let missing = root.join("nope.parquet");
         let err = StageRun::new(Stage::Train, &artifacts, &0, vec![missing]).unwrap_err();
-        assert!(err.to_string().contains("nope.parquet"), "{err}");
+        assert!(
+            err.to_string().contains("nope.parquet") && err.to_string().contains("restore it"),
+            "{err}"
+        );
+        let artifacts = artifacts.with_pipeline_file(Path::new("pipelines/p.toml"));
+        let inputs = vec![
+            artifacts.analysis(1, "statistics.parquet"),
+            artifacts.analysis(1, "similarity.parquet"),
+            artifacts.analysis(2, "similarity.parquet"),
+        ];
+        let err = StageRun::in_dir(Stage::Analyze, &artifacts, artifacts.analyze_summary(), &0, inputs)
+            .unwrap_err()
+            .to_string();
+        let root = root.display();
+        assert_eq!(
+            err,
+            format!(
+                "{root}/p/analyze/seed-1/statistics.parquet: input of analyze summary is missing (and 2 more of its \
+                 inputs): make them with `tgsh-analyze pipelines/p.toml --artifacts {root} --seed 1`, then \
+                 `tgsh-analyze pipelines/p.toml --artifacts {root} --seed 2`"
+            )
+        );
+    }
+
+    #[test]
+    fn a_second_writer_of_a_shard_waits_for_the_first_and_finds_it_up_to_date() {
+        let root = temp_root("writers");
+        let artifacts = Artifacts::new(&root, "p");
+        let shard = artifacts.train_shard(0);
+        let first = StageRun::in_dir(Stage::Train, &artifacts, shard.clone(), &0, vec![]).unwrap();
+        assert!(first.should_run(false).unwrap());
+        let dir = first.begin().unwrap();
+        std::fs::write(dir.join("model.safetensors"), b"half of a model").unwrap();
+        // The second writer starts while the first is mid-write.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let second = {
+            let (artifacts, shard) = (artifacts.clone(), shard.clone());
+            std::thread::spawn(move || {
+                let run = StageRun::in_dir(Stage::Train, &artifacts, shard, &0, vec![]).unwrap();
+                tx.send("created").unwrap();
+                let runs = run.should_run(false).unwrap();
+                tx.send("checked").unwrap();
+                if runs {
+                    let dir = run.begin().unwrap();
+                    std::fs::write(dir.join("metrics.parquet"), b"second").unwrap();
+                    run.commit().unwrap();
+                }
+                runs
+            })
+        };
+        assert_eq!(rx.recv().unwrap(), "created");
+        // It waits on the lock: it neither decides nor touches the partial folder.
+        assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err());
+        std::fs::write(dir.join("model.safetensors"), b"the whole model").unwrap();
+        std::fs::write(dir.join("metrics.parquet"), b"first").unwrap();
+        first.commit().unwrap();
+        assert_eq!(rx.recv().unwrap(), "checked");
+        assert!(!second.join().unwrap(), "the second writer found the shard up to date");
+        let record = verify_published(&shard).unwrap();
+        assert_eq!(record.outputs.len(), 2);
+        std::fs::write(shard.join("metrics.parquet"), b"tampered").unwrap();
+        let err = verify_published(&shard).unwrap_err().to_string();
+        assert!(
+            err.contains("metrics.parquet") && err.contains("not what its record says"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(shard.join("model.safetensors")).unwrap(),
+            b"the whole model"
+        );
+        assert!(!shard.with_extension("partial").exists());
         std::fs::remove_dir_all(root).unwrap();
     }
 }

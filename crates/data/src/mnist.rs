@@ -183,28 +183,48 @@ fn split(name: &'static str, dir: &Path, images: Vec<u8>, labels: Vec<u8>) -> Re
     })
 }
 
+/// The largest MNIST file, decompressed (`train-images-idx3-ubyte`: a
+/// 16-byte header and 60,000 images of 784 bytes). Nothing larger is read,
+/// so a small gzip file that inflates without end is refused, not
+/// decompressed into all of memory.
+pub const LARGEST_FILE: u64 = 16 + 60_000 * 784;
+
+/// The bytes of an IDX file, decompressed when its name ends in `.gz`;
+/// refused beyond [`LARGEST_FILE`] bytes.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, MnistError> {
+    let read_error = |source| MnistError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    let limit = LARGEST_FILE + 1;
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file)
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+    } else {
+        file.take(limit).read_to_end(&mut bytes).map_err(read_error)?;
+    }
+    if bytes.len() as u64 > LARGEST_FILE {
+        return Err(MnistError::Format {
+            path: path.to_path_buf(),
+            message: format!("more than {LARGEST_FILE} bytes (decompressed), larger than any MNIST file"),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Reads `<dir>/<name>` or `<dir>/<name>.gz`, decompresses, and checks the hash.
 fn read_verified(dir: &Path, name: &str, expected: &str) -> Result<Vec<u8>, MnistError> {
     let raw = dir.join(name);
     let gz = dir.join(format!("{name}.gz"));
     let (path, bytes) = if gz.exists() {
-        let file = std::fs::File::open(&gz).map_err(|source| MnistError::Read {
-            path: gz.clone(),
-            source,
-        })?;
-        let mut bytes = Vec::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .map_err(|source| MnistError::Read {
-                path: gz.clone(),
-                source,
-            })?;
+        let bytes = read_file(&gz)?;
         (gz, bytes)
     } else if raw.exists() {
-        let bytes = std::fs::read(&raw).map_err(|source| MnistError::Read {
-            path: raw.clone(),
-            source,
-        })?;
+        let bytes = read_file(&raw)?;
         (raw, bytes)
     } else {
         return Err(MnistError::Missing {
@@ -249,7 +269,10 @@ pub fn parse_idx<'a>(path: &Path, bytes: &'a [u8], magic: u32, inner: &[u32]) ->
         }
     }
     let count = word(1) as usize;
-    let expected = count * inner.iter().map(|&d| d as usize).product::<usize>();
+    let expected = inner
+        .iter()
+        .try_fold(count, |n, &d| n.checked_mul(d as usize))
+        .ok_or_else(|| fail(format!("header promises {count} items, more than memory can address")))?;
     let data = &bytes[header..];
     if data.len() != expected {
         return Err(fail(format!(
@@ -346,6 +369,26 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         let e = load(&dir).unwrap_err().to_string();
         assert!(e.contains("train-labels-idx1-ubyte.gz"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_inflates_past_any_mnist_file_is_refused_without_reading_it_all() {
+        let dir = std::env::temp_dir().join(format!("tgsh-mnist-bomb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("train-images-idx3-ubyte.gz");
+        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..(LARGEST_FILE >> 20) + 2 {
+            std::io::Write::write_all(&mut enc, &zeros).unwrap();
+        }
+        enc.finish().unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20, "a small file");
+        let e = read_file(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("train-images-idx3-ubyte.gz") && e.contains("larger than any MNIST file"),
+            "{e}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

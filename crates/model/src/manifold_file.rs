@@ -89,8 +89,16 @@ impl TensorFile {
         }
     }
 
-    /// Tensor `name` with the shape `expected` (`None` in a dimension: any size).
-    pub fn get(&self, name: &str, expected: &[Option<usize>]) -> Result<(Vec<usize>, Vec<f32>), ModelFileError> {
+    /// Tensor `name` with the shape `expected` (`None` in a dimension: any
+    /// size), every value finite (the contract's tensors all are). `dims`
+    /// name the dimensions (`["task", "unit"]`) for the error that names the
+    /// first non-finite value.
+    pub fn get(
+        &self,
+        name: &str,
+        expected: &[Option<usize>],
+        dims: &[&str],
+    ) -> Result<(Vec<usize>, Vec<f32>), ModelFileError> {
         let (shape, values) = self.tensors.get(name).ok_or_else(|| {
             self.fail(format!(
                 "tensor `{name}` is missing (ARCHITECTURE.md lists the tensors of each model file)"
@@ -99,6 +107,14 @@ impl TensorFile {
         let fits = shape.len() == expected.len() && shape.iter().zip(expected).all(|(&d, e)| e.is_none_or(|e| e == d));
         if !fits {
             return Err(self.fail(format!("tensor `{name}` has shape {shape:?}, expected {expected:?}")));
+        }
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            return Err(self.fail(format!(
+                "tensor `{name}` holds {} at {}: every value of a model file must be finite (a diverged or \
+                 damaged trainer's output; retrain with `tgsh-train --force`)",
+                values[at],
+                index_of(at, shape, dims)
+            )));
         }
         Ok((shape.clone(), values.clone()))
     }
@@ -113,11 +129,28 @@ impl TensorFile {
 
     /// The encoder and decoder, checked against each other.
     pub fn encoder_decoder(&self) -> Result<(Encoder, Vec<f32>), ModelFileError> {
-        let (shape, enc) = self.get("encoder.weight", &[None, Some(PIXELS)])?;
+        let (shape, enc) = self.get("encoder.weight", &[None, Some(PIXELS)], &["unit", "pixel"])?;
         let h = shape[0];
-        let (_, decoder) = self.get("decoder.weight", &[Some(CLASSES), Some(h)])?;
+        if h == 0 {
+            return Err(self.fail("tensor `encoder.weight` has no rows: a model needs at least one hidden unit".into()));
+        }
+        let (_, decoder) = self.get("decoder.weight", &[Some(CLASSES), Some(h)], &["class", "unit"])?;
         Ok((Encoder::from_dense_weight(enc, h), decoder))
     }
+}
+
+/// Flat index `at` of a tensor of `shape` in words: `task 3, unit 17`
+/// (`dims` name the dimensions; unnamed ones are `index`).
+fn index_of(at: usize, shape: &[usize], dims: &[&str]) -> String {
+    let mut rest = at;
+    let mut parts = Vec::with_capacity(shape.len());
+    for (k, _) in shape.iter().enumerate().rev() {
+        let size = shape[k].max(1);
+        parts.push(format!("{} {}", dims.get(k).copied().unwrap_or("index"), rest % size));
+        rest /= size;
+    }
+    parts.reverse();
+    parts.join(", ")
 }
 
 impl ManifoldModel {
@@ -191,11 +224,20 @@ impl ManifoldModel {
         let (encoder, decoder) = file.encoder_decoder()?;
         let h = encoder.hidden();
         let state = |state: &str| -> Result<Conditioned, ModelFileError> {
-            let (_, coefficients) = file.get(&format!("manifold.{state}"), &[Some(basis.len()), Some(h)])?;
+            let (_, coefficients) = file.get(
+                &format!("manifold.{state}"),
+                &[Some(basis.len()), Some(h)],
+                &["coefficient", "unit"],
+            )?;
             let input = if encoding.is_empty() {
                 Vec::new()
             } else {
-                file.get(&format!("input.{state}"), &[Some(h), Some(encoding.len())])?.1
+                file.get(
+                    &format!("input.{state}"),
+                    &[Some(h), Some(encoding.len())],
+                    &["unit", "encoding"],
+                )?
+                .1
             };
             Ok(Conditioned {
                 basis: basis.clone(),
@@ -267,6 +309,35 @@ mod tests {
         let err = ManifoldModel::load(&crwn).unwrap_err().to_string();
         assert!(
             err.contains("crwn.safetensors") && err.contains("tgsh-manifold/1"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_non_finite_coefficient_is_refused_naming_tensor_and_index() {
+        let config = TrainConfig {
+            hidden: 16,
+            ..TrainConfig::default()
+        };
+        let base = Model::new(&config, 3);
+        let before = Conditioned::constant(Basis::Fourier { order: 1 }, &[0.1; 16], InputEncoding::None);
+        let mut after = before.clone();
+        after.coefficients[2 * 16 + 5] = f32::INFINITY;
+        let model = ManifoldModel {
+            seed: 3,
+            encoder: base.encoder.clone(),
+            decoder: base.decoder.clone(),
+            before,
+            after,
+        };
+        let dir = std::env::temp_dir().join(format!("tgsh-manifold-inf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("circle.safetensors");
+        model.save(&path, &BTreeMap::new()).unwrap();
+        let err = ManifoldModel::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("circle.safetensors") && err.contains("`manifold.after` holds inf at coefficient 2, unit 5"),
             "{err}"
         );
         std::fs::remove_dir_all(dir).unwrap();

@@ -9,7 +9,8 @@
 //! [`MANIFOLD_STREAMS`] and above; analyses from [`ANALYSIS_STREAMS`] and
 //! above, so they never reuse a training stream.
 
-use crate::encoder::{self, Encoder};
+use crate::encoder::Encoder;
+use crate::manifold_file::TensorFile;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Uniform};
@@ -49,6 +50,13 @@ impl TaskParams {
     }
 }
 
+/// How far a model file's `context.*` may be from `strength × modulation`:
+/// `|c - s m| <= CONTEXT_TOLERANCE * max |s m|` over the task's units, a
+/// hundred times the rounding of one f32 product, so a trainer that
+/// multiplies on another device or in another precision passes and one whose
+/// contexts disagree with its factors does not.
+pub const CONTEXT_TOLERANCE: f32 = 1e-5;
+
 /// A CRWN: fixed encoder and decoder, and each task's parameters.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -62,6 +70,10 @@ pub struct Model {
     pub before: Vec<TaskParams>,
     /// Each task's parameters after training (filled as tasks finish).
     pub after: Vec<TaskParams>,
+    /// The contexts `[before, after]` as a model file stores them
+    /// (`context.before`, `context.after`), the source of truth of a loaded
+    /// model; `None` for a model drawn here, whose contexts are `s m`.
+    file_contexts: Option<[Vec<Vec<f32>>; 2]>,
 }
 
 /// A model file could not be read or written.
@@ -94,6 +106,7 @@ impl Model {
             decoder,
             before: Vec::new(),
             after: Vec::new(),
+            file_contexts: None,
         }
     }
 
@@ -137,7 +150,29 @@ impl Model {
 
     /// Task `t`'s trained context vector `c_t`.
     pub fn context_after(&self, task: usize) -> Vec<f32> {
-        self.after[task].context()
+        match &self.file_contexts {
+            Some([_, after]) => after[task].clone(),
+            None => self.after[task].context(),
+        }
+    }
+
+    /// Every task's context vector before training: for a loaded model the
+    /// file's `context.before`, otherwise `s m`.
+    pub fn contexts_before(&self) -> Vec<Vec<f32>> {
+        match &self.file_contexts {
+            Some([before, _]) => before.clone(),
+            None => self.before.iter().map(TaskParams::context).collect(),
+        }
+    }
+
+    /// Every task's trained context vector: for a loaded model the file's
+    /// `context.after` (what a replacement trainer wrote is what gets
+    /// analysed), otherwise `s m`.
+    pub fn contexts_after(&self) -> Vec<Vec<f32>> {
+        match &self.file_contexts {
+            Some([_, after]) => after.clone(),
+            None => self.after.iter().map(TaskParams::context).collect(),
+        }
     }
 
     /// The safetensors tensors of this model (names in ARCHITECTURE.md).
@@ -163,12 +198,8 @@ impl Model {
             ),
             ("strength.before".into(), vec![t], strengths(&self.before)),
             ("strength.after".into(), vec![t], strengths(&self.after)),
-            (
-                "context.before".into(),
-                vec![t, h],
-                stack(&self.before, &|p| p.context()),
-            ),
-            ("context.after".into(), vec![t, h], stack(&self.after, &|p| p.context())),
+            ("context.before".into(), vec![t, h], self.contexts_before().concat()),
+            ("context.after".into(), vec![t, h], self.contexts_after().concat()),
         ]
     }
 
@@ -181,83 +212,76 @@ impl Model {
     }
 
     /// Reads a model file written by [`Model::save`] (or by any trainer that
-    /// follows ARCHITECTURE.md), with its metadata. A 0/1 encoder with the
-    /// same number of ones in every row is read back as a fly hash, so it is
-    /// evaluated by the same exact integer sums as in training.
+    /// follows ARCHITECTURE.md), with its metadata. Every tensor must be
+    /// finite, and `context.*` within [`CONTEXT_TOLERANCE`] of `strength ×
+    /// modulation`; the file's contexts are then what the model is
+    /// evaluated with. A 0/1 encoder with the same number of ones in every
+    /// row is read back as a fly hash, so it is evaluated by the same exact
+    /// integer sums as in training.
     pub fn load(path: &Path) -> Result<(Model, BTreeMap<String, String>), ModelFileError> {
-        let fail = |message: String| ModelFileError {
-            path: path.display().to_string(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| fail(format!("not a safetensors file: {e}")))?;
-        let metadata: BTreeMap<String, String> = header
-            .metadata()
-            .as_ref()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        let tensors =
-            safetensors::SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("not a safetensors file: {e}")))?;
-        let get = |name: &str, rank: usize| -> Result<(Vec<usize>, Vec<f32>), ModelFileError> {
-            let view = tensors.tensor(name).map_err(|_| {
-                fail(format!(
-                    "tensor `{name}` is missing (ARCHITECTURE.md lists the tensors a model file must have)"
-                ))
-            })?;
-            if view.dtype() != safetensors::Dtype::F32 || view.shape().len() != rank {
-                return Err(fail(format!(
-                    "tensor `{name}` is {:?} {:?}, expected F32 with {rank} dimension(s)",
-                    view.dtype(),
-                    view.shape()
-                )));
-            }
-            let values = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .collect();
-            Ok((view.shape().to_vec(), values))
-        };
-        let (enc_shape, enc) = get("encoder.weight", 2)?;
-        let (dec_shape, decoder) = get("decoder.weight", 2)?;
-        let h = enc_shape[0];
-        if enc_shape[1] != PIXELS || dec_shape != [CLASSES, h] {
-            return Err(fail(format!(
-                "encoder.weight is {enc_shape:?} and decoder.weight {dec_shape:?}: expected [H, {PIXELS}] and [{CLASSES}, H]"
-            )));
-        }
-        let params = |state: &str| -> Result<Vec<TaskParams>, ModelFileError> {
-            let (m_shape, m) = get(&format!("modulation.{state}"), 2)?;
-            let (s_shape, s) = get(&format!("strength.{state}"), 1)?;
-            if m_shape[1] != h || s_shape[0] != m_shape[0] {
-                return Err(fail(format!(
-                    "modulation.{state} is {m_shape:?} and strength.{state} {s_shape:?}: expected [T, {h}] and [T]"
-                )));
-            }
-            Ok(m.chunks_exact(h)
+        let file = TensorFile::read(path)?;
+        let (encoder, decoder) = file.encoder_decoder()?;
+        let h = encoder.hidden();
+        let state = |state: &str| -> Result<(Vec<TaskParams>, Vec<Vec<f32>>), ModelFileError> {
+            let (m_shape, m) = file.get(&format!("modulation.{state}"), &[None, Some(h)], &["task", "unit"])?;
+            let t = m_shape[0];
+            let (_, s) = file.get(&format!("strength.{state}"), &[Some(t)], &["task"])?;
+            let (_, c) = file.get(&format!("context.{state}"), &[Some(t), Some(h)], &["task", "unit"])?;
+            let params: Vec<TaskParams> = m
+                .chunks_exact(h)
                 .zip(s)
                 .map(|(m, s)| TaskParams {
                     modulation: m.to_vec(),
                     strength: s,
                 })
-                .collect())
+                .collect();
+            let contexts: Vec<Vec<f32>> = c.chunks_exact(h).map(<[f32]>::to_vec).collect();
+            for (task, (p, c)) in params.iter().zip(&contexts).enumerate() {
+                let product = p.context();
+                let scale = product.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+                let worst = product
+                    .iter()
+                    .zip(c)
+                    .enumerate()
+                    .map(|(unit, (sm, c))| (unit, (sm - c).abs()))
+                    .fold((0, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
+                if worst.1 > CONTEXT_TOLERANCE * scale {
+                    let unit = worst.0;
+                    return Err(file.fail(format!(
+                        "tensor `context.{state}` disagrees with `strength.{state}` × `modulation.{state}` at task \
+                         {task}, unit {unit}: {} vs {} × {} = {} (allowed: {CONTEXT_TOLERANCE} × {scale}, the \
+                         largest |s m| of the task); a model file's contexts must be its strength times its \
+                         modulation (ARCHITECTURE.md)",
+                        c[unit], p.strength, p.modulation[unit], product[unit]
+                    )));
+                }
+            }
+            Ok((params, contexts))
         };
-        let before = params("before")?;
-        let after = params("after")?;
-        let seed = metadata
+        let (before, contexts_before) = state("before")?;
+        let (after, contexts_after) = state("after")?;
+        if before.len() != after.len() {
+            return Err(file.fail(format!(
+                "`modulation.before` has {} tasks and `modulation.after` {}: expected the same",
+                before.len(),
+                after.len()
+            )));
+        }
+        let seed = file
+            .metadata
             .get("seed")
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| fail("metadata key `seed` is missing or not an integer".into()))?;
+            .ok_or_else(|| file.fail("metadata key `seed` is missing or not an integer".into()))?;
         Ok((
             Model {
                 seed,
-                encoder: encoder::Encoder::from_dense_weight(enc, h),
+                encoder,
                 decoder,
                 before,
                 after,
+                file_contexts: Some([contexts_before, contexts_after]),
             },
-            metadata,
+            file.metadata,
         ))
     }
 }
@@ -338,6 +362,93 @@ mod tests {
         let again = dir.join("again.safetensors");
         back.save(&again, &meta).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+    /// A 3-task model's tensors, and a folder to write them in.
+    fn tensors_of_a_model(name: &str) -> (Tensors, std::path::PathBuf) {
+        let config = TrainConfig {
+            hidden: 16,
+            ..TrainConfig::default()
+        };
+        let mut model = Model::new(&config, 2);
+        for t in 0..3 {
+            model.before.push(model.init_task(t));
+            model.after.push(model.init_task(t));
+        }
+        let dir = std::env::temp_dir().join(format!("tgsh-model-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (model.tensors(), dir)
+    }
+
+    fn write_with(
+        dir: &Path,
+        tensors: &[(String, Vec<usize>, Vec<f32>)],
+        change: impl Fn(&str, &mut Vec<f32>),
+    ) -> std::path::PathBuf {
+        let mut tensors = tensors.to_vec();
+        for (name, _, values) in &mut tensors {
+            change(name, values);
+        }
+        let path = dir.join("model.safetensors");
+        let meta = BTreeMap::from([("seed".to_string(), "2".to_string())]);
+        write_safetensors(&path, &tensors, &meta).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_non_finite_value_is_refused_naming_file_tensor_task_and_unit() {
+        let (tensors, dir) = tensors_of_a_model("nan");
+        for (tensor, at, words) in [
+            ("modulation.after", 16 + 7, "task 1, unit 7"),
+            ("strength.before", 2, "task 2"),
+            ("context.after", 2 * 16, "task 2, unit 0"),
+            ("decoder.weight", 3 * 16 + 1, "class 3, unit 1"),
+            ("encoder.weight", 784 + 5, "unit 1, pixel 5"),
+        ] {
+            let path = write_with(&dir, &tensors, |name, values| {
+                if name == tensor {
+                    values[at] = f32::NAN;
+                }
+            });
+            let err = Model::load(&path).unwrap_err().to_string();
+            assert!(
+                err.contains("model.safetensors") && err.contains(&format!("`{tensor}` holds NaN at {words}")),
+                "{err}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn contexts_are_read_from_the_file_and_must_equal_strength_times_modulation() {
+        let (tensors, dir) = tensors_of_a_model("contexts");
+        // Within the tolerance: the file's contexts are what the model holds.
+        let path = write_with(&dir, &tensors, |name, values| {
+            if name == "context.after" {
+                values[5] = f32::from_bits(values[5].to_bits() + 1); // one ulp away
+            }
+        });
+        let (model, _) = Model::load(&path).unwrap();
+        let stored = &tensors.iter().find(|t| t.0 == "context.after").unwrap().2;
+        assert_eq!(model.contexts_after()[0][5], f32::from_bits(stored[5].to_bits() + 1));
+        assert_ne!(model.contexts_after()[0][5], model.after[0].context()[5]);
+        assert_eq!(model.context_after(0), model.contexts_after()[0]);
+        // A trainer whose contexts disagree with its factors is refused.
+        let path = write_with(&dir, &tensors, |name, values| {
+            if name == "context.after" {
+                values[16 + 3] += 1.0;
+            }
+        });
+        let err = Model::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("model.safetensors")
+                && err.contains("`context.after` disagrees")
+                && err.contains("task 1, unit 3"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -116,7 +116,7 @@ fn read_curves(path: &Path) -> Result<Curves, ReportError> {
     let t = schema::read_parquet(path, &analysis::heldout_curve_schema())?;
     let (method, split) = (t.strings("method")?, t.strings("split")?);
     let task = t.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let s = t.primitive::<arrow::datatypes::Float64Type>("s")?;
+    let s = t.finite_f64("s")?;
     let mean = t.primitive::<arrow::datatypes::Float64Type>("mean")?;
     let mut out: Curves = Vec::new();
     for k in 0..method.len() {

@@ -13,15 +13,26 @@ use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline, Stage, PIXELS};
 
 /// Reads a Parquet file into a polars DataFrame, naming the file on error.
+/// polars' decoder panics on some damaged files (found by `crates/fuzz`), so
+/// the file is first decoded by the shared Arrow reader, which rejects them
+/// with an error, and a panic that still escapes polars becomes an error.
 pub fn read_frame(path: &Path) -> Result<DataFrame, ReportError> {
+    schema::check_decodes(path)?;
     let file = std::fs::File::open(path).map_err(|source| ReportError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    ParquetReader::new(file).finish().map_err(|source| ReportError::Polars {
-        path: path.display().to_string(),
-        source,
-    })
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(file).finish()));
+    match read {
+        Ok(frame) => frame.map_err(|source| ReportError::Polars {
+            path: path.display().to_string(),
+            source,
+        }),
+        Err(_) => Err(ReportError::Check(format!(
+            "{}: polars could not decode this Parquet file (damaged?); rerun the stage that wrote it with --force",
+            path.display()
+        ))),
+    }
 }
 
 /// The seed shards' tables of one name, stacked (they share a schema).
@@ -303,7 +314,7 @@ pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<
             let table = schema::read_parquet(&path, &analysis::cross_task_schema())?;
             let i = table.primitive::<arrow::datatypes::UInt16Type>("context_task")?;
             let j = table.primitive::<arrow::datatypes::UInt16Type>("data_task")?;
-            let a = table.primitive::<arrow::datatypes::Float64Type>("accuracy")?;
+            let a = table.finite_f64("accuracy")?;
             let mut m = vec![f64::NAN; n * n];
             for k in 0..a.len() {
                 if (i[k] as usize) < n && (j[k] as usize) < n {
@@ -352,7 +363,7 @@ pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
     let table = schema::read_parquet(&path, &analysis::dendrogram_schema(false))?;
     let left = table.primitive::<arrow::datatypes::UInt32Type>("left")?;
     let right = table.primitive::<arrow::datatypes::UInt32Type>("right")?;
-    let height = table.primitive::<arrow::datatypes::Float64Type>("height")?;
+    let height = table.finite_f64("height")?;
     let merges = (0..left.len())
         .map(|k| (left[k] as usize, right[k] as usize, height[k]))
         .collect();
@@ -377,7 +388,7 @@ pub fn tgsh_samples(artifacts: &Artifacts, seeds: &[u64], grouping: &str) -> Res
         let table = schema::read_parquet(&path, &analysis::tgsh_pairs_schema())?;
         let groupings = table.strings("grouping")?;
         let kinds = table.strings("kind")?;
-        let values = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+        let values = table.finite_f64("cosine")?;
         for k in 0..values.len() {
             if groupings[k] == grouping {
                 if kinds[k] == "intra" { &mut intra } else { &mut inter }.push(values[k]);
@@ -418,7 +429,7 @@ pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
     let best = table.primitive::<arrow::datatypes::UInt16Type>("best_task")?;
-    let images = table.float_images("image")?;
+    let images = table.finite_float_images("image")?;
     let mut out = vec![vec![(vec![0u8; PIXELS], usize::MAX); tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
         let (t, c) = (task[k] as usize, class[k] as usize);
@@ -435,7 +446,7 @@ pub fn class_means(artifacts: &Artifacts, n: usize) -> Result<Vec<Vec<Vec<u8>>>,
     let table = schema::read_parquet(&path, &analysis::class_means_schema())?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
-    let images = table.float_images("image")?;
+    let images = table.finite_float_images("image")?;
     let mut out = vec![vec![vec![0u8; PIXELS]; tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
         let (t, c) = (task[k] as usize, class[k] as usize);

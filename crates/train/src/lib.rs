@@ -276,10 +276,16 @@ pub(crate) fn stale_shards(
     let seeds = pipeline.selected_seeds(&options.parts)?;
     let plan = StagePlan::of(Stage::Train, pipeline, artifacts)?;
     let mut shards = Vec::new();
-    for job in plan.jobs {
-        if !job.seed().is_some_and(|s| seeds.contains(&s)) {
-            continue;
-        }
+    // A stale shard's writer lock is held until it is published; taking the
+    // locks in one order (ascending seeds) keeps two processes from waiting
+    // for each other.
+    let mut jobs: Vec<Job> = plan
+        .jobs
+        .into_iter()
+        .filter(|job| job.seed().is_some_and(|s| seeds.contains(&s)))
+        .collect();
+    jobs.sort_by_key(|job| job.seed());
+    for job in jobs {
         let stage = job.stage_run(Stage::Train)?;
         if stage.should_run(options.force)? {
             shards.push((job, stage));

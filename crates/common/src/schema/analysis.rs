@@ -31,7 +31,7 @@ crate::table! {
         /// task index
         task_j: u16,
         /// cos(c_i, c_j)
-        cosine: f64,
+        cosine: f64 where finite,
     }
 }
 
@@ -45,7 +45,7 @@ crate::table! {
         /// task distance (circular for circles)
         distance: u32,
         /// mean cosine over ordered pairs at that distance
-        mean_similarity: f64,
+        mean_similarity: f64 where finite,
         /// ordered pairs at that distance
         pairs: u32,
     }
@@ -62,7 +62,7 @@ crate::table! {
         /// whose test images are classified
         data_task: u16,
         /// fraction correct on all of `data_task`'s test images
-        accuracy: f64,
+        accuracy: f64 where finite,
     }
 }
 
@@ -79,7 +79,7 @@ crate::table! {
         /// the class reconstructed
         class: u8,
         /// `pinv(W1) z`, in normalised pixel units
-        image: FloatImage,
+        image: FloatImage where finite,
         /// Pearson correlation with the mean test image of `class` in `task`
         own_correlation: f64,
         /// the task whose `class` mean correlates best
@@ -103,7 +103,7 @@ crate::table! {
         /// `intra` (same task, different groups) or `inter` (same group, different tasks)
         kind: String,
         /// cosine similarity of the two representations `c_t ⊙ r(x)`
-        cosine: f64,
+        cosine: f64 where finite,
     }
 }
 
@@ -138,7 +138,7 @@ crate::table! {
         /// merged cluster
         right: u32,
         /// linkage distance on `1 - cos`
-        height: f64,
+        height: f64 where finite,
         /// tasks in the new cluster
         size: u32,
     }
@@ -284,7 +284,7 @@ crate::table! {
         /// how many images were averaged
         images: u32,
         /// mean pixel value, 0-255
-        image: FloatImage,
+        image: FloatImage where finite,
     }
 }
 
@@ -326,13 +326,13 @@ crate::table! {
         /// task index
         task: u16,
         /// the task variable in `[0, 1)`
-        s: f64,
+        s: f64 where finite,
         /// `seen` (trained), `interpolated` (untrained, inside the training arc), `extrapolated` (outside it)
         split: String,
         /// `split == "seen"`
         seen: bool,
         /// fraction correct on all of the task's test images
-        accuracy: f64,
+        accuracy: f64 where finite,
     }
 }
 
@@ -352,7 +352,7 @@ crate::table! {
         /// training task (family index)
         task_j: u16,
         /// the cosine similarity
-        cosine: f64,
+        cosine: f64 where finite,
     }
 }
 
@@ -393,7 +393,7 @@ crate::table! {
         /// task index
         task: u16,
         /// task variable
-        s: f64,
+        s: f64 where finite,
         /// `seen`, `interpolated` or `extrapolated`
         split: String,
         /// test accuracy, mean across seeds

@@ -110,11 +110,11 @@ crate::table! {
         /// 1-based epoch
         epoch: u32,
         /// mean training cross-entropy over the epoch's minibatches
-        loss: f64,
+        loss: f64 where finite,
         /// accuracy on the minibatches seen during the epoch (before each step)
-        train_accuracy: f64,
+        train_accuracy: f64 where finite,
         /// accuracy on the task's test split after the epoch
-        test_accuracy: f64,
+        test_accuracy: f64 where finite,
     }
 }
 
@@ -200,7 +200,7 @@ pub fn similarity_matrices(path: &Path, n: usize) -> Result<BTreeMap<(u64, Strin
     let states = table.strings("state")?;
     let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
     let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
-    let cos = table.primitive::<arrow::datatypes::Float64Type>("cosine")?;
+    let cos = table.finite_f64("cosine")?;
     let mut out = BTreeMap::new();
     for (k, state) in states.into_iter().enumerate() {
         let (i, j) = (is[k] as usize, js[k] as usize);
@@ -290,6 +290,31 @@ pub struct ParquetTable {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// Decodes every row of a Parquet file, whatever its columns, and fails
+/// naming the file if it is damaged: a check before handing the file to a
+/// reader that trusts it (polars panics on some damaged files).
+pub fn check_decodes(path: &Path) -> Result<()> {
+    contain_panics(path, || decode_all(path))
+}
+
+fn decode_all(path: &Path) -> Result<()> {
+    let wrap = |source| Error::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    check_footer(path, builder.metadata())?;
+    let reader = builder.with_batch_size(1 << 16).build().map_err(wrap)?;
+    for batch in reader {
+        batch.map_err(|source| Error::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 /// Reads a whole Parquet file and checks it has `expected`'s columns and types.
 pub fn read_parquet(path: &Path, expected: &SchemaRef) -> Result<ParquetTable> {
     read_filtered(path, expected, None)
@@ -302,12 +327,38 @@ pub fn read_task(path: &Path, expected: &SchemaRef, task: u16) -> Result<Parquet
 }
 
 fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
+    contain_panics(path, || read_unguarded(path, expected, task))
+}
+
+/// Runs a read of `path` with the parquet crate, turning a panic into an
+/// error naming the file: the crate panics on some damaged files that its
+/// checks let through (a data page that needs a dictionary the column chunk
+/// lacks, found by `crates/fuzz`; the panic message is still printed).
+fn contain_panics<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::schema(
+            path,
+            format!(
+                "the Parquet decoder failed on this file ({message}): it is damaged; rerun the stage that wrote it \
+                 with --force"
+            ),
+        ))
+    })
+}
+
+fn read_unguarded(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
     let wrap = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    check_footer(path, builder.metadata())?;
     check_schema(path, builder.schema(), expected)?;
     let metadata: BTreeMap<String, String> = builder
         .metadata()
@@ -375,6 +426,36 @@ fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result
     })
 }
 
+/// Every column chunk the footer lists lies inside the file: the parquet
+/// crate panics on a negative offset or length (`ColumnChunkMetaData::
+/// byte_range`), found by `crates/fuzz`, so a damaged footer must be an
+/// error before any chunk is read.
+fn check_footer(path: &Path, metadata: &parquet::file::metadata::ParquetMetaData) -> Result<()> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for chunk in group.columns() {
+            let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let length = chunk.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(length).ok())
+                .and_then(|(start, length)| start.checked_add(length))
+                .is_some_and(|end| end <= size);
+            if !inside {
+                return Err(Error::schema(
+                    path,
+                    format!(
+                        "row group {g}, column `{}`: the footer puts it at bytes {start} to {start} + {length}, outside \
+                         the file's {size} bytes (a damaged or truncated Parquet file)",
+                        chunk.column_path()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_schema(path: &Path, actual: &SchemaRef, expected: &SchemaRef) -> Result<()> {
     for field in expected.fields() {
         match actual.field_with_name(field.name()) {
@@ -434,6 +515,64 @@ impl ParquetTable {
             out.extend_from_slice(values.values());
         }
         Ok(out)
+    }
+
+    /// A float64 column that the contract says is finite everywhere
+    /// (ARCHITECTURE.md, "Finite values"); a NaN or infinity is an error
+    /// naming the file, the column, the row and its seed, method and task.
+    pub fn finite_f64(&self, name: &str) -> Result<Vec<f64>> {
+        let values = self.primitive::<arrow::datatypes::Float64Type>(name)?;
+        match values.iter().position(|v| !v.is_finite()) {
+            None => Ok(values),
+            Some(row) => Err(self.not_finite(name, values[row], row, None)),
+        }
+    }
+
+    /// [`ParquetTable::float_images`], every value finite (see
+    /// [`ParquetTable::finite_f64`]).
+    pub fn finite_float_images(&self, name: &str) -> Result<Vec<f32>> {
+        let values = self.float_images(name)?;
+        match values.iter().position(|v| !v.is_finite()) {
+            None => Ok(values),
+            Some(at) => Err(self.not_finite(name, values[at] as f64, at / crate::PIXELS, Some(at % crate::PIXELS))),
+        }
+    }
+
+    fn not_finite(&self, name: &str, value: f64, row: usize, pixel: Option<usize>) -> Error {
+        let mut keys = Vec::new();
+        if let Ok(seeds) = self.primitive::<arrow::datatypes::UInt64Type>("seed") {
+            keys.push(format!("seed {}", seeds[row]));
+        }
+        if let Ok(methods) = self.strings("method") {
+            keys.push(format!("method {}", methods[row]));
+        }
+        for task in ["task", "task_i", "context_task"] {
+            if let Ok(tasks) = self.primitive::<arrow::datatypes::UInt16Type>(task) {
+                keys.push(format!("{task} {}", tasks[row]));
+            }
+        }
+        for other in ["task_j", "data_task", "epoch"] {
+            if let Ok(values) = self.primitive::<arrow::datatypes::UInt32Type>(other) {
+                keys.push(format!("{other} {}", values[row]));
+            } else if let Ok(values) = self.primitive::<arrow::datatypes::UInt16Type>(other) {
+                keys.push(format!("{other} {}", values[row]));
+            }
+        }
+        if let Some(pixel) = pixel {
+            keys.push(format!("pixel {pixel}"));
+        }
+        let keys = if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", keys.join(", "))
+        };
+        Error::schema(
+            &self.path,
+            format!(
+                "column `{name}` holds {value} at row {row}{keys}: the artifact contract (ARCHITECTURE.md) says it is \
+                 finite; rerun the stage that wrote it with --force"
+            ),
+        )
     }
 
     /// A nullable float column (nulls become NaN).

@@ -9,7 +9,9 @@
 //! Arrow type ([`Column`]): `u8`/`u16`/`u32`/`u64` are unsigned integers,
 //! `f64` is float64, `String` utf8, `bool` boolean, `Option<f64>` a nullable
 //! float64, `Vec<f64>` a `list<float64>`, and [`FloatImage`] a
-//! `fixed_size_list<float32>[784]`.
+//! `fixed_size_list<float32>[784]`. A float column declared `where finite`
+//! must hold no NaN or infinity: reading one is an error naming the file,
+//! column, row, seed and task.
 //!
 //! ```
 //! use tgsh_common::schema::Table;
@@ -253,6 +255,30 @@ impl Column for FloatImage {
     }
 }
 
+/// A column type whose values can be required finite (`where finite` in a
+/// [`table!`](crate::table)): a NaN or infinity is an error naming the
+/// file, the column, the row and its seed, method and task.
+pub trait FiniteColumn: Column {
+    /// Reads the column, every value finite.
+    fn read_finite(table: &ParquetTable, name: &str) -> Result<Vec<Self>>;
+}
+
+impl FiniteColumn for f64 {
+    fn read_finite(table: &ParquetTable, name: &str) -> Result<Vec<Self>> {
+        table.finite_f64(name)
+    }
+}
+
+impl FiniteColumn for FloatImage {
+    fn read_finite(table: &ParquetTable, name: &str) -> Result<Vec<Self>> {
+        let flat = table.finite_float_images(name)?;
+        Ok(flat
+            .chunks_exact(crate::PIXELS)
+            .map(|c| FloatImage(c.to_vec()))
+            .collect())
+    }
+}
+
 /// One column of a table's declaration, for documents and schema checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnSpec {
@@ -342,7 +368,7 @@ macro_rules! table {
         pub struct $row:ident in $file:literal {
             $(
                 $(#[doc = $field_doc:expr])*
-                $field:ident : $ty:ty
+                $field:ident : $ty:ty $(where $finite:ident)?
             ),* $(,)?
         }
     ) => {
@@ -369,7 +395,7 @@ macro_rules! table {
                         name: stringify!($field),
                         data_type: <$ty>::data_type(),
                         nullable: <$ty>::nullable(),
-                        type_name: <$ty>::type_name(),
+                        type_name: <$ty>::type_name() + $crate::__finite_note!($($finite)?),
                         meaning: $crate::schema::table::doc_text(&[$($field_doc),*]),
                     }
                 ),*]
@@ -385,13 +411,39 @@ macro_rules! table {
             fn from_table(table: &$crate::schema::ParquetTable) -> $crate::Result<Vec<Self>> {
                 use $crate::schema::Column;
                 $(
-                    let $field = <$ty>::read(table, stringify!($field))?.into_iter();
+                    let $field = $crate::__read_column!(table, $field, $ty $(, $finite)?).into_iter();
                 )*
                 let mut rows = Vec::with_capacity(table.num_rows());
                 $crate::__zip_rows!(rows, $row, [$($field),*]);
                 Ok(rows)
             }
         }
+    };
+}
+
+/// Reads one column of a [`table!`], checking it finite where the
+/// declaration says `where finite` (an implementation detail of the macro).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __read_column {
+    ($table:ident, $field:ident, $ty:ty) => {
+        <$ty>::read($table, stringify!($field))?
+    };
+    ($table:ident, $field:ident, $ty:ty, finite) => {
+        <$ty as $crate::schema::table::FiniteColumn>::read_finite($table, stringify!($field))?
+    };
+}
+
+/// The type note of a `where finite` column (an implementation detail of
+/// the macro).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __finite_note {
+    () => {
+        ""
+    };
+    (finite) => {
+        ", finite"
     };
 }
 

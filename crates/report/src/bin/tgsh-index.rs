@@ -16,7 +16,8 @@ use tgsh_common::{Artifacts, Pipeline};
 /// pipeline's claims to DIR/<pipeline>/claims.parquet and writes
 /// DIR/claims.md (the committed results); with --check-results DIR, fails
 /// when a claim's verdict differs from DIR's or its value leaves the
-/// interval committed there.
+/// interval committed there. Holds <artifacts>/index.lock while it writes
+/// (a second index waits for the first).
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Args {
@@ -66,6 +67,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     std::fs::create_dir_all(&args.artifacts)?;
+    // One writer of index.html, claims.md and screenshots/ at a time.
+    let _lock = tgsh_common::lock::WriterLock::acquire(&args.artifacts.join("index.lock"), "index")?;
     let summary = tgsh_report::index::write_index(&args.artifacts, &pipelines)?;
     eprintln!(
         "index: {} pipeline(s) reported, {} not run yet; {} claims -> {}",
