@@ -65,6 +65,9 @@ pub struct StageRecord {
     pub command: Vec<String>,
     /// Project version that produced it (informative).
     pub version: String,
+    /// The source commit the run came from (informative, not compared).
+    #[serde(default)]
+    pub source: Source,
     /// Hash of the binary that ran the stage.
     pub code: FileHash,
     /// The parameter values the stage read.
@@ -73,6 +76,44 @@ pub struct StageRecord {
     pub inputs: BTreeMap<String, FileHash>,
     /// Output files by path relative to the stage folder.
     pub outputs: BTreeMap<String, FileHash>,
+}
+
+/// Where the code that ran came from: the git commit of the working
+/// directory and whether its tracked files had changes. Informative: the
+/// code hash decides whether a stage is up to date.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// `git rev-parse HEAD`, when the run's working directory is in a git
+    /// repository.
+    pub commit: Option<String>,
+    /// Whether tracked files differed from that commit.
+    pub dirty: Option<bool>,
+}
+
+impl Source {
+    /// The source of this process's working directory (asked of git once).
+    pub fn current() -> Source {
+        static SOURCE: std::sync::OnceLock<Source> = std::sync::OnceLock::new();
+        SOURCE
+            .get_or_init(|| {
+                let git = |args: &[&str]| {
+                    std::process::Command::new("git")
+                        .args(args)
+                        .stderr(std::process::Stdio::null())
+                        .output()
+                        .ok()
+                        .filter(|o| o.status.success())
+                        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                };
+                let commit = git(&["rev-parse", "HEAD"]);
+                let dirty = commit
+                    .as_ref()
+                    .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
+                    .map(|changes| !changes.is_empty());
+                Source { commit, dirty }
+            })
+            .clone()
+    }
 }
 
 /// Whether a stage must run.
@@ -132,6 +173,7 @@ impl StageRun {
             stage: stage.name().to_string(),
             command: std::env::args().collect(),
             version: crate::VERSION.to_string(),
+            source: Source::current(),
             code: FileHash::of(&exe)?,
             params: serde_json::to_value(params).map_err(|source| Error::Json {
                 path: final_dir.join(RECORD_FILE),

@@ -116,6 +116,7 @@ mod tests {
             stage: "train".into(),
             command: vec![],
             version: "0".into(),
+            source: Default::default(),
             code: code.clone(),
             params: params.clone(),
             inputs: BTreeMap::new(),
