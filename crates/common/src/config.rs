@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 mod experiment;
 pub mod heldout;
+pub mod transforms;
 pub use experiment::{Experiment, FamilyExperiment, HeldoutExperiment};
 pub use heldout::{HeldoutConfig, Method, Split, TrainedMethod, Update};
 
@@ -89,7 +90,11 @@ pub struct FamilyConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
     /// An explicit list of tasks, one transform each.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "transforms::deserialize_tasks"
+    )]
     pub tasks: Vec<Transform>,
     /// Optional display names for the tasks of `tasks` (same length).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -359,6 +364,23 @@ impl FamilyConfig {
                 return Err(format!(
                     "data.family.sweep: a shift needs whole pixels, got start = {}, step = {}",
                     sweep.start, sweep.step
+                ));
+            }
+            let period = sweep.transform.period();
+            if sweep.count as f64 * sweep.step > period + 1e-9 {
+                // The first task that goes around again, and the one it repeats.
+                let first = (period / sweep.step).ceil() as usize;
+                let wrapped = (first as f64 * sweep.step).rem_euclid(period);
+                let repeats = (0..first)
+                    .find(|&j| ((j as f64 * sweep.step) - wrapped).abs() < 1e-9)
+                    .map_or(String::new(), |j| format!(", which is task {j} again"));
+                return Err(format!(
+                    "data.family.sweep: {} tasks of step {} run past one period ({period}): task {first} is at {} \
+                     ({wrapped} modulo {period}{repeats}); use count <= {}",
+                    sweep.count,
+                    sweep.step,
+                    sweep.start + first as f64 * sweep.step,
+                    (period / sweep.step + 1e-9).floor()
                 ));
             }
         }
@@ -965,6 +987,13 @@ mod tests {
         assert!(e.contains("step = -10") && e.contains("positive"), "{e}");
         let e = error_of("[data.family]\nname = \"x\"\nsweep = { transform = \"shift\", count = 3, step = 1.5 }\n");
         assert!(e.contains("whole pixels"), "{e}");
+        let e = error_of("[data.family]\nname = \"x\"\nsweep = { transform = \"shift\", count = 40, step = 1.0 }\n");
+        assert!(
+            e.contains("40 tasks of step 1 run past one period (28): task 28 is at 28 (0 modulo 28, which is task 0 again); use count <= 28"),
+            "{e}"
+        );
+        let e = error_of("[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 20, step = 25.0 }\n");
+        assert!(e.contains("task 15 is at 375") && e.contains("use count <= 14"), "{e}");
         let e = error_of(&format!("{ROTATION}\n[train]\nseeds = []\n"));
         assert!(e.contains("train.seeds"), "{e}");
         let e = error_of(&format!("{ROTATION}\n[train]\nencoder = \"conv\"\n"));
