@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 mod experiment;
 pub mod heldout;
+pub mod reference;
 pub mod transforms;
 pub use experiment::{Experiment, FamilyExperiment, HeldoutExperiment};
 pub use heldout::{HeldoutConfig, Method, Split, TrainedMethod, Update};
