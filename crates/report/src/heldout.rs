@@ -9,15 +9,16 @@
 
 use crate::figures::{self, FigureError};
 use crate::heldout_figures::{accuracy_curves, AccuracyCurves, Curve};
-use crate::ReportError;
+use crate::{html, ReportError};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tgsh_common::config::{HeldoutExperiment, Split};
-use tgsh_common::schema::analysis::HeldoutRow;
-use tgsh_common::schema::Table;
-use tgsh_common::schema::{self, analysis};
-use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
+use tgsh_common::schema::analysis::{
+    ClaimRow, ContextCosineSummaryRow, HeldoutCurveRow, HeldoutRow, HeldoutSummaryRow, StatisticRow,
+};
+use tgsh_common::schema::{Table, TaskRow};
+use tgsh_common::{plan, Artifacts, Pipeline, Stage, StagePlan};
 
 /// Every seed's CRWN (`points-nearest`; every method when there is none)
 /// on every training task must reach `bar`.
@@ -63,74 +64,19 @@ pub(crate) fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Res
     }
 }
 
-/// One row of `summary/heldout.parquet`.
-struct Row {
-    method: String,
-    topology: String,
-    basis: String,
-    update: String,
-    parameters: u64,
-    split: String,
-    tasks: u32,
-    mean: f64,
-    low: f64,
-    high: f64,
-    seeds: u32,
-}
-
-fn read_table(path: &Path) -> Result<Vec<Row>, ReportError> {
-    let t = schema::read_parquet(path, &analysis::heldout_summary_schema())?;
-    let (method, topology, basis, update, split) = (
-        t.strings("method")?,
-        t.strings("topology")?,
-        t.strings("basis")?,
-        t.strings("update")?,
-        t.strings("split")?,
-    );
-    let parameters = t.primitive::<arrow::datatypes::UInt64Type>("parameters")?;
-    let tasks = t.primitive::<arrow::datatypes::UInt32Type>("tasks")?;
-    let seeds = t.primitive::<arrow::datatypes::UInt32Type>("seeds")?;
-    let f = |c: &str| t.primitive::<arrow::datatypes::Float64Type>(c);
-    let (mean, low, high) = (f("mean")?, f("ci_low")?, f("ci_high")?);
-    Ok((0..method.len())
-        .map(|k| Row {
-            method: method[k].clone(),
-            topology: topology[k].clone(),
-            basis: basis[k].clone(),
-            update: update[k].clone(),
-            parameters: parameters[k],
-            split: split[k].clone(),
-            tasks: tasks[k],
-            mean: mean[k],
-            low: low[k],
-            high: high[k],
-            seeds: seeds[k],
-        })
-        .collect())
-}
-
-/// `[method] -> (task, s, split, mean accuracy)` from `heldout_curve.parquet`.
-type Curves = Vec<(String, Vec<(usize, f64, String, f64)>)>;
+/// `[method] -> (task, s, split, mean accuracy)` from `heldout_curve.parquet`,
+/// in the table's order.
+type Curves = Vec<(String, Vec<HeldoutCurveRow>)>;
 
 fn read_curves(path: &Path) -> Result<Curves, ReportError> {
-    let t = schema::read_parquet(path, &analysis::heldout_curve_schema())?;
-    let (method, split) = (t.strings("method")?, t.strings("split")?);
-    let task = t.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let s = t.finite_f64("s")?;
-    let mean = t.primitive::<arrow::datatypes::Float64Type>("mean")?;
     let mut out: Curves = Vec::new();
-    for k in 0..method.len() {
-        if out.last().is_none_or(|(m, _)| *m != method[k]) {
-            out.push((method[k].clone(), Vec::new()));
+    for row in HeldoutCurveRow::read(path)? {
+        if out.last().is_none_or(|(m, _)| *m != row.method) {
+            out.push((row.method.clone(), Vec::new()));
         }
-        let point = (task[k] as usize, s[k], split[k].clone(), mean[k]);
-        out.last_mut().expect("pushed").1.push(point);
+        out.last_mut().expect("pushed").1.push(row);
     }
     Ok(out)
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn percent(v: f64) -> String {
@@ -145,10 +91,31 @@ fn interval(mean: f64, low: f64, high: f64) -> String {
     format!("{} [{}, {}]", percent(mean), percent(low), percent(high))
 }
 
-fn figure_html(stem: &str, caption: &str) -> String {
-    format!(
-        "<figure><img src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{caption} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>\n"
-    )
+/// What every section of the page reads.
+struct Page<'a> {
+    pipeline: &'a Pipeline,
+    heldout: &'a HeldoutExperiment,
+    artifacts: &'a Artifacts,
+    dir: &'a Path,
+    /// Task names, in order.
+    names: Vec<String>,
+    family: String,
+    rows: Vec<HeldoutSummaryRow>,
+    curves: Curves,
+}
+
+impl Page<'_> {
+    fn row(&self, method: &str, split: &str) -> Option<&HeldoutSummaryRow> {
+        self.rows.iter().find(|r| r.method == method && r.split == split)
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.curves.iter().map(|(m, _)| m.clone()).collect()
+    }
+
+    fn seeds(&self) -> u32 {
+        self.rows.first().map_or(0, |r| r.seeds)
+    }
 }
 
 /// Writes every figure and the page of a held-out pipeline into `dir`.
@@ -158,37 +125,141 @@ pub fn build(
     artifacts: &Artifacts,
     dir: &Path,
 ) -> Result<(), ReportError> {
-    let family = &pipeline.data.family;
-    let tasks_table = schema::read_parquet(&artifacts.tasks(), &schema::tasks_schema())?;
-    let names = tasks_table.strings("name")?;
-    let family_name = tasks_table.meta("family")?.to_string();
-    let n = names.len();
-    let period = heldout.period;
-    let step = family.sweep.as_ref().map_or(1.0, |s| s.step);
+    let (tasks, metadata) = TaskRow::read_with_metadata(&artifacts.tasks())?;
+    let page = Page {
+        pipeline,
+        heldout,
+        artifacts,
+        dir,
+        names: tasks.into_iter().map(|t| t.name).collect(),
+        family: metadata.get("family").cloned().unwrap_or_else(|| pipeline.name.clone()),
+        rows: HeldoutSummaryRow::read(&artifacts.summary(HeldoutSummaryRow::FILE))?,
+        curves: read_curves(&artifacts.summary(HeldoutCurveRow::FILE))?,
+    };
+    let body = [
+        intro(&page),
+        claims_section(&page)?,
+        accuracy_section(&page)?,
+        methods_section(&page),
+        context_section(&page)?,
+        data_section(&page)?,
+    ]
+    .concat();
+    html::write_page(
+        &dir.join(plan::REPORT_PAGE),
+        html::Place::Report,
+        &format!("{}: weight manifolds on held-out tasks", page.family),
+        &body,
+    )
+}
+
+fn intro(page: &Page) -> String {
+    format!(
+        "<p>{}</p>\n<p>Pipeline <code>{}</code>, tgsh {}, {} seeds. Each method is trained on the same {} training \
+         tasks with the same budget ({} over each training task's images) and tested on all {} tasks.</p>\n",
+        html::escape(&page.pipeline.description),
+        html::escape(&page.pipeline.name),
+        tgsh_common::VERSION,
+        page.seeds(),
+        page.heldout.train_tasks.len(),
+        plural(page.pipeline.train.epochs, "epoch"),
+        page.names.len(),
+    )
+}
+
+/// `1 epoch`, `3 epochs`.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The claims, and what the main one says in words.
+fn claims_section(page: &Page) -> Result<String, ReportError> {
+    let claims = ClaimRow::read(&page.artifacts.summary(ClaimRow::FILE))?;
+    let mut table = String::from(
+        "<table>\n<tr><th>claim</th><th>source</th><th>difference (points) [95 % CI]</th><th>verdict</th><th>statistic</th></tr>\n",
+    );
+    for c in &claims {
+        let _ = writeln!(
+            table,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
+            html::escape(&c.claim),
+            html::escape(&c.figure),
+            interval(c.mean, c.ci_low, c.ci_high),
+            html::escape(&c.verdict),
+            html::escape(&c.note)
+        );
+    }
+    table.push_str("</table>\n");
+    let mut verdicts = String::new();
+    let accuracy = |method: &str, split: &str| page.row(method, split).map(|r| interval(r.mean, r.ci_low, r.ci_high));
+    for split in ["interpolated", "extrapolated"] {
+        let id = format!("manifold-beats-input-{split}");
+        let Some(c) = claims.iter().find(|c| c.id == id) else {
+            continue;
+        };
+        let (Some(circle), Some(input)) = (accuracy("circle", split), accuracy("input", split)) else {
+            continue;
+        };
+        let said = match c.verdict.as_str() {
+            "pass" => "the circle <b>beats</b> input conditioning: the whole interval of the difference is above 0",
+            "fail" => "the circle does <b>not</b> beat input conditioning: input conditioning is better, the whole interval of the difference is below 0",
+            _ => "the data do <b>not</b> show that the circle beats input conditioning: the interval of the difference includes 0",
+        };
+        // The context: how good the best method is there, and the CRWN.
+        let best = page
+            .rows
+            .iter()
+            .filter(|r| r.split == split && r.mean.is_finite())
+            .max_by(|a, b| a.mean.total_cmp(&b.mean))
+            .map(|r| {
+                format!(
+                    "The best method there is <code>{}</code> at {} %",
+                    html::escape(&r.method),
+                    percent(r.mean)
+                )
+            })
+            .unwrap_or_default();
+        let crwn = accuracy("points-interp", split)
+            .map(|a| format!("; the CRWN's points, interpolated, reach {a} %"))
+            .unwrap_or_default();
+        let _ = write!(
+            verdicts,
+            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} \
+             ({} points, 95 % CI [{}, {}], {} seeds). {best}{crwn} (chance: 10 %).</li>",
+            percent(c.mean),
+            percent(c.ci_low),
+            percent(c.ci_high),
+            page.seeds(),
+        );
+    }
+    Ok(format!(
+        "<h2 id=\"heldout\">The paper's claim</h2>\n<ul>{verdicts}</ul>\n{table}"
+    ))
+}
+
+/// The comparison table and accuracy as a function of the task variable.
+fn accuracy_section(page: &Page) -> Result<String, ReportError> {
+    let heldout = page.heldout;
+    let (period, n) = (heldout.period, page.names.len());
+    let step = page.pipeline.data.family.sweep.as_ref().map_or(1.0, |s| s.step);
     let unit = if period == 360.0 {
         "rotation (degrees)"
     } else {
         "shift (pixels)"
     };
-    let (splits, trained) = (&heldout.splits, &heldout.train_tasks);
-    let rows = read_table(&artifacts.summary("heldout.parquet"))?;
-    let curves = read_curves(&artifacts.summary("heldout_curve.parquet"))?;
-
-    // Accuracy as a function of the task variable.
     let x_of = |s: f64| s * period;
-    let all_s = &heldout.s;
-    let seen_x: Vec<f64> = trained.iter().map(|&t| x_of(all_s[t])).collect();
+    let seen_x: Vec<f64> = heldout.train_tasks.iter().map(|&t| x_of(heldout.s[t])).collect();
     let extrapolated_x: Vec<f64> = (0..n)
-        .filter(|&t| splits[t] == Split::Extrapolated)
-        .map(|t| x_of(all_s[t]))
+        .filter(|&t| heldout.splits[t] == Split::Extrapolated)
+        .map(|t| x_of(heldout.s[t]))
         .collect();
     let curve = |name: &str| -> Option<Curve> {
-        let (_, points) = curves.iter().find(|(m, _)| m == name)?;
-        let mut xy: Vec<(f64, f64)> = points.iter().map(|p| (x_of(p.1), 100.0 * p.3)).collect();
+        let (_, points) = page.curves.iter().find(|(m, _)| m == name)?;
+        let mut xy: Vec<(f64, f64)> = points.iter().map(|p| (x_of(p.s), 100.0 * p.mean)).collect();
         xy.sort_by(|a, b| a.0.total_cmp(&b.0));
         Some((name.to_string(), xy))
     };
-    let methods: Vec<String> = curves.iter().map(|(m, _)| m.clone()).collect();
+    let methods = page.methods();
     let main: Vec<Curve> = methods
         .iter()
         .filter(|m| !m.ends_with("-metric"))
@@ -201,7 +272,7 @@ pub fn build(
         .collect();
     let draw = |stem: &str, title: String, series: &[Curve]| -> Result<(), ReportError> {
         accuracy_curves(
-            &dir.join(stem),
+            &page.dir.join(stem),
             &AccuracyCurves {
                 title: &title,
                 x_label: unit,
@@ -222,223 +293,155 @@ pub fn build(
     draw(
         "heldout_accuracy",
         format!(
-            "{family_name}: test accuracy per task, mean of {} seeds",
-            pipeline.train.seeds.len()
+            "{}: test accuracy per task, mean of {} seeds",
+            page.family,
+            page.pipeline.train.seeds.len()
         ),
         &main,
     )?;
-    let mut figures_html = figure_html(
+    let mut figures_html = html::figure(
         "heldout_accuracy",
         "Test accuracy as a function of the task variable; dots and grey lines mark the training tasks, the shaded band the extrapolated ones. Baselines and manifolds trained with RMSprop; <code>points-*</code> is the CRWN",
+        true,
     );
     if !updates.is_empty() {
         draw(
             "heldout_updates",
-            format!("{family_name}: RMSprop vs the metric-preconditioned update"),
+            format!("{}: RMSprop vs the metric-preconditioned update", page.family),
             &updates,
         )?;
-        figures_html.push_str(&figure_html(
+        figures_html.push_str(&html::figure(
             "heldout_updates",
             "Each manifold trained with RMSprop and with the paper's metric-preconditioned SGD (<code>-metric</code>)",
+            true,
         ));
     }
 
-    // The comparison table: one row per method, one column per split.
-    let split_names: Vec<String> = {
-        let mut s: Vec<String> = Vec::new();
-        for r in &rows {
-            if !s.contains(&r.split) {
-                s.push(r.split.clone());
-            }
+    // One row per method, one column per split.
+    let mut splits: Vec<&str> = Vec::new();
+    for r in &page.rows {
+        if !splits.contains(&r.split.as_str()) {
+            splits.push(&r.split);
         }
-        s
-    };
+    }
     let mut table =
         String::from("<table>\n<tr><th>method</th><th>topology</th><th>basis</th><th>update</th><th>parameters</th>");
-    for split in &split_names {
-        let count = rows.iter().find(|r| &r.split == split).map_or(0, |r| r.tasks);
+    for split in &splits {
+        let count = page.rows.iter().find(|r| r.split == *split).map_or(0, |r| r.tasks);
         let _ = write!(table, "<th>{split} ({count} tasks): mean [95 % CI] (%)</th>");
     }
     table.push_str("</tr>\n");
     for method in &methods {
-        let Some(first) = rows.iter().find(|r| &r.method == method) else {
+        let Some(first) = page.rows.iter().find(|r| &r.method == method) else {
             continue;
         };
         let _ = write!(
             table,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            html_escape(method),
-            html_escape(&first.topology),
-            html_escape(&first.basis),
-            html_escape(&first.update),
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>",
+            html::escape(method),
+            html::escape(&first.topology),
+            html::escape(&first.basis),
+            html::escape(&first.update),
             first.parameters
         );
-        for split in &split_names {
-            let cell = rows
-                .iter()
-                .find(|r| &r.method == method && &r.split == split)
-                .map_or("–".to_string(), |r| interval(r.mean, r.low, r.high));
-            let _ = write!(table, "<td>{cell}</td>");
+        for split in &splits {
+            let cell = page
+                .row(method, split)
+                .map_or("–".to_string(), |r| interval(r.mean, r.ci_low, r.ci_high));
+            let _ = write!(table, "<td class=\"num\">{cell}</td>");
         }
         table.push_str("</tr>\n");
     }
     table.push_str("</table>\n");
-    let seeds = rows.first().map_or(0, |r| r.seeds);
+    Ok(format!(
+        "<h2>Accuracy on seen and unseen tasks</h2>\n<p>Mean over seeds of each seed's mean test accuracy over the \
+         split's tasks, with the 95 % Student-t interval across seeds. <i>interpolated</i>: untrained tasks inside the \
+         training arc; <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>\n{table}{figures_html}"
+    ))
+}
 
-    // The claims, and what they say in words.
-    let claims = schema::read_parquet(&artifacts.summary("claims.parquet"), &analysis::claims_schema())?;
-    let (ids, texts, verdicts, notes, figures_col) = (
-        claims.strings("id")?,
-        claims.strings("claim")?,
-        claims.strings("verdict")?,
-        claims.strings("note")?,
-        claims.strings("figure")?,
-    );
-    let f = |c: &str| claims.primitive::<arrow::datatypes::Float64Type>(c);
-    let (means, lows, highs) = (f("mean")?, f("ci_low")?, f("ci_high")?);
-    let mut claims_html = String::from(
-        "<table>\n<tr><th>claim</th><th>source</th><th>difference (points) [95 % CI]</th><th>verdict</th><th>statistic</th></tr>\n",
-    );
-    for k in 0..ids.len() {
-        let _ = writeln!(
-            claims_html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
-            html_escape(&texts[k]),
-            html_escape(&figures_col[k]),
-            interval(means[k], lows[k], highs[k]),
-            verdicts[k],
-            html_escape(&notes[k])
-        );
-    }
-    claims_html.push_str("</table>\n");
-    let mut verdict_text = String::new();
-    let accuracy = |method: &str, split: &str| {
-        rows.iter()
-            .find(|r| r.method == method && r.split == split)
-            .map(|r| interval(r.mean, r.low, r.high))
-    };
-    for split in ["interpolated", "extrapolated"] {
-        let id = format!("manifold-beats-input-{split}");
-        let Some(k) = ids.iter().position(|i| *i == id) else {
-            continue;
-        };
-        let (Some(circle), Some(input)) = (accuracy("circle", split), accuracy("input", split)) else {
-            continue;
-        };
-        let said = match verdicts[k].as_str() {
-            "pass" => "the circle <b>beats</b> input conditioning: the whole interval of the difference is above 0",
-            "fail" => "the circle does <b>not</b> beat input conditioning: input conditioning is better, the whole interval of the difference is below 0",
-            _ => "the data do <b>not</b> show that the circle beats input conditioning: the interval of the difference includes 0",
-        };
-        // The context: how good the best method is there, and the CRWN.
-        let best = rows
-            .iter()
-            .filter(|r| r.split == split && r.mean.is_finite())
-            .max_by(|a, b| a.mean.total_cmp(&b.mean))
-            .map(|r| {
-                format!(
-                    "The best method there is <code>{}</code> at {} %",
-                    r.method,
-                    percent(r.mean)
-                )
-            })
-            .unwrap_or_default();
-        let crwn = accuracy("points-interp", split)
-            .map(|a| format!("; the CRWN's points, interpolated, reach {a} %"))
-            .unwrap_or_default();
-        let _ = write!(
-            verdict_text,
-            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} ({} points, 95 % CI [{}, {}], {seeds} seeds). {best}{crwn} (chance: 10 %).</li>",
-            percent(means[k]),
-            percent(lows[k]),
-            percent(highs[k]),
-        );
-    }
+fn methods_section(page: &Page) -> String {
+    format!(
+        "<h3>Methods</h3>\n<ul>\n\
+<li><b>points-nearest</b>, <b>points-interp</b>: the CRWN (one context <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i> per training task, each trained on its own); an unseen task gets the nearest training task's context, or the linear interpolation between the two neighbouring training tasks' contexts (around the circle).</li>\n\
+<li><b>shared</b>: one context for every task.</li>\n\
+<li><b>input</b>: input conditioning, the paper's baseline: one shared context <i>c</i> and a trained <i>U</i> (H x 2) with <i>r(x, s) = relu(W1 x - mean + U (cos 2&pi;s, sin 2&pi;s))</i>; as many parameters as the circle.</li>\n\
+<li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourier2</b>: the circle with a second harmonic. All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i>, &eta; = {}.</li>\n\
+</ul>\n",
+        page.heldout.config.metric_learning_rate
+    )
+}
 
-    // The learned circle's contexts against the CRWN's.
-    let cos = schema::read_parquet(
-        &artifacts.summary("context_cosine.parquet"),
-        &analysis::context_cosine_summary_schema(),
-    )?;
-    let (cm, ck) = (cos.strings("method")?, cos.strings("kind")?);
-    let (ci, cj) = (
-        cos.primitive::<arrow::datatypes::UInt16Type>("task_i")?,
-        cos.primitive::<arrow::datatypes::UInt16Type>("task_j")?,
-    );
-    let cv = cos.primitive::<arrow::datatypes::Float64Type>("mean")?;
+/// The learned circle's contexts against the CRWN's.
+fn context_section(page: &Page) -> Result<String, ReportError> {
+    let trained = &page.heldout.train_tasks;
+    let cosines = ContextCosineSummaryRow::read(&page.artifacts.summary(ContextCosineSummaryRow::FILE))?;
     let t = trained.len();
     let position: BTreeMap<usize, usize> = trained.iter().enumerate().map(|(p, &t)| (t, p)).collect();
     let matrix = |method: &str, kind: &str| -> Option<Vec<f64>> {
         let mut m = vec![f64::NAN; t * t];
         let mut found = false;
-        for k in 0..cm.len() {
-            if cm[k] == method && ck[k] == kind {
-                if let (Some(&i), Some(&j)) = (position.get(&(ci[k] as usize)), position.get(&(cj[k] as usize))) {
-                    m[i * t + j] = cv[k];
-                    found = true;
-                }
+        for c in cosines.iter().filter(|c| c.method == method && c.kind == kind) {
+            if let (Some(&i), Some(&j)) = (position.get(&(c.task_i as usize)), position.get(&(c.task_j as usize))) {
+                m[i * t + j] = c.mean;
+                found = true;
             }
         }
         found.then_some(m)
     };
-    let labels: Vec<String> = trained.iter().map(|&k| names[k].clone()).collect();
-    let mut context_html = String::new();
+    let labels: Vec<String> = trained.iter().map(|&k| page.names[k].clone()).collect();
+    let mut figures_html = String::new();
     for (method, kind, stem, title) in [
-        ("points", "self", "context_crwn", "CRWN: cos(c_i, c_j)".to_string()),
-        (
-            "circle",
-            "self",
-            "context_circle",
-            "circle: cos(c(s_i), c(s_j))".to_string(),
-        ),
+        ("points", "self", "context_crwn", "CRWN: cos(c_i, c_j)"),
+        ("circle", "self", "context_circle", "circle: cos(c(s_i), c(s_j))"),
         (
             "circle",
             "crwn",
             "context_circle_vs_crwn",
-            "circle vs CRWN: cos(c(s_i), c_j)".to_string(),
+            "circle vs CRWN: cos(c(s_i), c_j)",
         ),
     ] {
-        if let Some(m) = matrix(method, kind) {
-            if m.iter().all(|v| v.is_finite()) {
-                figures::heatmap(&dir.join(stem), &title, &m, t, &labels, (-1.0, 1.0))?;
-                context_html.push_str(&figure_html(stem, &format!("{title}, training tasks, mean over seeds")));
-            }
+        if let Some(m) = matrix(method, kind).filter(|m| m.iter().all(|v| v.is_finite())) {
+            figures::heatmap(&page.dir.join(stem), title, &m, t, &labels, (-1.0, 1.0))?;
+            figures_html.push_str(&html::figure(
+                stem,
+                &format!("{title}, training tasks, mean over seeds"),
+                false,
+            ));
         }
     }
-    let stats = schema::read_parquet(
-        &artifacts.summary("statistics.parquet"),
-        &analysis::summary_statistics_schema(),
-    )?;
-    let (sn, smean, slow, shigh) = (
-        stats.strings("statistic")?,
-        stats.primitive::<arrow::datatypes::Float64Type>("mean")?,
-        stats.primitive::<arrow::datatypes::Float64Type>("ci_low")?,
-        stats.primitive::<arrow::datatypes::Float64Type>("ci_high")?,
-    );
-    let mut context_table = String::from(
+    let statistics = StatisticRow::read(&page.artifacts.summary(StatisticRow::FILE))?;
+    let mut table = String::from(
         "<table>\n<tr><th>method</th><th>cos with the CRWN's context of the same task</th><th>cos with the CRWN's other tasks</th><th>correlation of the two similarity matrices</th></tr>\n",
     );
-    for method in methods.iter().filter(|m| !m.starts_with("points")) {
+    for method in page.methods().iter().filter(|m| !m.starts_with("points")) {
         let cell = |name: &str| {
-            sn.iter()
-                .position(|s| *s == format!("context.{name}[{method}]"))
-                .filter(|&k| smean[k].is_finite())
-                .map_or("–".to_string(), |k| {
-                    format!("{:.3} [{:.3}, {:.3}]", smean[k], slow[k], shigh[k])
+            statistics
+                .iter()
+                .find(|s| s.statistic == format!("context.{name}[{method}]") && s.mean.is_finite())
+                .map_or("–".to_string(), |s| {
+                    format!("{:.3} [{:.3}, {:.3}]", s.mean, s.ci_low, s.ci_high)
                 })
         };
         let _ = writeln!(
-            context_table,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            html_escape(method),
+            table,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            html::escape(method),
             cell("crwn_same_task"),
             cell("crwn_other_task"),
             cell("geometry_correlation")
         );
     }
-    context_table.push_str("</table>\n");
+    table.push_str("</table>\n");
+    Ok(format!(
+        "<h2>The circle's contexts against the CRWN's</h2>\n<p>Cosine similarity at the training tasks, mean over seeds; \
+         colour scale fixed to -1..1.</p>\n{table}{figures_html}"
+    ))
+}
 
-    let summary = StagePlan::of(Stage::Analyze, pipeline, artifacts)?;
+/// Links to the tables every number comes from.
+fn data_section(page: &Page) -> Result<String, ReportError> {
+    let summary = StagePlan::of(Stage::Analyze, page.pipeline, page.artifacts)?;
     let links: String = summary
         .job("summary")
         .expect("a summary job")
@@ -447,49 +450,5 @@ pub fn build(
         .filter_map(|f| f.file_name().and_then(|f| f.to_str()))
         .map(|f| format!("<li><a href=\"../analyze/summary/{f}\"><code>analyze/summary/{f}</code></a></li>"))
         .collect();
-    let page = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}: held-out tasks</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
-figure{{display:inline-block;margin:0.5em}} img{{max-width:1000px}} table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{text-align:left}}</style></head>
-<body>
-<h1>{title}: weight manifolds on held-out tasks</h1>
-<p>{description}</p>
-<p>Pipeline <code>{pipeline}</code>, tgsh {version}, {seeds} seeds. Each method is trained on the same {trained} training tasks with the same budget ({epochs} epochs over each training task's images) and tested on all {n} tasks.</p>
-<h2 id="heldout">The paper's claim</h2>
-<ul>{verdict_text}</ul>
-{claims_html}
-<h2>Accuracy on seen and unseen tasks</h2>
-<p>Mean over seeds of each seed's mean test accuracy over the split's tasks, with the 95 % Student-t interval across seeds. <i>interpolated</i>: untrained tasks inside the training arc; <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>
-{table}
-{figures_html}
-<h3>Methods</h3>
-<ul>
-<li><b>points-nearest</b>, <b>points-interp</b>: the CRWN (one context <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i> per training task, each trained on its own); an unseen task gets the nearest training task's context, or the linear interpolation between the two neighbouring training tasks' contexts (around the circle).</li>
-<li><b>shared</b>: one context for every task.</li>
-<li><b>input</b>: input conditioning, the paper's baseline: one shared context <i>c</i> and a trained <i>U</i> (H x 2) with <i>r(x, s) = relu(W1 x - mean + U (cos 2&pi;s, sin 2&pi;s))</i>; as many parameters as the circle.</li>
-<li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourier2</b>: the circle with a second harmonic. All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i>, &eta; = {metric_lr}.</li>
-</ul>
-<h2>The circle's contexts against the CRWN's</h2>
-<p>Cosine similarity at the training tasks, mean over seeds; colour scale fixed to -1..1.</p>
-{context_table}
-{context_html}
-<h2>Data</h2>
-<ul>{links}</ul>
-</body></html>
-"#,
-        title = html_escape(&family_name),
-        description = html_escape(&pipeline.description),
-        pipeline = html_escape(&pipeline.name),
-        version = tgsh_common::VERSION,
-        trained = trained.len(),
-        epochs = pipeline.train.epochs,
-        metric_lr = heldout.config.metric_learning_rate,
-    );
-    let path = dir.join("index.html");
-    std::fs::write(&path, page).map_err(|source| ReportError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    Ok(format!("<h2>Data</h2>\n<ul>{links}</ul>\n"))
 }

@@ -3,8 +3,10 @@
 //! the style sheet. Pages use no script and no network: they open from disk.
 
 use crate::results::ClaimRow;
+use crate::ReportError;
 use polars::prelude::*;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// The style of every page (inline, so a copied folder keeps it).
 pub const STYLE: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -14,6 +16,38 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em} td,th{border:1px solid #ccc
 td.num{text-align:right;font-variant-numeric:tabular-nums} th{background:#f3f3f3}
 .pass{background:#d9f2d9} .fail{background:#f8d0d0} .inconclusive{background:#fbefc7}
 nav a{margin-right:1em} .note{font-size:0.85em;color:#555}";
+
+/// Where a page sits: the index across pipelines, or a pipeline's report
+/// folder (whose pages link back to the index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// `<artifacts>/index.html`.
+    Index,
+    /// `<artifacts>/<pipeline>/report/`.
+    Report,
+}
+
+/// Writes a page of this project: the style, a link back to the index of
+/// every pipeline (from a report page), the title as heading, and `body`.
+/// Written to a temporary file and renamed into place, so a reader never
+/// sees half a page.
+pub fn write_page(path: &Path, place: Place, title: &str, body: &str) -> Result<(), ReportError> {
+    let nav = match place {
+        Place::Index => "",
+        Place::Report => "<nav><a href=\"../../index.html\">&larr; every pipeline</a></nav>\n",
+    };
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>{STYLE}</style></head>\n<body>\n{nav}<h1>{t}</h1>\n{body}</body></html>\n",
+        t = escape(title),
+    );
+    let tmp = path.with_extension("html.tmp");
+    let io = |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::write(&tmp, page).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {

@@ -102,9 +102,12 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
          <h2 id=\"claims\">Claims of every family</h2>\n{}\n<h2>After-training similarity</h2>\n{figures}",
         if rows.is_empty() { "<p>No pipeline has been run yet.</p>".to_string() } else { html::claims_table(&rows) }
     );
-    let tmp = root.join(".index.html.tmp");
-    crate::page::write_page(&tmp, "tgsh: every claim of every pipeline", &body)?;
-    rename(&tmp, &summary.page)?;
+    html::write_page(
+        &summary.page,
+        html::Place::Index,
+        "tgsh: every claim of every pipeline",
+        &body,
+    )?;
     let md_rows: Vec<(&str, &ClaimRow)> = summary.claims.iter().map(|(p, c)| (p.as_str(), c)).collect();
     let tmp = root.join(".claims.md.tmp");
     std::fs::write(&tmp, html::claims_markdown(&md_rows)).map_err(|source| ReportError::Io {

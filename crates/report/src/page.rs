@@ -395,8 +395,9 @@ pub fn build(
         path: "timings".into(),
         source,
     })?;
-    write_page(
+    html::write_page(
         &dir.join("timings.html"),
+        html::Place::Report,
         &format!("{family}: wall time per stage"),
         &format!(
             "<p><a href=\"index.html\">Back to the {}</a>.</p>\n<p>Summed over each stage's steps, from the <code>timings.parquet</code> files; \
@@ -417,20 +418,7 @@ pub fn build(
         seeds,
         tgsh_common::VERSION
     );
-    write_page(&dir.join("index.html"), &family, &(header + &body))
-}
-
-/// Writes a whole HTML page.
-pub fn write_page(path: &Path, title: &str, body: &str) -> Result<(), ReportError> {
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>{}</style></head>\n<body>\n<h1>{t}</h1>\n{body}</body></html>\n",
-        html::STYLE,
-        t = escape(title),
-    );
-    std::fs::write(path, page).map_err(|source| ReportError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    html::write_page(&dir.join("index.html"), html::Place::Report, &family, &(header + &body))
 }
 
 /// A percent axis around fractions `values` (NaN skipped), padded and kept
