@@ -37,6 +37,11 @@ run pipeline="": build
     for stage in data train analyze report; do {{bin}}/tgsh-$stage "$file" --artifacts {{artifacts}}; done
     {{bin}}/tgsh-index --artifacts {{artifacts}}
 
+# Two finished pipelines side by side: the settings that differ, every claim and the accuracies (writes data/compare-<a>-vs-<b>.html)
+[group('pipeline')]
+compare a b: build
+    {{bin}}/tgsh-index --artifacts {{artifacts}} --compare '{{a}}' '{{b}}'
+
 # Every pipeline in pipelines/ and the state of each of its stages (done, not run, or stale and why)
 [group('pipeline')]
 pipelines: build

@@ -13,6 +13,7 @@
 
 pub mod browser;
 pub mod committed;
+pub mod compare;
 pub mod figures;
 pub mod heldout;
 pub mod heldout_figures;

@@ -41,6 +41,54 @@ impl Experiment {
     }
 }
 
+impl super::Pipeline {
+    /// Every setting of the pipeline with defaults filled in, as one JSON
+    /// object by section (`description`, `data`, `train`, `analyze` or
+    /// `heldout`, `report`): what a page shows as its provenance and what
+    /// two runs are compared by.
+    pub fn resolved(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({
+            "description": self.description,
+            "data": self.data,
+            "train": self.train,
+            "report": self.report,
+        });
+        let map = out.as_object_mut().expect("an object");
+        match &self.experiment {
+            Experiment::Family(f) => map.insert(
+                "analyze".into(),
+                serde_json::to_value(&f.analyze).expect("serialisable"),
+            ),
+            Experiment::Heldout(h) => {
+                map.insert("heldout".into(), serde_json::to_value(&h.config).expect("serialisable"))
+            }
+        };
+        out
+    }
+
+    /// [`Self::resolved`] flattened to `section.key = value` lines, in order.
+    pub fn resolved_keys(&self) -> Vec<(String, String)> {
+        fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+            match value {
+                serde_json::Value::Object(map) if !map.is_empty() => {
+                    for (k, v) in map {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        walk(&key, v, out);
+                    }
+                }
+                other => out.push((prefix.to_string(), other.to_string())),
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &self.resolved(), &mut out);
+        out
+    }
+}
+
 /// A task-family experiment: `[analyze]` with its topology resolved.
 #[derive(Debug, Clone)]
 pub struct FamilyExperiment {

@@ -33,6 +33,10 @@ struct Args {
     /// the pipelines; write nothing.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["status", "pipelines"])]
     resolve: Option<String>,
+    /// Only write the page comparing two pipelines' settings, claims and
+    /// accuracies (<artifacts>/compare-<A>-vs-<B>.html).
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["status", "pipelines"])]
+    compare: Vec<String>,
     /// Only list the pipelines and the state of each stage (done, not run,
     /// or stale and why); write nothing.
     #[arg(long)]
@@ -51,6 +55,14 @@ struct Args {
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(name) = &args.resolve {
         println!("{}", tgsh_report::index::pipeline_file(name.as_ref())?.display());
+        return Ok(());
+    }
+    if let [a, b] = args.compare.as_slice() {
+        let load = |name: &String| -> Result<Pipeline, Box<dyn std::error::Error>> {
+            Ok(Pipeline::load(&tgsh_report::index::pipeline_file(name.as_ref())?)?)
+        };
+        let page = tgsh_report::compare::write(&args.artifacts, &load(a)?, &load(b)?)?;
+        println!("{}", page.display());
         return Ok(());
     }
     let files = if args.pipelines.is_empty() {
