@@ -30,6 +30,8 @@ use std::path::{Path, PathBuf};
 pub const MODEL_FILE: &str = "model.safetensors";
 /// The report's page: `report/index.html`.
 pub const REPORT_PAGE: &str = "index.html";
+/// The copy of the pipeline file the report keeps beside its page.
+pub const PIPELINE_COPY: &str = "pipeline.toml";
 /// The report's wall-time page: `report/timings.html`.
 pub const TIMINGS_PAGE: &str = "timings.html";
 /// The four MNIST IDX files, each read as `<name>.gz` or `<name>`.
@@ -475,8 +477,8 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
     // wall times of `timings.parquet` are read when present (a replacement
     // stage need not time itself), so they are not required inputs.
     let files: &[String] = match &pipeline.experiment {
-        Experiment::Family(_) => &[REPORT_PAGE.into(), TIMINGS_PAGE.into()],
-        Experiment::Heldout(_) => &[REPORT_PAGE.into()],
+        Experiment::Family(_) => &[REPORT_PAGE.into(), TIMINGS_PAGE.into(), PIPELINE_COPY.into()],
+        Experiment::Heldout(_) => &[REPORT_PAGE.into(), PIPELINE_COPY.into()],
     };
     let mut job = Job::new(artifacts, "report", vec![], artifacts.stage_dir(Stage::Report), files);
     job.exact_outputs = false;

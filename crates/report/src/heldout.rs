@@ -18,7 +18,7 @@ use tgsh_common::schema::analysis::{
     ClaimRow, ContextCosineSummaryRow, HeldoutCurveRow, HeldoutRow, HeldoutSummaryRow, StatisticRow,
 };
 use tgsh_common::schema::{Table, TaskRow};
-use tgsh_common::{plan, Artifacts, Pipeline, Stage, StagePlan};
+use tgsh_common::{plan, Artifacts, Pipeline};
 
 /// Every seed's CRWN (`points-nearest`; every method when there is none)
 /// on every training task must reach `bar`.
@@ -142,7 +142,7 @@ pub fn build(
         accuracy_section(&page)?,
         methods_section(&page),
         context_section(&page)?,
-        data_section(&page)?,
+        crate::provenance::section(pipeline, artifacts, dir)?,
     ]
     .concat();
     html::write_page(
@@ -437,18 +437,4 @@ fn context_section(page: &Page) -> Result<String, ReportError> {
         "<h2>The circle's contexts against the CRWN's</h2>\n<p>Cosine similarity at the training tasks, mean over seeds; \
          colour scale fixed to -1..1.</p>\n{table}{figures_html}"
     ))
-}
-
-/// Links to the tables every number comes from.
-fn data_section(page: &Page) -> Result<String, ReportError> {
-    let summary = StagePlan::of(Stage::Analyze, page.pipeline, page.artifacts)?;
-    let links: String = summary
-        .job("summary")
-        .expect("a summary job")
-        .outputs
-        .iter()
-        .filter_map(|f| f.file_name().and_then(|f| f.to_str()))
-        .map(|f| format!("<li><a href=\"../analyze/summary/{f}\"><code>analyze/summary/{f}</code></a></li>"))
-        .collect();
-    Ok(format!("<h2>Data</h2>\n<ul>{links}</ul>\n"))
 }

@@ -20,6 +20,7 @@ pub mod heldout_figures;
 pub mod html;
 pub mod index;
 pub mod page;
+pub mod provenance;
 pub mod results;
 
 use polars::prelude::PolarsError;

@@ -408,16 +408,17 @@ pub fn build(
     )?;
 
     let header = format!(
-        "<nav><a href=\"../../index.html\">All pipelines</a><a href=\"#claims\">Claims</a><a href=\"#accuracy\">Accuracy</a>\
+        "<nav><a href=\"#claims\">Claims</a><a href=\"#accuracy\">Accuracy</a>\
          <a href=\"#similarity\">Similarity</a><a href=\"#clustering\">Clustering</a><a href=\"#cross-task\">Cross-task</a>\
          <a href=\"#tgsh\">T-GSH</a><a href=\"#reconstruction\">Reconstruction</a><a href=\"#samples\">Samples</a>\
-         <a href=\"timings.html\">Timings</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({} tasks, seeds {:?}), tgsh {}.</p>\n",
+         <a href=\"timings.html\">Timings</a><a href=\"#provenance\">Provenance</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({} tasks, seeds {:?}), tgsh {}.</p>\n",
         escape(&pipeline.description),
         escape(&pipeline.name),
         n,
         seeds,
         tgsh_common::VERSION
     );
+    body.push_str(&crate::provenance::section(pipeline, artifacts, dir)?);
     html::write_page(&dir.join("index.html"), html::Place::Report, &family, &(header + &body))
 }
 
