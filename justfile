@@ -98,11 +98,13 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --release --workspace --all-targets -- -D warnings
 
-# Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
+# Speed and memory benchmarks: data generation, the trainer against numpy's SGEMM on the probe
+# (issue 17), trainer vs dense baseline, analysis of one seed. The venv brings the pinned numpy.
 # (`--workspace` keeps the normal build's dependency features, so nothing is rebuilt.)
 [group('bench')]
-bench:
+bench: venv
     cargo bench --workspace --bench data
+    cargo bench --workspace --bench probe
     cargo bench --workspace --bench train
     cargo bench --workspace --bench analyze
 
