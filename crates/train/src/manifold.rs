@@ -25,7 +25,7 @@
 //! Budget: an epoch passes once over every training task's images, as a
 //! CRWN epoch does, so `epochs` epochs show each image of each training
 //! task `epochs` times. Images are encoded minibatch by minibatch as they
-//! are used (the fly hash is cheap), so no task's encoded images (1.9 GB
+//! are used (the fly hash is cheap), so no task's encoded images (0.94 GB
 //! for 60,000) are ever held; every method sees the same minibatches
 //! (shuffles drawn per task from the seed).
 
@@ -33,8 +33,8 @@ use crate::kernels::{self, BatchFigures, Diverged, GradientScratch, Hyper};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use tgsh_common::PIXELS;
-use tgsh_model::forward::{self, Encoded};
-use tgsh_model::{Conditioned, Encoder};
+use tgsh_model::forward::{self, Encoded, Readout};
+use tgsh_model::{Conditioned, Decoder, EncodedImages, Encoder};
 
 /// How the parameters move along their gradient.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,7 +72,7 @@ pub struct Gradient {
 #[derive(Default)]
 pub struct Scratch {
     context: Vec<f32>,
-    rows: Vec<f32>,
+    rows: EncodedImages,
     grad: Vec<f32>,
     gate: Vec<f32>,
     kernel: GradientScratch,
@@ -84,7 +84,7 @@ pub struct Scratch {
 /// are added in order, so the result is deterministic.
 pub fn joint_gradient(
     encoder: &Encoder,
-    decoder: &[f32],
+    decoder: &Decoder,
     batches: &[TaskImages<'_>],
     params: &Conditioned,
     scratch: &mut Scratch,
@@ -104,9 +104,9 @@ pub fn joint_gradient(
     for batch in batches {
         params.context_into(batch.s, &mut scratch.context);
         let bias = params.bias(batch.s);
-        encoder.encode_with_bias_into(batch.images, bias.as_deref(), &mut scratch.rows);
+        encoder.encode_rows_into(batch.images, bias.as_deref(), &mut scratch.rows);
         let data = Encoded {
-            rows: &scratch.rows,
+            rows: scratch.rows.rows(),
             labels: batch.labels,
         };
         let gate = (inputs > 0).then_some(&mut scratch.gate);
@@ -153,29 +153,31 @@ pub fn joint_gradient(
 
 /// `mean_t L_t` over `batches`, in f64 (the finite-difference reference
 /// of the tests, and the pilot's validation loss).
-pub fn joint_loss(encoder: &Encoder, decoder: &[f32], batches: &[TaskImages<'_>], params: &Conditioned) -> f64 {
+pub fn joint_loss(encoder: &Encoder, decoder: &Decoder, batches: &[TaskImages<'_>], params: &Conditioned) -> f64 {
     let mut total = 0.0;
     for batch in batches {
-        let bias = params.bias(batch.s);
-        let mut rows = Vec::new();
-        encoder.encode_with_bias_into(batch.images, bias.as_deref(), &mut rows);
-        let mt = forward::modulated_decoder(&params.context(batch.s), decoder);
-        let h = params.hidden();
-        let sum: f64 = rows
-            .chunks_exact(h)
-            .zip(batch.labels)
-            .map(|(row, &y)| forward::softmax_ce(&forward::logits_row(row, &mt), y).1 as f64)
+        let encoded = encoder.encode_rows(batch.images, params.bias(batch.s).as_deref());
+        let context = params.context(batch.s);
+        let sum: f64 = batch
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| forward::softmax_ce(&forward::logits(encoded.rows(), i, &context, decoder), y).1 as f64)
             .sum();
         total += sum / batch.labels.len() as f64;
     }
     total / batches.len() as f64
 }
 
-/// The accuracy of `params` on one task's images at `s`.
-pub fn accuracy(encoder: &Encoder, decoder: &[f32], params: &Conditioned, s: f64, images: &[u8], labels: &[u8]) -> f64 {
-    let mut rows = Vec::new();
-    encoder.encode_with_bias_into(images, params.bias(s).as_deref(), &mut rows);
-    forward::accuracy(Encoded { rows: &rows, labels }, &params.context(s), decoder)
+/// The accuracy of `params` on one task's images at `s` (encoded block by block).
+pub fn accuracy(encoder: &Encoder, decoder: &Decoder, params: &Conditioned, s: f64, images: &[u8], labels: &[u8]) -> f64 {
+    let context = params.context(s);
+    let readout = Readout {
+        context: &context,
+        decoder,
+    };
+    let correct = forward::correct_counts_of_images(encoder, params.bias(s).as_deref(), images, labels, &[readout]);
+    correct[0] as f64 / labels.len().max(1) as f64
 }
 
 /// One epoch's figures, over every training task.
@@ -237,7 +239,7 @@ fn update(params: &mut Conditioned, grad: &Gradient, rule: Rule, hyper: &Hyper, 
 #[allow(clippy::too_many_arguments)]
 pub fn train_joint(
     encoder: &Encoder,
-    decoder: &[f32],
+    decoder: &Decoder,
     tasks: &[TaskImages<'_>],
     params: &mut Conditioned,
     hyper: &Hyper,
@@ -317,7 +319,7 @@ mod tests {
     /// Random sparse images and labels of `tasks` tasks at `s = t / tasks`.
     struct Toy {
         encoder: Encoder,
-        decoder: Vec<f32>,
+        decoder: Decoder,
         data: Vec<(f64, Vec<u8>, Vec<u8>)>,
     }
 
@@ -325,7 +327,8 @@ mod tests {
         fn new(tasks: usize, n: usize, h: usize) -> Toy {
             let mut rng = ChaCha8Rng::seed_from_u64(11);
             let encoder = Encoder::flyhash(h, 7, &mut rng);
-            let decoder = (0..10 * h).map(|_| rng.random::<f32>() - 0.5).collect();
+            let w2: Vec<f32> = (0..10 * h).map(|_| rng.random::<f32>() - 0.5).collect();
+            let decoder = Decoder::new(&w2);
             let data = (0..tasks)
                 .map(|t| {
                     let images = (0..n * PIXELS)
@@ -499,10 +502,9 @@ mod tests {
                 modulation: params.context(task.s),
                 strength: 1.0,
             };
-            let mut rows = Vec::new();
-            encoder.encode_into(task.images, &mut rows);
+            let encoded = encoder.encode_rows(task.images, None);
             let data = Encoded {
-                rows: &rows,
+                rows: encoded.rows(),
                 labels: task.labels,
             };
             let all: Vec<usize> = (0..10).collect();
