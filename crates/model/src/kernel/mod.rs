@@ -204,8 +204,9 @@ pub enum Path {
 }
 
 impl Path {
+    /// Whether this path runs the AVX2 code on this CPU.
     #[inline]
-    fn avx2(self) -> bool {
+    pub(crate) fn avx2(self) -> bool {
         self == Path::Best && avx2_available()
     }
 }
