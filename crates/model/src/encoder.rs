@@ -7,7 +7,7 @@
 //! cancels, and the encoder reduces to exact integer sums of `k` pixels,
 //! ~500x less work than the dense `7840 x 784` product a PyTorch user runs.
 //! Sixteen images are summed at once ([`gather`]: one vector load per
-//! pixel of a unit serves all sixteen), ~1 µs per image here.
+//! pixel of a unit serves all sixteen), a few µs per image here.
 //!
 //! The sums are stored as they are ([`EncodedImages`]: 16 bits per unit
 //! and one `f32` mean per image, half the bytes of `f32` activations), and

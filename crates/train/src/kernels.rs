@@ -190,23 +190,35 @@ fn batch_grad_into(
         .par_iter_mut()
         .zip(batch.par_chunks(CHUNK))
         .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, gate, w));
-    // Partial sums in chunk order: the same bits on any number of threads.
-    let reduce = |out: &mut Vec<f32>, part: fn(&Workspace) -> &[f32]| {
-        out.clear();
-        out.extend_from_slice(part(&spaces[0]));
-        for w in &spaces[1..chunks] {
-            for (a, &b) in out.iter_mut().zip(part(w)) {
-                *a += b;
+    reduce_chunks(&spaces[..chunks], |w| &w.grad, Some(rows_scale), grad);
+    if let Some(grad_gate) = grad_gate {
+        reduce_chunks(&spaces[..chunks], |w| &w.grad_gate, None, grad_gate);
+    }
+}
+
+/// Units per block of the per-step element-wise passes, which run in
+/// parallel (a serial pass would leave the other cores idle).
+const UNIT_BLOCK: usize = 1024;
+
+/// `out = (Σ_c part(spaces[c])) * scale`, the partial sums added in chunk
+/// order (then scaled): the same bits on any number of threads.
+fn reduce_chunks(spaces: &[Workspace], part: fn(&Workspace) -> &[f32], scale: Option<f32>, out: &mut Vec<f32>) {
+    let first = part(&spaces[0]);
+    out.resize(first.len(), 0.0);
+    out.par_chunks_mut(UNIT_BLOCK).enumerate().for_each(|(b, out)| {
+        let from = b * UNIT_BLOCK;
+        out.copy_from_slice(&first[from..from + out.len()]);
+        for w in &spaces[1..] {
+            for (a, &x) in out.iter_mut().zip(&part(w)[from..]) {
+                *a += x;
             }
         }
-    };
-    reduce(grad, |w| &w.grad);
-    for v in grad.iter_mut() {
-        *v *= rows_scale;
-    }
-    if let Some(grad_gate) = grad_gate {
-        reduce(grad_gate, |w| &w.grad_gate);
-    }
+        if let Some(scale) = scale {
+            for a in out.iter_mut() {
+                *a *= scale;
+            }
+        }
+    });
 }
 
 /// Reused buffers for [`context_gradient`].
@@ -320,11 +332,21 @@ pub fn train_task(
             }
             loss_sum += mean as f64;
             steps += 1;
-            for (gm, &gc) in grad_m.iter_mut().zip(&grad_c) {
-                *gm = gc * params.strength;
-            }
             let grad_s = dot(&params.modulation, &grad_c);
-            rmsprop(&mut params.modulation, &grad_m, &mut v_m, hyper);
+            let strength = params.strength;
+            // dL/dm = s dL/dc, then RMSprop on m, block by block in parallel.
+            params
+                .modulation
+                .par_chunks_mut(UNIT_BLOCK)
+                .zip(v_m.par_chunks_mut(UNIT_BLOCK))
+                .zip(grad_c.par_chunks(UNIT_BLOCK))
+                .zip(grad_m.par_chunks_mut(UNIT_BLOCK))
+                .for_each(|(((m, v), gc), gm)| {
+                    for (gm, &gc) in gm.iter_mut().zip(gc) {
+                        *gm = gc * strength;
+                    }
+                    rmsprop(m, gm, v, hyper);
+                });
             rmsprop(std::slice::from_mut(&mut params.strength), &[grad_s], &mut v_s, hyper);
         }
         let stats = EpochStats {

@@ -2,6 +2,7 @@
 //! units, and 64-byte aligned `f32` buffers.
 
 use super::LANES;
+use rayon::prelude::*;
 use tgsh_common::CLASSES;
 
 /// 64 bytes, 64-byte aligned: the unit of [`AlignedVec`]'s memory.
@@ -118,18 +119,25 @@ impl Decoder {
         if out.chunks.len() != self.chunks.len() {
             out.chunks = AlignedVec::zeros(self.chunks.len());
         }
-        for ((dst, src), c) in out
-            .chunks
-            .chunks_exact_mut(CHUNK_WEIGHTS)
-            .zip(self.chunks.chunks_exact(CHUNK_WEIGHTS))
-            .zip(cs.chunks_exact(LANES))
-        {
-            for (dst, src) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)) {
-                for l in 0..LANES {
-                    dst[l] = c[l] * src[l];
+        // In parallel: the trainer forms it every step.
+        const CHUNKS: usize = 64;
+        out.chunks
+            .par_chunks_mut(CHUNKS * CHUNK_WEIGHTS)
+            .zip(self.chunks.par_chunks(CHUNKS * CHUNK_WEIGHTS))
+            .zip(cs.par_chunks(CHUNKS * LANES))
+            .for_each(|((dst, src), cs)| {
+                for ((dst, src), c) in dst
+                    .chunks_exact_mut(CHUNK_WEIGHTS)
+                    .zip(src.chunks_exact(CHUNK_WEIGHTS))
+                    .zip(cs.chunks_exact(LANES))
+                {
+                    for (dst, src) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)) {
+                        for l in 0..LANES {
+                            dst[l] = c[l] * src[l];
+                        }
+                    }
                 }
-            }
-        }
+            });
         let tail = self.hidden - full;
         out.tail.clear();
         out.tail
