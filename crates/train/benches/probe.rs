@@ -7,13 +7,25 @@
 //! `4 x 10 x 7840` flops per training image (forward and backward) and
 //! `2 x 10 x 7840` per test image. The machine's limit is numpy's
 //! single-precision matrix product (2048 x 2048, OpenBLAS, 2 threads),
-//! measured in the same run, before and after the trainer. Printed, never
-//! asserted (these machines are shared and noisy: compare ratios of one run).
+//! measured in the same run, before and after each part (the mean is the
+//! reference). Printed, never asserted (these machines are shared and
+//! noisy: compare ratios of one run).
+//!
+//! Beside it, in this process: the same work by this trainer and by the
+//! trainer before issue 17 ("today's kernel", frozen in `baseline/`), and
+//! the held-out trainer (issue 14's joint training of manifolds) on the
+//! same tasks: a circle manifold (RMSprop) and input conditioning (the
+//! gated backward pass), 12,000 images per task, one epoch.
+
+mod baseline;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use tgsh_common::{Artifacts, Pipeline};
+use tgsh_model::{Basis, Conditioned, Decoder, InputEncoding, Model};
+use tgsh_train::manifold::{self, Rule, TaskImages};
+use tgsh_train::{hyper, read_task_data, train_one_task, Backend, Scratch};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -21,24 +33,154 @@ fn main() {
     let (pipeline, artifacts, probe) = probe_artifacts(&root);
     let work = useful_flops(&pipeline);
     println!("threads: {}", rayon::current_num_threads());
-    let before = sgemm(&root);
+    let mut sgemms = vec![sgemm(&root)];
     let train = run_train_process(&root, &probe, &artifacts);
-    let after = sgemm(&root);
-    let machine = Gflops::mean(&[before.clone(), after.clone()]);
-    let ours = work / train.seconds / 1e9;
+    sgemms.push(sgemm(&root));
+    let ours_inprocess = in_process(&pipeline, &artifacts, false);
+    let today = in_process(&pipeline, &artifacts, true);
+    sgemms.push(sgemm(&root));
+    let heldout = heldout_probe(&pipeline, &artifacts);
+    sgemms.push(sgemm(&root));
+    let machine = Gflops::mean(&sgemms);
+    let ratio = |gflops: f64| match machine.value() {
+        Some(m) => format!("{:.3} of SGEMM", gflops / m),
+        None => "ratio not measured (numpy unavailable, see above)".into(),
+    };
     println!(
         "probe: 8 rotations x (60,000 train + 10,000 test) images, 3 epochs, 1 seed: {:.1} GFLOP of useful work",
         work / 1e9
     );
-    println!("  SGEMM (numpy 2048^2 float32, 2 threads): {}", machine.describe(&[before, after]));
+    println!("  SGEMM (numpy 2048^2 float32, 2 threads): {}", machine.describe(&sgemms));
+    let ours = work / train.seconds / 1e9;
     println!(
-        "  tgsh-train (whole process):               {:>6.1} s = {ours:>6.1} GFLOP/s, peak RSS {:.0} MiB",
-        train.seconds, train.peak_rss_mib
+        "  tgsh-train, whole process:      {:>6.1} s = {ours:>6.1} GFLOP/s = {} (target >= 0.40); peak RSS {:.0} MiB (target <= 1536)",
+        train.seconds,
+        ratio(ours),
+        train.peak_rss_mib
     );
-    match machine.value() {
-        Some(sgemm) => println!("  trainer / SGEMM:                          {:>6.3} (target >= 0.40)", ours / sgemm),
-        None => println!("  trainer / SGEMM:                          not measured (numpy unavailable, see above)"),
+    for (name, run) in [("this trainer, in process:", &ours_inprocess), ("today's kernel, in process:", &today)] {
+        let gflops = work / run.seconds / 1e9;
+        println!(
+            "  {name:<31} {:>6.1} s = {gflops:>6.1} GFLOP/s = {}; mean test accuracy {:.2} %",
+            run.seconds,
+            ratio(gflops),
+            100.0 * run.mean_accuracy
+        );
     }
+    println!(
+        "  speed-up over today's kernel (in process): {:.2}x",
+        today.seconds / ours_inprocess.seconds
+    );
+    for run in &heldout {
+        let gflops = run.flops / run.seconds / 1e9;
+        println!(
+            "  held-out trainer, {:<14} {:>6.1} s = {gflops:>6.1} GFLOP/s = {} (8 tasks x 12,000 images, 1 epoch)",
+            format!("{}:", run.method),
+            run.seconds,
+            ratio(gflops)
+        );
+    }
+}
+
+/// One in-process pass over the probe's tasks.
+struct InProcess {
+    seconds: f64,
+    mean_accuracy: f64,
+}
+
+/// Every task of the probe (reading its images, encoding, training, test
+/// evaluation) by this trainer, or by the one before issue 17.
+fn in_process(pipeline: &Pipeline, artifacts: &Artifacts, today: bool) -> InProcess {
+    let model = Model::new(&pipeline.train, 0);
+    let hyper = hyper(&pipeline.train);
+    let tasks = pipeline.data.family.expand().len();
+    let (mut scratch, mut train_rows, mut test_rows) = (Scratch::default(), Vec::new(), Vec::new());
+    let mut accuracies = Vec::new();
+    let start = Instant::now();
+    for task in 0..tasks {
+        let data = read_task_data(artifacts, task).expect("probe data");
+        let accuracy = if today {
+            baseline::encode_into(&model.encoder, &data.train_images, &mut train_rows);
+            baseline::encode_into(&model.encoder, &data.test_images, &mut test_rows);
+            let mut params = model.init_task(task);
+            baseline::train_task(
+                (&train_rows, &data.train_labels),
+                (&test_rows, &data.test_labels),
+                &model.decoder,
+                &mut params,
+                &hyper,
+                &mut model.shuffle_rng(task),
+            )
+        } else {
+            let mut last = 0.0;
+            train_one_task(&model, task, &data, &hyper, &Backend::Cpu, &mut scratch, |_, s| {
+                last = s.test_accuracy
+            })
+            .expect("training");
+            last
+        };
+        accuracies.push(accuracy);
+    }
+    InProcess {
+        seconds: start.elapsed().as_secs_f64(),
+        mean_accuracy: accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64,
+    }
+}
+
+/// One held-out method's run.
+struct HeldoutRun {
+    method: &'static str,
+    seconds: f64,
+    flops: f64,
+}
+
+/// The held-out trainer on the probe's tasks: images encoded minibatch by
+/// minibatch, one minibatch of every task per step.
+fn heldout_probe(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<HeldoutRun> {
+    const IMAGES: usize = 12_000;
+    let model = Model::new(&pipeline.train, 0);
+    let decoder = Decoder::new(&model.decoder);
+    let mut hyper = hyper(&pipeline.train);
+    hyper.epochs = 1;
+    let tasks = pipeline.data.family.expand().len();
+    let data: Vec<_> = (0..tasks).map(|t| read_task_data(artifacts, t).expect("probe data")).collect();
+    let images: Vec<TaskImages<'_>> = data
+        .iter()
+        .enumerate()
+        .map(|(t, d)| TaskImages {
+            s: t as f64 / tasks as f64,
+            images: &d.train_images[..IMAGES * tgsh_common::PIXELS],
+            labels: &d.train_labels[..IMAGES],
+        })
+        .collect();
+    let flops = (tasks * IMAGES) as f64 * 4.0 * (tgsh_common::CLASSES * pipeline.train.hidden) as f64;
+    [
+        ("circle", Basis::Fourier { order: 1 }, InputEncoding::None),
+        ("input", Basis::Constant, InputEncoding::Circle),
+    ]
+    .into_iter()
+    .map(|(method, basis, encoding)| {
+        let mut params = Conditioned::constant(basis, &model.init_shared_context(), encoding);
+        let mut shuffles: Vec<_> = (0..tasks).map(|t| model.joint_shuffle_rng(t)).collect();
+        let start = Instant::now();
+        manifold::train_joint(
+            &model.encoder,
+            &decoder,
+            &images,
+            &mut params,
+            &hyper,
+            Rule::Rmsprop,
+            &mut shuffles,
+            |_, _| {},
+        )
+        .expect("held-out training");
+        HeldoutRun {
+            method,
+            seconds: start.elapsed().as_secs_f64(),
+            flops,
+        }
+    })
+    .collect()
 }
 
 /// The probe's pipeline file, written under `target/` (it is not an
