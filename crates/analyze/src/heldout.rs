@@ -30,8 +30,8 @@ use tgsh_common::config::{HeldoutConfig, Method, Split, Topology};
 use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
 use tgsh_model::forward::{self, Encoded, Readout};
-use tgsh_model::Decoder;
 use tgsh_model::manifold::{interpolate_points, nearest_context};
+use tgsh_model::Decoder;
 use tgsh_model::{Conditioned, Encoder, ManifoldModel, Model};
 
 /// How a method serves a task.
@@ -220,7 +220,8 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
                 context,
                 decoder: &method.decoder,
             };
-            let correct = forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
+            let correct =
+                forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
             out[m][t] = fraction(correct[0]);
         }
     }

@@ -9,8 +9,9 @@
 //! Sixteen images are summed at once ([`gather`]: one vector load per
 //! pixel of a unit serves all sixteen), a few µs per image here.
 //!
-//! The sums are stored as they are ([`EncodedImages`]: 16 bits per unit
-//! and one `f32` mean per image, half the bytes of `f32` activations), and
+//! The sums are stored as they are ([`EncodedImages`]: 16 bits per unit,
+//! the integer's exact half-precision form, and one `f32` mean per image:
+//! half the bytes of `f32` activations), and
 //! the kernels form `r = relu(S - mean) * scale` in registers as they use
 //! it ([`crate::kernel`]).
 
@@ -154,17 +155,18 @@ impl Encoder {
 
     /// The `scale` of its rows: `r = r' * scale` ([`Rows::scale`]).
     pub fn scale(&self) -> f32 {
-        if self.sums_fit_u16() {
+        if self.compact_sums() {
             SUM_SCALE
         } else {
             1.0
         }
     }
 
-    /// Whether this encoder's pre-activations are integer sums that fit 16
-    /// bits (the fly hash with at most 257 pixels per unit).
-    fn sums_fit_u16(&self) -> bool {
-        matches!(self, Encoder::FlyHash { k, .. } if k * 255 <= u16::MAX as usize)
+    /// Whether this encoder's pre-activations are integer sums kept in 16
+    /// bits (half precision, exact below 2048: the fly hash with at most
+    /// eight pixels per unit; wider units keep `f32` activations).
+    fn compact_sums(&self) -> bool {
+        matches!(self, Encoder::FlyHash { k, .. } if k * 255 < 2048)
     }
 
     /// Encodes `n` images into `out`, reused from call to call (a task's
@@ -184,7 +186,7 @@ impl Encoder {
         out.hidden = h;
         out.shift.clear();
         match self {
-            Encoder::FlyHash { inputs, k, offsets, .. } if self.sums_fit_u16() => {
+            Encoder::FlyHash { inputs, k, offsets, .. } if self.compact_sums() => {
                 out.compact = true;
                 out.values.clear();
                 fresh_len(&mut out.sums, n * h);
@@ -204,21 +206,24 @@ impl Encoder {
                     });
             }
             Encoder::FlyHash { offsets, units, .. } => {
-                // Sums past 16 bits: r as f32, by the same formula.
+                // Sums past 2047: r as f32, by the same formula.
                 out.compact = false;
                 out.sums.clear();
                 out.means.clear();
                 fresh_len(&mut out.values, n * h);
-                out.values.par_chunks_mut(h).zip(images.par_chunks(PIXELS)).for_each_init(
-                    || vec![0u32; h],
-                    |sums, (row, image)| {
-                        let mean = scatter_sums(image, offsets, units, sums);
-                        for (j, (r, &s)) in row.iter_mut().zip(sums.iter()).enumerate() {
-                            let v = s as f32 - mean + bias.map_or(0.0, |b| b[j] / SUM_SCALE);
-                            *r = if v > 0.0 { v * SUM_SCALE } else { 0.0 };
-                        }
-                    },
-                );
+                out.values
+                    .par_chunks_mut(h)
+                    .zip(images.par_chunks(PIXELS))
+                    .for_each_init(
+                        || vec![0u32; h],
+                        |sums, (row, image)| {
+                            let mean = scatter_sums(image, offsets, units, sums);
+                            for (j, (r, &s)) in row.iter_mut().zip(sums.iter()).enumerate() {
+                                let v = s as f32 - mean + bias.map_or(0.0, |b| b[j] / SUM_SCALE);
+                                *r = if v > 0.0 { v * SUM_SCALE } else { 0.0 };
+                            }
+                        },
+                    );
             }
             Encoder::Dense { weight, .. } => {
                 out.compact = false;
@@ -229,7 +234,10 @@ impl Encoder {
                 // rather than a hand loop (~10x faster).
                 const GEMM_BLOCK: usize = 2048;
                 let mut x = Vec::with_capacity(GEMM_BLOCK * PIXELS);
-                for (images, out) in images.chunks(GEMM_BLOCK * PIXELS).zip(out.values.chunks_mut(GEMM_BLOCK * h)) {
+                for (images, out) in images
+                    .chunks(GEMM_BLOCK * PIXELS)
+                    .zip(out.values.chunks_mut(GEMM_BLOCK * h))
+                {
                     x.clear();
                     x.extend(images.iter().map(|&p| (p as f32 / 255.0 - MNIST_MEAN) / MNIST_STD));
                     let rows = images.len() / PIXELS;
@@ -547,8 +555,8 @@ mod tests {
     }
 
     #[test]
-    fn sums_past_16_bits_are_kept_as_f32_by_the_same_formula() {
-        // 300 pixels per unit: sums up to 76,500 do not fit 16 bits.
+    fn wide_units_are_kept_as_f32_by_the_same_formula() {
+        // 300 pixels per unit: sums up to 76,500 have no exact half-precision form.
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         let wide = Encoder::flyhash(40, 300, &mut rng);
         let image: Vec<u8> = (0..PIXELS).map(|i| if i % 3 == 0 { 250 } else { 0 }).collect();

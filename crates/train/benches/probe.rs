@@ -50,7 +50,10 @@ fn main() {
         "probe: 8 rotations x (60,000 train + 10,000 test) images, 3 epochs, 1 seed: {:.1} GFLOP of useful work",
         work / 1e9
     );
-    println!("  SGEMM (numpy 2048^2 float32, 2 threads): {}", machine.describe(&sgemms));
+    println!(
+        "  SGEMM (numpy 2048^2 float32, 2 threads): {}",
+        machine.describe(&sgemms)
+    );
     let ours = work / train.seconds / 1e9;
     println!(
         "  tgsh-train, whole process:      {:>6.1} s = {ours:>6.1} GFLOP/s = {} (target >= 0.40); peak RSS {:.0} MiB (target <= 1536)",
@@ -58,7 +61,10 @@ fn main() {
         ratio(ours),
         train.peak_rss_mib
     );
-    for (name, run) in [("this trainer, in process:", &ours_inprocess), ("today's kernel, in process:", &today)] {
+    for (name, run) in [
+        ("this trainer, in process:", &ours_inprocess),
+        ("today's kernel, in process:", &today),
+    ] {
         let gflops = work / run.seconds / 1e9;
         println!(
             "  {name:<31} {:>6.1} s = {gflops:>6.1} GFLOP/s = {}; mean test accuracy {:.2} %",
@@ -143,7 +149,9 @@ fn heldout_probe(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<HeldoutRun> 
     let mut hyper = hyper(&pipeline.train);
     hyper.epochs = 1;
     let tasks = pipeline.data.family.expand().len();
-    let data: Vec<_> = (0..tasks).map(|t| read_task_data(artifacts, t).expect("probe data")).collect();
+    let data: Vec<_> = (0..tasks)
+        .map(|t| read_task_data(artifacts, t).expect("probe data"))
+        .collect();
     let images: Vec<TaskImages<'_>> = data
         .iter()
         .enumerate()

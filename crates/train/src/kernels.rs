@@ -310,7 +310,8 @@ pub fn train_task(
     let mut order: Vec<usize> = (0..n).collect();
     let mut spaces = Vec::new();
     let (mut v_m, mut v_s) = (vec![0f32; h], [0f32]);
-    let (mut context, mut modulated, mut grad_c, mut grad_m) = (vec![0f32; h], Default::default(), Vec::new(), vec![0f32; h]);
+    let (mut context, mut modulated, mut grad_c, mut grad_m) =
+        (vec![0f32; h], Default::default(), Vec::new(), vec![0f32; h]);
     for epoch in 1..=hyper.epochs {
         order.shuffle(rng);
         let (mut loss_sum, mut correct, mut steps) = (0.0f64, 0usize, 0usize);
@@ -318,7 +319,16 @@ pub fn train_task(
             for (c, &m) in context.iter_mut().zip(&params.modulation) {
                 *c = m * params.strength;
             }
-            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut modulated, &mut grad_c, None);
+            batch_grad_into(
+                train,
+                batch,
+                &context,
+                decoder,
+                &mut spaces,
+                &mut modulated,
+                &mut grad_c,
+                None,
+            );
             let chunks = batch.len().div_ceil(CHUNK);
             let batch_loss: f64 = spaces[..chunks].iter().map(|w| w.loss).sum();
             correct += spaces[..chunks].iter().map(|w| w.correct).sum::<usize>();

@@ -236,8 +236,12 @@ pub fn train_one_task(
             let before = model.init_task(task);
             let mut params = before.clone();
             let mut rng = model.shuffle_rng(task);
-            model.encoder.encode_rows_into(&data.train_images, None, &mut scratch.train);
-            model.encoder.encode_rows_into(&data.test_images, None, &mut scratch.test);
+            model
+                .encoder
+                .encode_rows_into(&data.train_images, None, &mut scratch.train);
+            model
+                .encoder
+                .encode_rows_into(&data.test_images, None, &mut scratch.test);
             let train = kernels::Encoded {
                 rows: scratch.train.rows(),
                 labels: &data.train_labels,

@@ -170,7 +170,14 @@ pub fn joint_loss(encoder: &Encoder, decoder: &Decoder, batches: &[TaskImages<'_
 }
 
 /// The accuracy of `params` on one task's images at `s` (encoded block by block).
-pub fn accuracy(encoder: &Encoder, decoder: &Decoder, params: &Conditioned, s: f64, images: &[u8], labels: &[u8]) -> f64 {
+pub fn accuracy(
+    encoder: &Encoder,
+    decoder: &Decoder,
+    params: &Conditioned,
+    s: f64,
+    images: &[u8],
+    labels: &[u8],
+) -> f64 {
     let context = params.context(s);
     let readout = Readout {
         context: &context,

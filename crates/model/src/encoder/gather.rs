@@ -11,7 +11,7 @@
 //! once: about ten times fewer cycles per image. The sums are the same
 //! integers either way.
 
-use crate::kernel::Path;
+use crate::kernel::{half_of_int, Path};
 use tgsh_common::PIXELS;
 
 /// Images per batch: the lanes of a 256-bit vector of 16-bit sums.
@@ -23,8 +23,9 @@ pub const BATCH: usize = 16;
 const TABLE: usize = 1024;
 
 /// The sums of `images` (`n <= 16` images of 784 bytes) into `rows`
-/// (`n x H`, overwritten) for the fly hash with `k` pixels per unit
-/// (`inputs`, unit-major); `transposed` is a reused buffer.
+/// (`n x H`, overwritten, as half-precision bit patterns: exact, since
+/// `k <= 8` keeps every sum below 2048) for the fly hash with `k` pixels per
+/// unit (`inputs`, unit-major); `transposed` is a reused buffer.
 pub fn sums(images: &[u8], inputs: &[u16], k: usize, rows: &mut [u16], transposed: &mut Vec<[u16; BATCH]>) {
     sums_on(Path::Best, images, inputs, k, rows, transposed)
 }
@@ -40,7 +41,10 @@ pub fn sums_on(
 ) {
     let n = images.len() / PIXELS;
     let h = inputs.len() / k;
-    assert!(n <= BATCH && rows.len() == n * h && k * 255 <= u16::MAX as usize);
+    assert!(
+        n <= BATCH && rows.len() == n * h && k * 255 < 2048,
+        "sums must stay below 2048"
+    );
     #[cfg(target_arch = "x86_64")]
     if path.avx2() {
         transpose(images, transposed);
@@ -51,7 +55,7 @@ pub fn sums_on(
     let _ = (path, transposed);
     for (image, row) in images.chunks_exact(PIXELS).zip(rows.chunks_exact_mut(h)) {
         for (s, unit) in row.iter_mut().zip(inputs.chunks_exact(k)) {
-            *s = unit.iter().map(|&p| image[p as usize] as u16).sum();
+            *s = half_of_int(unit.iter().map(|&p| image[p as usize] as u16).sum());
         }
     }
 }
@@ -79,7 +83,7 @@ mod avx2 {
     ///
     /// # Safety
     /// The CPU must support AVX2.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,f16c")]
     pub unsafe fn sums(transposed: &[[u16; BATCH]], inputs: &[u16], k: usize, n: usize, rows: &mut [u16]) {
         let h = inputs.len() / k;
         assert!(transposed.len() == TABLE && n <= BATCH && rows.len() == n * h);
@@ -117,13 +121,19 @@ mod avx2 {
     /// cache lines, of each of the sixteen rows.
     const TILE: usize = 64;
 
-    #[target_feature(enable = "avx2")]
-    unsafe fn groups<const K: usize>(transposed: &[[u16; BATCH]], inputs: &[u16], n: usize, h: usize, rows: &mut [u16]) {
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn groups<const K: usize>(
+        transposed: &[[u16; BATCH]],
+        inputs: &[u16],
+        n: usize,
+        h: usize,
+        rows: &mut [u16],
+    ) {
         let (x, ins) = (transposed.as_ptr(), inputs.as_ptr());
         write_rows(n, h, rows, |j| unit::<K>(x, ins, j));
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,f16c")]
     unsafe fn groups_k(transposed: &[[u16; BATCH]], inputs: &[u16], k: usize, n: usize, h: usize, rows: &mut [u16]) {
         let (x, ins) = (transposed.as_ptr(), inputs.as_ptr());
         write_rows(n, h, rows, |j| unit_k(x, ins, k, j));
@@ -170,11 +180,20 @@ mod avx2 {
         }
     }
 
+    /// Sixteen integer sums (below 2048) as half-precision bit patterns, exactly.
+    #[inline(always)]
+    unsafe fn to_half(v: __m256i) -> __m256i {
+        let half =
+            |x: __m128i| _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(x)));
+        _mm256_set_m128i(half(_mm256_extracti128_si256::<1>(v)), half(_mm256_castsi256_si128(v)))
+    }
+
     /// Eight units' sums (`v[u]`: sixteen images) into units `j..j + 8` of
-    /// each image's row: an 8 x 8 transpose of 16-bit values in each
-    /// 128-bit half (images 0-7 and 8-15).
+    /// each image's row, as half-precision bit patterns: an 8 x 8 transpose
+    /// of 16-bit values in each 128-bit half (images 0-7 and 8-15).
     #[inline(always)]
     unsafe fn store_group(v: [__m256i; 8], j: usize, n: usize, h: usize, rows: &mut [u16]) {
+        let v = v.map(|v| to_half(v));
         let t: [__m256i; 8] = std::array::from_fn(|i| {
             let (a, b) = (v[2 * (i % 4)], v[2 * (i % 4) + 1]);
             if i < 4 {
@@ -186,7 +205,11 @@ mod avx2 {
         // t[0..4]: images 0-3 of unit pairs (0,1), (2,3), (4,5), (6,7); t[4..8]: images 4-7.
         let u: [__m256i; 8] = std::array::from_fn(|i| {
             let base = 4 * (i / 4);
-            let (a, b) = if i % 4 < 2 { (t[base], t[base + 1]) } else { (t[base + 2], t[base + 3]) };
+            let (a, b) = if i % 4 < 2 {
+                (t[base], t[base + 1])
+            } else {
+                (t[base + 2], t[base + 3])
+            };
             if i % 2 == 0 {
                 _mm256_unpacklo_epi32(a, b)
             } else {
@@ -205,7 +228,10 @@ mod avx2 {
             };
             // w: image m (low half) and image m + 8 (high half), units j..j + 8.
             if m < n {
-                _mm_storeu_si128(rows.as_mut_ptr().add(m * h + j) as *mut __m128i, _mm256_castsi256_si128(w));
+                _mm_storeu_si128(
+                    rows.as_mut_ptr().add(m * h + j) as *mut __m128i,
+                    _mm256_castsi256_si128(w),
+                );
             }
             if m + 8 < n {
                 _mm_storeu_si128(
@@ -220,7 +246,7 @@ mod avx2 {
     #[inline(always)]
     unsafe fn store_one(v: __m256i, j: usize, n: usize, h: usize, rows: &mut [u16]) {
         let mut lanes = [0u16; BATCH];
-        _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, v);
+        _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, to_half(v));
         for (m, &s) in lanes.iter().enumerate().take(n) {
             rows[m * h + j] = s;
         }
@@ -238,7 +264,14 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(12);
         // Widths with and without whole tiles, partial batches, other k;
         // rows at every 16-byte alignment (the streamed tiles start on a line).
-        for (h, k, n) in [(83usize, 7usize, 16usize), (40, 7, 5), (64, 3, 16), (9, 20, 1), (320, 7, 16), (7840, 7, 16)] {
+        for (h, k, n) in [
+            (83usize, 7usize, 16usize),
+            (40, 7, 5),
+            (64, 3, 16),
+            (9, 8, 1),
+            (320, 7, 16),
+            (7840, 7, 16),
+        ] {
             let inputs: Vec<u16> = (0..h * k).map(|_| rng.random_range(0..PIXELS as u16)).collect();
             let images: Vec<u8> = (0..n * PIXELS)
                 .map(|_| if rng.random::<f32>() < 0.3 { rng.random() } else { 0 })
@@ -252,8 +285,15 @@ mod tests {
                 assert_eq!(rows, &portable[..]);
                 for (i, image) in images.chunks_exact(PIXELS).enumerate() {
                     for j in 0..h {
-                        let plain: u16 = inputs[j * k..(j + 1) * k].iter().map(|&p| image[p as usize] as u16).sum();
-                        assert_eq!(rows[i * h + j], plain, "h {h}, k {k}, image {i}, unit {j}, offset {offset}");
+                        let plain: u16 = inputs[j * k..(j + 1) * k]
+                            .iter()
+                            .map(|&p| image[p as usize] as u16)
+                            .sum();
+                        let value = crate::kernel::half_to_f32(rows[i * h + j]);
+                        assert_eq!(
+                            value, plain as f32,
+                            "h {h}, k {k}, image {i}, unit {j}, offset {offset}"
+                        );
                     }
                 }
             }

@@ -45,8 +45,8 @@ struct SumsRow<const SHIFT: bool> {
 impl<const SHIFT: bool> Row for SumsRow<SHIFT> {
     #[inline(always)]
     unsafe fn load(self, j: usize) -> __m256 {
-        let s = _mm256_cvtepu16_epi32(_mm_loadu_si128(self.sums.add(j) as *const __m128i));
-        let v = _mm256_sub_ps(_mm256_cvtepi32_ps(s), self.mean);
+        let s = _mm256_cvtph_ps(_mm_loadu_si128(self.sums.add(j) as *const __m128i));
+        let v = _mm256_sub_ps(s, self.mean);
         let v = if SHIFT {
             _mm256_add_ps(v, _mm256_loadu_ps(self.shift.add(j)))
         } else {
@@ -143,15 +143,15 @@ macro_rules! with_source {
 /// accumulator's FMAs in ascending chunk order.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; shapes as checked by the caller.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2, FMA and F16C; shapes as checked by the caller.
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn forward(rows: Rows<'_>, samples: &[usize], mt: &Decoder, acc: &mut [Lanes]) {
     let h = rows.hidden();
     assert!(mt.hidden() == h && acc.len() == samples.len());
     with_source!(rows, forward_from(samples, mt, h, acc))
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn forward_from<S: Source>(src: S, samples: &[usize], mt: &Decoder, h: usize, acc: &mut [Lanes]) {
     const HALF: usize = CLASSES / 2;
     let full = h / LANES * LANES;
@@ -207,15 +207,21 @@ unsafe fn forward_from<S: Source>(src: S, samples: &[usize], mt: &Decoder, h: us
 /// `g` holds each `g_bk` broadcast to eight lanes. Returns the units done.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; shapes as checked by the caller.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn backward(rows: Rows<'_>, samples: &[usize], g: &[[f32; LANES]], decoder: &Decoder, grad: &mut [f32]) -> usize {
+/// The CPU must support AVX2, FMA and F16C; shapes as checked by the caller.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn backward(
+    rows: Rows<'_>,
+    samples: &[usize],
+    g: &[[f32; LANES]],
+    decoder: &Decoder,
+    grad: &mut [f32],
+) -> usize {
     let h = rows.hidden();
     assert!(g.len() == samples.len() * CLASSES && grad.len() == h && decoder.hidden() == h);
     with_source!(rows, backward_from(samples, g, decoder, h, grad))
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn backward_from<S: Source>(
     src: S,
     samples: &[usize],
@@ -249,7 +255,11 @@ unsafe fn backward_from<S: Source>(
                 let at = j + t * LANES;
                 let wj = w.add(at / LANES * CHUNK_WEIGHTS + half * LANES);
                 let out = grad.as_mut_ptr().add(at);
-                let mut sum = if half == 0 { _mm256_setzero_ps() } else { _mm256_loadu_ps(out) };
+                let mut sum = if half == 0 {
+                    _mm256_setzero_ps()
+                } else {
+                    _mm256_loadu_ps(out)
+                };
                 for (k, a) in a.iter().enumerate() {
                     sum = _mm256_fmadd_ps(_mm256_load_ps(wj.add(k * LANES)), a[t], sum);
                 }
@@ -282,8 +292,8 @@ unsafe fn backward_from<S: Source>(
 /// accumulators). Returns the units done.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; shapes as checked by the caller.
-#[target_feature(enable = "avx2,fma")]
+/// The CPU must support AVX2, FMA and F16C; shapes as checked by the caller.
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn backward_gated(
     rows: Rows<'_>,
     samples: &[usize],
@@ -297,7 +307,7 @@ pub unsafe fn backward_gated(
     with_source!(rows, backward_gated_from(samples, g, decoder, h, grad, gate))
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn backward_gated_from<S: Source>(
     src: S,
     samples: &[usize],

@@ -140,8 +140,12 @@ impl Decoder {
             });
         let tail = self.hidden - full;
         out.tail.clear();
-        out.tail
-            .extend(self.tail.iter().enumerate().map(|(i, &w)| cs[full + i % tail.max(1)] * w));
+        out.tail.extend(
+            self.tail
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| cs[full + i % tail.max(1)] * w),
+        );
     }
 
     /// [`Decoder::modulated_into`] into a new decoder.

@@ -66,7 +66,10 @@ pub type Lanes = [[f32; LANES]; CLASSES];
 pub enum Rows<'a> {
     /// Fly hash: `r'_ij = relu(S_ij - mean_i + shift_j)`, `scale` [`SUM_SCALE`].
     Sums {
-        /// `n x H` integer sums, row-major.
+        /// `n x H` integer sums, row-major, as IEEE half-precision bit
+        /// patterns ([`half_of_int`]: exact for every sum below 2048, i.e.
+        /// up to eight pixels per unit), which AVX2 CPUs (F16C) widen to
+        /// `f32` in the load itself.
         sums: &'a [u16],
         /// One mean per row.
         means: &'a [f32],
@@ -83,6 +86,31 @@ pub enum Rows<'a> {
         /// Units per row.
         hidden: usize,
     },
+}
+
+/// The half-precision bit pattern of an integer below 2048 (exact).
+#[inline]
+pub fn half_of_int(x: u16) -> u16 {
+    assert!(x < 2048, "{x} has no exact half-precision form here");
+    if x == 0 {
+        return 0;
+    }
+    let e = 15 - x.leading_zeros() as u16; // 2^e <= x < 2^(e+1), e <= 10
+    ((e + 15) << 10) | ((x - (1 << e)) << (10 - e))
+}
+
+/// A half-precision bit pattern's value (exact, as `_mm256_cvtph_ps`).
+#[inline]
+pub fn half_to_f32(h: u16) -> f32 {
+    let sign = ((h >> 15) as u32) << 31;
+    let exponent = ((h >> 10) & 0x1f) as u32;
+    let mantissa = (h & 0x3ff) as u32;
+    match exponent {
+        // Zero and subnormals: mantissa x 2^-24, exact in f32.
+        0 => f32::from_bits(sign) + (if sign != 0 { -1.0 } else { 1.0 }) * mantissa as f32 * (1.0 / 16_777_216.0),
+        0x1f => f32::from_bits(sign | 0x7f80_0000 | (mantissa << 13)),
+        _ => f32::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13)),
+    }
 }
 
 /// `max(v, 0)` exactly as `_mm256_max_ps(v, 0)` computes it (`v > 0 ? v : 0`).
@@ -134,7 +162,7 @@ impl<'a> Rows<'a> {
                 shift,
                 hidden,
             } => {
-                let v = sums[i * hidden + j] as f32 - means[i];
+                let v = half_to_f32(sums[i * hidden + j]) - means[i];
                 relu(match shift {
                     Some(shift) => v + shift[j],
                     None => v,
@@ -182,13 +210,15 @@ pub struct Scratch {
     broadcast: Vec<[f32; LANES]>,
 }
 
-/// Whether the AVX2 + FMA kernels run on this CPU.
+/// Whether the AVX2 + FMA (+ F16C) kernels run on this CPU.
 #[inline]
 pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static DETECTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+        *DETECTED.get_or_init(|| {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     false

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 /// Random rows of each kind, `n x h`, with a shift or not.
 fn rows_of_each_kind(n: usize, h: usize, seed: u64) -> (Vec<u16>, Vec<f32>, Vec<f32>, Vec<f32>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let sums: Vec<u16> = (0..n * h).map(|_| rng.random_range(0..1786u16)).collect();
+    let sums: Vec<u16> = (0..n * h).map(|_| half_of_int(rng.random_range(0..1786u16))).collect();
     let means: Vec<f32> = (0..n).map(|_| rng.random_range(100.0..500.0f32)).collect();
     let shift: Vec<f32> = (0..h).map(|_| rng.random_range(-300.0..300.0f32)).collect();
     let values: Vec<f32> = (0..n * h).map(|_| (rng.random::<f32>() - 0.4).max(0.0)).collect();
@@ -35,6 +35,18 @@ fn each_kind<'a>(
 }
 
 #[test]
+fn half_precision_holds_every_sum_exactly() {
+    for x in 0..2048u16 {
+        assert_eq!(half_to_f32(half_of_int(x)), x as f32, "{x}");
+    }
+    // The general conversion: signs, a subnormal, infinity.
+    assert_eq!(half_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+    assert_eq!(half_to_f32(0x0001), 2f32.powi(-24));
+    assert_eq!(half_to_f32(0xbc00), -1.0);
+    assert_eq!(half_to_f32(0x7c00), f32::INFINITY);
+}
+
+#[test]
 fn logits_are_the_decoder_applied_to_the_representation() {
     // logits = W2 (c ⊙ r), the plain way in f64, with r = relu(S - mean + shift) * scale.
     let (n, h) = (5, 2 * BLOCK + 37);
@@ -46,7 +58,13 @@ fn logits_are_the_decoder_applied_to_the_representation() {
         let cs: Vec<f32> = context.iter().map(|c| c * rows.scale()).collect();
         let samples = [4usize, 0, 2];
         let mut out = Vec::new();
-        logits(rows, &samples, &Decoder::new(&w2).modulated(&cs), &mut Scratch::default(), &mut out);
+        logits(
+            rows,
+            &samples,
+            &Decoder::new(&w2).modulated(&cs),
+            &mut Scratch::default(),
+            &mut out,
+        );
         for (&i, l) in samples.iter().zip(&out) {
             for k in 0..CLASSES {
                 let plain: f64 = (0..h)
@@ -55,7 +73,11 @@ fn logits_are_the_decoder_applied_to_the_representation() {
                         r * context[j] as f64 * w2[k * h + j] as f64
                     })
                     .sum();
-                assert!((l[k] as f64 - plain).abs() < 1e-3 * (1.0 + plain.abs()), "{} vs {plain}", l[k]);
+                assert!(
+                    (l[k] as f64 - plain).abs() < 1e-3 * (1.0 + plain.abs()),
+                    "{} vs {plain}",
+                    l[k]
+                );
             }
         }
     }
@@ -73,7 +95,15 @@ fn the_backward_is_the_plain_sum_over_samples() {
         .collect();
     for rows in each_kind(h, &data) {
         let (mut grad, mut gate) = (vec![f32::NAN; h], vec![f32::NAN; h]);
-        backward(rows, &samples, &g, &Decoder::new(&w2), &mut Scratch::default(), &mut grad, Some(&mut gate));
+        backward(
+            rows,
+            &samples,
+            &g,
+            &Decoder::new(&w2),
+            &mut Scratch::default(),
+            &mut grad,
+            Some(&mut gate),
+        );
         for j in 0..h {
             let (mut plain, mut plain_gate) = (0f64, 0f64);
             for (&i, gs) in samples.iter().zip(&g) {
@@ -83,11 +113,22 @@ fn the_backward_is_the_plain_sum_over_samples() {
                 plain_gate += if r > 0.0 { t } else { 0.0 };
             }
             assert!((grad[j] as f64 - plain).abs() < 1e-3 * (1.0 + plain.abs()), "unit {j}");
-            assert!((gate[j] as f64 - plain_gate).abs() < 1e-4 * (1.0 + plain_gate.abs()), "unit {j}");
+            assert!(
+                (gate[j] as f64 - plain_gate).abs() < 1e-4 * (1.0 + plain_gate.abs()),
+                "unit {j}"
+            );
         }
         // Without the gate, the same gradient bits.
         let mut alone = vec![f32::NAN; h];
-        backward(rows, &samples, &g, &Decoder::new(&w2), &mut Scratch::default(), &mut alone, None);
+        backward(
+            rows,
+            &samples,
+            &g,
+            &Decoder::new(&w2),
+            &mut Scratch::default(),
+            &mut alone,
+            None,
+        );
         assert_eq!(alone, grad);
     }
 }
@@ -112,10 +153,35 @@ fn the_avx2_path_and_the_portable_path_agree_bit_for_bit() {
             let run = |path| {
                 let mut scratch = Scratch::default();
                 let mut out = Vec::new();
-                logits_on(path, rows, &samples, &Decoder::new(&w2).modulated(&cs), &mut scratch, &mut out);
+                logits_on(
+                    path,
+                    rows,
+                    &samples,
+                    &Decoder::new(&w2).modulated(&cs),
+                    &mut scratch,
+                    &mut out,
+                );
                 let (mut grad, mut gate, mut plain) = (vec![0.0; h], vec![0.0; h], vec![0.0; h]);
-                backward_on(path, rows, &samples, &g, &Decoder::new(&w2), &mut scratch, &mut grad, Some(&mut gate));
-                backward_on(path, rows, &samples, &g, &Decoder::new(&w2), &mut scratch, &mut plain, None);
+                backward_on(
+                    path,
+                    rows,
+                    &samples,
+                    &g,
+                    &Decoder::new(&w2),
+                    &mut scratch,
+                    &mut grad,
+                    Some(&mut gate),
+                );
+                backward_on(
+                    path,
+                    rows,
+                    &samples,
+                    &g,
+                    &Decoder::new(&w2),
+                    &mut scratch,
+                    &mut plain,
+                    None,
+                );
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 (
                     out.iter().map(|l| bits(l)).collect::<Vec<_>>(),
@@ -142,7 +208,13 @@ fn a_sample_s_logits_do_not_depend_on_its_neighbours() {
     let all: Vec<usize> = (0..n).collect();
     let (mut together, mut alone) = (Vec::new(), Vec::new());
     let mut scratch = Scratch::default();
-    logits(rows, &all, &Decoder::new(&w2).modulated(&cs), &mut scratch, &mut together);
+    logits(
+        rows,
+        &all,
+        &Decoder::new(&w2).modulated(&cs),
+        &mut scratch,
+        &mut together,
+    );
     for i in 0..n {
         logits(rows, &[i], &Decoder::new(&w2).modulated(&cs), &mut scratch, &mut alone);
         assert_eq!(alone[0], together[i], "row {i}");

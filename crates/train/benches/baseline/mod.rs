@@ -156,7 +156,15 @@ struct Workspace {
     correct: usize,
 }
 
-fn chunk_step(rows_all: &[f32], labels: &[u8], samples: &[usize], mt: &[f32], decoder: &[f32], scale: f32, w: &mut Workspace) {
+fn chunk_step(
+    rows_all: &[f32],
+    labels: &[u8],
+    samples: &[usize],
+    mt: &[f32],
+    decoder: &[f32],
+    scale: f32,
+    w: &mut Workspace,
+) {
     let h = w.grad.len();
     w.grad.fill(0.0);
     w.g.clear();
