@@ -269,15 +269,11 @@ mod tests {
         let r = t.encoder.encode(&t.images);
         for i in 0..2 {
             let fast = logits(encoded.rows(), i, &t.contexts[0], &t.decoder);
-            for k in 0..CLASSES {
+            for (k, &fast) in fast.iter().enumerate() {
                 let plain: f64 = (0..203)
                     .map(|j| t.w2[k * 203 + j] as f64 * t.contexts[0][j] as f64 * r[i * 203 + j] as f64)
                     .sum();
-                assert!(
-                    (fast[k] as f64 - plain).abs() < 1e-5,
-                    "class {k}: {} vs {plain}",
-                    fast[k]
-                );
+                assert!((fast as f64 - plain).abs() < 1e-5, "class {k}: {fast} vs {plain}");
             }
             // The representation is the product the logits read.
             let rep = representation(encoded.rows(), i, &t.contexts[0]);

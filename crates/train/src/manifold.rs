@@ -29,9 +29,10 @@
 //! for 60,000) are ever held; every method sees the same minibatches
 //! (shuffles drawn per task from the seed).
 
-use crate::kernels::{self, BatchFigures, Diverged, GradientScratch, Hyper};
+use crate::kernels::{self, BatchFigures, Diverged, Hyper, TaskBatch, TaskGradient, TasksScratch};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use tgsh_common::PIXELS;
 use tgsh_model::forward::{self, Encoded, Readout};
 use tgsh_model::{Conditioned, Decoder, EncodedImages, Encoder};
@@ -71,17 +72,18 @@ pub struct Gradient {
 /// Reused buffers of a joint step.
 #[derive(Default)]
 pub struct Scratch {
-    context: Vec<f32>,
-    rows: EncodedImages,
-    grad: Vec<f32>,
-    gate: Vec<f32>,
-    kernel: GradientScratch,
+    contexts: Vec<Vec<f32>>,
+    rows: Vec<EncodedImages>,
+    kernel: TasksScratch,
+    grads: Vec<TaskGradient>,
 }
 
 /// The gradient of `mean_t L_t` over the tasks' minibatches `batches`
 /// (each `L_t` the mean cross-entropy of its minibatch) with respect to
-/// `params`, into `out`; returns the summed loss and correct count. Tasks
-/// are added in order, so the result is deterministic.
+/// `params`, into `out`; returns the summed loss and correct count. Every
+/// task's minibatch is encoded and differentiated in one parallel pass;
+/// the tasks' gradients are then added in task order, so the result is
+/// deterministic.
 pub fn joint_gradient(
     encoder: &Encoder,
     decoder: &Decoder,
@@ -92,61 +94,98 @@ pub fn joint_gradient(
 ) -> BatchFigures {
     let h = params.hidden();
     let inputs = params.encoding.len();
+    let tasks = batches.len();
+    scratch.contexts.resize_with(tasks, Vec::new);
+    scratch.rows.resize_with(tasks, Default::default);
+    // Each task's context and encoded minibatch (its bias before the ReLU).
+    scratch
+        .contexts
+        .par_iter_mut()
+        .zip(scratch.rows.par_iter_mut())
+        .zip(batches)
+        .for_each(|((context, rows), batch)| {
+            params.context_into(batch.s, context);
+            encoder.encode_rows_into(batch.images, params.bias(batch.s).as_deref(), rows);
+        });
+    let task_batches: Vec<TaskBatch<'_>> = batches
+        .iter()
+        .zip(&scratch.contexts)
+        .zip(&scratch.rows)
+        .map(|((batch, context), rows)| TaskBatch {
+            data: Encoded {
+                rows: rows.rows(),
+                labels: batch.labels,
+            },
+            context,
+        })
+        .collect();
+    kernels::context_gradients(
+        &task_batches,
+        decoder,
+        inputs > 0,
+        &mut scratch.kernel,
+        &mut scratch.grads,
+    );
+    let grads = &scratch.grads;
+    let weight = 1.0 / tasks as f64;
+    // dL/dP_k = Σ_t φ_k(s_t) g_t / T, tasks in order for every element.
+    let phis: Vec<Vec<f32>> = batches
+        .iter()
+        .map(|b| {
+            params
+                .basis
+                .values(b.s)
+                .iter()
+                .map(|&phi| (phi * weight) as f32)
+                .collect()
+        })
+        .collect();
     out.coefficients.clear();
     out.coefficients.resize(params.coefficients.len(), 0.0);
-    out.input.clear();
-    out.input.resize(params.input.len(), 0.0);
-    let weight = 1.0 / batches.len() as f64;
-    let mut total = BatchFigures {
-        loss_sum: 0.0,
-        correct: 0,
-    };
-    for batch in batches {
-        params.context_into(batch.s, &mut scratch.context);
-        let bias = params.bias(batch.s);
-        encoder.encode_rows_into(batch.images, bias.as_deref(), &mut scratch.rows);
-        let data = Encoded {
-            rows: scratch.rows.rows(),
-            labels: batch.labels,
-        };
-        let gate = (inputs > 0).then_some(&mut scratch.gate);
-        let figures = kernels::context_gradient(
-            data,
-            &scratch.context,
-            decoder,
-            &mut scratch.kernel,
-            &mut scratch.grad,
-            gate,
-        );
-        total.loss_sum += figures.loss_sum;
-        total.correct += figures.correct;
-        // dL/dP_k += φ_k(s_t) g_t / T
-        for (row, phi) in out.coefficients.chunks_exact_mut(h).zip(params.basis.values(batch.s)) {
-            let phi = (phi * weight) as f32;
-            for (p, &g) in row.iter_mut().zip(&scratch.grad) {
+    out.coefficients.par_chunks_mut(h).enumerate().for_each(|(k, row)| {
+        for (phi, grad) in phis.iter().zip(grads) {
+            let phi = phi[k];
+            for (p, &g) in row.iter_mut().zip(&grad.grad) {
                 *p = phi.mul_add(g, *p);
             }
         }
-        // dL/dU_hj += e_j(s_t) c_h gate_h / T
-        if inputs > 0 {
-            let e: Vec<f32> = params
-                .encoding
-                .values(batch.s)
-                .iter()
-                .map(|&v| (v * weight) as f32)
-                .collect();
-            for ((u, &c), &gate) in out
-                .input
-                .chunks_exact_mut(inputs)
-                .zip(&scratch.context)
-                .zip(&scratch.gate)
-            {
-                let gamma = c * gate;
-                for (u, &e) in u.iter_mut().zip(&e) {
-                    *u = e.mul_add(gamma, *u);
+    });
+    // dL/dU_hj = Σ_t e_j(s_t) c_h gate_h / T, tasks in order for every element.
+    out.input.clear();
+    out.input.resize(params.input.len(), 0.0);
+    if inputs > 0 {
+        let es: Vec<Vec<f32>> = batches
+            .iter()
+            .map(|b| {
+                params
+                    .encoding
+                    .values(b.s)
+                    .iter()
+                    .map(|&v| (v * weight) as f32)
+                    .collect()
+            })
+            .collect();
+        const UNITS: usize = 256;
+        let contexts = &scratch.contexts;
+        out.input
+            .par_chunks_mut(UNITS * inputs)
+            .enumerate()
+            .for_each(|(block, u)| {
+                for ((e, grad), context) in es.iter().zip(grads).zip(contexts) {
+                    for (i, u) in u.chunks_exact_mut(inputs).enumerate() {
+                        let unit = block * UNITS + i;
+                        let gamma = context[unit] * grad.gate[unit];
+                        for (u, &e) in u.iter_mut().zip(e) {
+                            *u = e.mul_add(gamma, *u);
+                        }
+                    }
                 }
-            }
-        }
+            });
+    }
+    let mut total = BatchFigures::default();
+    for grad in grads {
+        total.loss_sum += grad.figures.loss_sum;
+        total.correct += grad.figures.correct;
     }
     total
 }

@@ -147,7 +147,7 @@ mod avx2 {
     unsafe fn write_rows(n: usize, h: usize, rows: &mut [u16], unit: impl Fn(usize) -> __m256i) {
         // All rows share the alignment of the first (the row stride is a multiple of 64 bytes when H is of 32).
         let misaligned = (rows.as_ptr() as usize) % 64;
-        let stream = n == BATCH && h % 32 == 0 && misaligned % 16 == 0;
+        let stream = n == BATCH && h.is_multiple_of(32) && misaligned.is_multiple_of(16);
         let first = if stream { (64 - misaligned) % 64 / 2 } else { h };
         let mut j = 0;
         while j + 8 <= first.min(h) {

@@ -375,17 +375,15 @@ pub fn backward_on(
                 }
             }
         }
-        let mut t = 0f32;
-        for k in 0..CLASSES {
-            t = decoder.weight(k, j).mul_add(a[k], t);
-        }
-        grad[j] = t;
+        // Σ_k W2_kj a_k, classes in order.
+        let contract = |a: &[f32; CLASSES]| {
+            a.iter()
+                .enumerate()
+                .fold(0f32, |t, (k, &a)| decoder.weight(k, j).mul_add(a, t))
+        };
+        grad[j] = contract(&a);
         if let Some(gate) = gate.as_deref_mut() {
-            let mut t = 0f32;
-            for k in 0..CLASSES {
-                t = decoder.weight(k, j).mul_add(open[k], t);
-            }
-            gate[j] = t;
+            gate[j] = contract(&open);
         }
     }
 }

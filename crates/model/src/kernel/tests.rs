@@ -215,8 +215,8 @@ fn a_sample_s_logits_do_not_depend_on_its_neighbours() {
         &mut scratch,
         &mut together,
     );
-    for i in 0..n {
+    for (i, together) in together.iter().enumerate() {
         logits(rows, &[i], &Decoder::new(&w2).modulated(&cs), &mut scratch, &mut alone);
-        assert_eq!(alone[0], together[i], "row {i}");
+        assert_eq!(&alone[0], together, "row {i}");
     }
 }
