@@ -165,11 +165,13 @@ lint:
     cargo clippy --release --workspace --all-targets -- -D warnings
     scripts/lint-actions.sh
 
-# Speed and memory benchmarks: data generation, trainer vs dense baseline, analysis of one seed
+# Speed and memory benchmarks: data generation, the trainer against numpy's SGEMM on the probe,
+# trainer vs dense baseline, analysis of one seed. The venv brings the pinned numpy.
+# (`--workspace` keeps the normal build's dependency features, so nothing is rebuilt.)
 [group('bench')]
-bench:
-    # `--workspace` keeps the normal build's dependency features, so nothing is rebuilt.
+bench: venv
     cargo bench --workspace --bench data
+    cargo bench --workspace --bench probe
     cargo bench --workspace --bench train
     cargo bench --workspace --bench analyze
 

@@ -9,8 +9,8 @@
 //! scored under every context while it is in cache
 //! (`tgsh_model::forward::correct_counts_of_images`).
 
-use tgsh_model::forward;
-use tgsh_model::Model;
+use tgsh_model::forward::{self, Readout};
+use tgsh_model::{Decoder, Model};
 
 /// `T x T` accuracies, row-major, `[i * T + j]` = context `i` on task `j`'s
 /// test images. `images[j]` are task `j`'s test images, `labels` their labels
@@ -24,12 +24,16 @@ pub fn cross_task_accuracy(
 ) -> Vec<f64> {
     let t = contexts.len();
     let mut out = vec![f64::NAN; t * t];
-    let mts: Vec<Vec<f32>> = contexts
+    let decoder = Decoder::new(&model.decoder);
+    let readouts: Vec<Readout<'_>> = contexts
         .iter()
-        .map(|c| forward::modulated_decoder(c, &model.decoder))
+        .map(|c| Readout {
+            context: c,
+            decoder: &decoder,
+        })
         .collect();
     for (j, task_images) in images.iter().enumerate().take(t) {
-        let counts = forward::correct_counts_of_images(&model.encoder, task_images, labels, &mts);
+        let counts = forward::correct_counts_of_images(&model.encoder, None, task_images, labels, &readouts);
         for (i, count) in counts.into_iter().enumerate() {
             out[i * t + j] = count as f64 / labels.len().max(1) as f64;
         }
@@ -61,14 +65,14 @@ mod tests {
         assert_eq!(calls, 3);
         for i in 0..3 {
             for j in 0..3 {
-                let rows = model.encoder.encode(&images[j]);
+                let encoded = model.encoder.encode_rows(&images[j], None);
                 let expected = forward::accuracy(
                     Encoded {
-                        rows: &rows,
+                        rows: encoded.rows(),
                         labels: &labels,
                     },
                     &contexts[i],
-                    &model.decoder,
+                    &Decoder::new(&model.decoder),
                 );
                 assert_eq!(m[i * 3 + j], expected, "context {i} on task {j}");
             }

@@ -30,8 +30,9 @@ use tgsh_common::schema;
 use tgsh_common::schema::analysis::{ContextCosineRow, HeldoutRow, SeedStatisticRow};
 use tgsh_common::schema::{Table, TimingRow};
 use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
-use tgsh_model::forward::{self, Encoded};
+use tgsh_model::forward::{self, Encoded, Readout};
 use tgsh_model::manifold::{interpolate_points, nearest_context};
+use tgsh_model::Decoder;
 use tgsh_model::{Conditioned, Encoder, ManifoldModel, Model};
 
 /// How a method serves a task.
@@ -60,7 +61,7 @@ pub struct Evaluated {
     pub parameters: u64,
     serve: Serve,
     encoder: Encoder,
-    decoder: Vec<f32>,
+    decoder: Decoder,
 }
 
 impl Evaluated {
@@ -133,7 +134,7 @@ pub fn load_methods(
                         points: train_s.to_vec(),
                     },
                     encoder: model.encoder.clone(),
-                    decoder: model.decoder.clone(),
+                    decoder: Decoder::new(&model.decoder),
                 });
             }
         } else {
@@ -156,7 +157,7 @@ pub fn load_methods(
                 update: method.update.name().into(),
                 parameters: p.parameter_count() as u64,
                 encoder: model.encoder.clone(),
-                decoder: model.decoder.clone(),
+                decoder: Decoder::new(&model.decoder),
                 serve: Serve::Joint(Box::new(model)),
             });
         }
@@ -179,7 +180,7 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
         .collect();
     let labels = &test.labels;
     let fraction = |correct: usize| correct as f64 / labels.len().max(1) as f64;
-    let (mut shared_rows, mut own_rows) = (Vec::new(), Vec::new());
+    let mut shared_rows = tgsh_model::EncodedImages::default();
     for (t, &s) in all_s.iter().enumerate() {
         let images = &test.images[t];
         let served: Vec<(Vec<f32>, Option<Vec<f32>>)> = methods.iter().map(|m| m.at(s, circular)).collect();
@@ -187,30 +188,32 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
             .filter(|&m| shares[m] && served[m].1.is_none())
             .collect();
         if let Some(&first) = together.first() {
-            methods[first].encoder.encode_into(images, &mut shared_rows);
-            let mts: Vec<Vec<f32>> = together
+            methods[first].encoder.encode_rows_into(images, None, &mut shared_rows);
+            let readouts: Vec<Readout<'_>> = together
                 .iter()
-                .map(|&m| forward::modulated_decoder(&served[m].0, &methods[m].decoder))
+                .map(|&m| Readout {
+                    context: &served[m].0,
+                    decoder: &methods[m].decoder,
+                })
                 .collect();
             let data = Encoded {
-                rows: &shared_rows,
+                rows: shared_rows.rows(),
                 labels,
             };
-            for (&m, correct) in together.iter().zip(forward::correct_counts(data, &mts)) {
+            for (&m, correct) in together.iter().zip(forward::correct_counts(data, &readouts)) {
                 out[m][t] = fraction(correct);
             }
         }
         for m in (0..methods.len()).filter(|m| !together.contains(m)) {
             let method = &methods[m];
             let (context, bias) = &served[m];
-            method
-                .encoder
-                .encode_with_bias_into(images, bias.as_deref(), &mut own_rows);
-            let data = Encoded {
-                rows: &own_rows,
-                labels,
+            let readout = Readout {
+                context,
+                decoder: &method.decoder,
             };
-            out[m][t] = forward::accuracy(data, context, &method.decoder);
+            let correct =
+                forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
+            out[m][t] = fraction(correct[0]);
         }
     }
     out

@@ -289,12 +289,9 @@ pub fn analyze_seed(
                 .iter()
                 .flat_map(|&i| test.images[t][i * PIXELS..(i + 1) * PIXELS].iter().copied())
                 .collect();
-            let h = model.hidden();
-            model
-                .encoder
-                .encode(&picked)
-                .chunks_exact(h)
-                .map(|row| tgsh::normalised(tgsh_model::forward::representation(row, &after[t])))
+            let encoded = model.encoder.encode_rows(&picked, None);
+            (0..encoded.len())
+                .map(|i| tgsh::normalised(tgsh_model::forward::representation(encoded.rows(), i, &after[t])))
                 .collect()
         })
         .collect();

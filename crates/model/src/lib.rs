@@ -7,10 +7,12 @@
 //! `logits = W2 (c_t ⊙ r(x))` ([`forward`]).
 //!
 //! - [`encoder`]: `W1`, evaluated as exact integer sums over non-zero pixels.
-//! - [`forward`]: the modulated decoder `c ⊙ W2`, logits, softmax
-//!   cross-entropy and accuracy, with AVX2 kernels that give the same bits as
-//!   the portable code. Training's recorded accuracy and analysis' cross-task
-//!   accuracy are the same function.
+//! - [`kernel`]: the forward and backward passes on encoded rows (compact
+//!   integer sums), AVX2/FMA kernels that give the same bits as the portable
+//!   code.
+//! - [`forward`]: logits, softmax cross-entropy and accuracy on top of the
+//!   kernels. Training's recorded accuracy and analysis' cross-task accuracy
+//!   are the same function.
 //! - [`model`]: a [`Model`] drawn from a seed, each task's [`TaskParams`],
 //!   and the model file (`model.safetensors`) read and written by tensor name.
 //! - [`manifold`]: contexts as smooth functions of a task variable `s`
@@ -24,22 +26,25 @@
 //! let config = TrainConfig { hidden: 100, ..TrainConfig::default() };
 //! let model = Model::new(&config, 0);
 //! let image = vec![0u8; 784];
-//! let rows = model.encoder.encode(&image);
+//! let encoded = model.encoder.encode_rows(&image, None);
 //! let context = model.init_task(0).context();
-//! let data = forward::Encoded { rows: &rows, labels: &[0] };
-//! let accuracy = forward::accuracy(data, &context, &model.decoder);
+//! let data = forward::Encoded { rows: encoded.rows(), labels: &[0] };
+//! let decoder = tgsh_model::Decoder::new(&model.decoder);
+//! let accuracy = forward::accuracy(data, &context, &decoder);
 //! assert!(accuracy == 0.0 || accuracy == 1.0);
 //! ```
 #![deny(missing_docs)]
 
 pub mod encoder;
 pub mod forward;
+pub mod kernel;
 pub mod manifold;
 pub mod manifold_file;
 pub mod model;
 
-pub use encoder::Encoder;
-pub use forward::Encoded;
+pub use encoder::{EncodedImages, Encoder};
+pub use forward::{Encoded, Readout};
+pub use kernel::{Decoder, Rows};
 pub use manifold::{Basis, Conditioned, InputEncoding};
 pub use manifold_file::ManifoldModel;
 pub use model::{seeded, Model, ModelFileError, TaskParams};

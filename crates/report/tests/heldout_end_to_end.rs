@@ -132,14 +132,14 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
 }
 
 fn accuracy_of(params: &Conditioned, model: &ManifoldModel, images: &[u8], labels: &[u8], s: f64) -> f64 {
-    let mut rows = Vec::new();
-    model
-        .encoder
-        .encode_with_bias_into(images, params.bias(s).as_deref(), &mut rows);
+    let encoded = model.encoder.encode_rows(images, params.bias(s).as_deref());
     tgsh_model::forward::accuracy(
-        tgsh_model::Encoded { rows: &rows, labels },
+        tgsh_model::Encoded {
+            rows: encoded.rows(),
+            labels,
+        },
         &params.context(s),
-        &model.decoder,
+        &tgsh_model::Decoder::new(&model.decoder),
     )
 }
 

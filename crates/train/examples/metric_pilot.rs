@@ -81,12 +81,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         trained.len(),
         hyper.epochs
     );
+    let decoder = tgsh_model::Decoder::new(&model.decoder);
     let score = |basis: Basis, rule: Rule| -> Option<f64> {
         let mut params = Conditioned::constant(basis, &model.init_shared_context(), InputEncoding::None);
         let mut shuffles: Vec<_> = trained.iter().map(|&t| model.joint_shuffle_rng(t)).collect();
         manifold::train_joint(
             &model.encoder,
-            &model.decoder,
+            &decoder,
             &fitted,
             &mut params,
             &hyper,
@@ -97,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()?;
         let accuracies: Vec<f64> = validation
             .iter()
-            .map(|v| manifold::accuracy(&model.encoder, &model.decoder, &params, v.s, v.images, v.labels))
+            .map(|v| manifold::accuracy(&model.encoder, &decoder, &params, v.s, v.images, v.labels))
             .collect();
         Some(accuracies.iter().sum::<f64>() / accuracies.len() as f64)
     };

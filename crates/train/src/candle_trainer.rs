@@ -187,7 +187,10 @@ mod tests {
             eps: 1e-8,
         };
         let data = Encoded {
-            rows: &rows,
+            rows: tgsh_model::Rows::Values {
+                values: &rows,
+                hidden: h,
+            },
             labels: &labels,
         };
         let mut cpu = init.clone();
@@ -195,7 +198,7 @@ mod tests {
         kernels::train_task(
             data,
             data,
-            &decoder,
+            &tgsh_model::Decoder::new(&decoder),
             &mut cpu,
             &hyper,
             &mut ChaCha8Rng::seed_from_u64(5),

@@ -272,7 +272,7 @@ fn train_method(
     let label = method.label();
     manifold::train_joint(
         &model.encoder,
-        &model.decoder,
+        &tgsh_model::Decoder::new(&model.decoder),
         &tasks,
         &mut params,
         hyper,

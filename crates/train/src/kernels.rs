@@ -10,21 +10,26 @@
 //! ```
 //!
 //! so a step is two thin products with the `10 x H` decoder per sample and
-//! no autograd. A bias `b` added to the hidden pre-activation before the
-//! ReLU (input conditioning, `r = relu(u + b)`) has
-//! `dL/db_h = c_h Σ_b 1[r_bh > 0] (W2ᵀ g_b)_h`: the same product with the
-//! ReLU's gate in place of `r` ([`context_gradient`] computes both). The batch is cut into fixed chunks of [`CHUNK`] samples whose
-//! partial gradients are summed in a fixed order: results are bit-identical
-//! whatever the number of threads. `candle_trainer` computes the same step
-//! with candle's autograd; a test checks the two agree.
+//! no autograd ([`tgsh_model::kernel`]: the forward pass, and the backward
+//! pass as `Σ_k W2_kh Σ_b g_bk r_bh`, both on the compact encoded rows). A
+//! bias `b` added to the hidden pre-activation before the ReLU (input
+//! conditioning, `r = relu(u + b)`) has `dL/db_h = c_h Σ_b 1[r_bh > 0]
+//! (W2ᵀ g_b)_h`: the same product with the ReLU's gate in place of `r`
+//! ([`context_gradient`] computes both). The batch is cut into fixed
+//! chunks of [`CHUNK`] samples, each scored and differentiated while its
+//! rows are in cache, whose partial gradients are summed in a fixed order:
+//! results are bit-identical whatever the number of threads.
+//! `candle_trainer` computes the same step with candle's autograd; a test
+//! checks the two agree.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rayon::prelude::*;
 use tgsh_common::CLASSES;
 pub use tgsh_model::forward::{accuracy, dot, Encoded};
-use tgsh_model::forward::{logits_pair, logits_row, modulated_decoder, modulated_decoder_into, softmax_ce, LANES};
-pub use tgsh_model::TaskParams;
+use tgsh_model::forward::{scaled_context_into, softmax_ce};
+use tgsh_model::kernel::{self, AlignedVec};
+pub use tgsh_model::{Decoder, TaskParams};
 
 /// Samples per chunk of a minibatch (the unit of parallel work).
 pub const CHUNK: usize = 16;
@@ -67,197 +72,38 @@ pub struct Diverged {
     pub step: usize,
 }
 
+/// One chunk's buffers and results.
+#[derive(Default)]
 struct Workspace {
+    /// `Σ_k W2_kh Σ_b g_bk r'_bh` over the chunk (times the rows' scale: dL/dc).
     grad: Vec<f32>,
-    g: Vec<[f32; CLASSES]>,
-    loss: f64,
-    correct: usize,
     /// `Σ_b 1[r_b > 0] ⊙ (W2ᵀ g_b)`, only when asked for.
     grad_gate: Vec<f32>,
+    g: Vec<[f32; CLASSES]>,
+    logits: Vec<[f32; CLASSES]>,
+    kernel: kernel::Scratch,
+    loss: f64,
+    correct: usize,
 }
 
-impl Workspace {
-    fn new(h: usize) -> Workspace {
-        Workspace {
-            grad: vec![0.0; h],
-            g: Vec::with_capacity(CHUNK),
-            loss: 0.0,
-            correct: 0,
-            grad_gate: Vec::new(),
-        }
-    }
-}
-
-/// `grad_h += Σ_s r_sh (W2ᵀ g_s)_h` over the rows of one chunk. Portable
-/// version; [`avx2::backward_rows`] keeps the decoder slice in registers.
-fn backward_rows_portable(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
-    backward_from(rows, g, decoder, grad, 0)
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    //! The backward pass with AVX2 + FMA intrinsics. `_mm256_fmadd_ps` is a
-    //! fused multiply-add per lane, exactly what the portable `mul_add`
-    //! computes, in the same order: results are bit-identical.
-    use super::{CLASSES, LANES};
-    use std::arch::x86_64::*;
-
-    /// # Safety
-    /// The CPU must support AVX2 and FMA; every row must hold `grad.len()`
-    /// values and `decoder` `10 * grad.len()`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
-        let h = grad.len();
-        assert!(decoder.len() >= CLASSES * h && rows.iter().all(|r| r.len() >= h) && g.len() >= rows.len());
-        let d = decoder.as_ptr();
-        for i in 0..h / LANES {
-            let w: [__m256; CLASSES] = std::array::from_fn(|k| _mm256_loadu_ps(d.add(k * h + i * LANES)));
-            let mut acc = _mm256_loadu_ps(grad.as_ptr().add(i * LANES));
-            for (row, gs) in rows.iter().zip(g) {
-                let mut t = _mm256_setzero_ps();
-                for k in 0..CLASSES {
-                    t = _mm256_fmadd_ps(_mm256_set1_ps(gs[k]), w[k], t);
-                }
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(row.as_ptr().add(i * LANES)), t, acc);
-            }
-            _mm256_storeu_ps(grad.as_mut_ptr().add(i * LANES), acc);
-        }
-        super::backward_from(rows, g, decoder, grad, h / LANES * LANES);
-    }
-
-    /// # Safety
-    /// As [`backward_rows`]; `gate` has `grad.len()` values.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn backward_rows_gated(
-        rows: &[&[f32]],
-        g: &[[f32; CLASSES]],
-        decoder: &[f32],
-        grad: &mut [f32],
-        gate: &mut [f32],
-    ) {
-        let h = grad.len();
-        assert!(
-            gate.len() == h
-                && decoder.len() >= CLASSES * h
-                && rows.iter().all(|r| r.len() >= h)
-                && g.len() >= rows.len()
-        );
-        let d = decoder.as_ptr();
-        let zero = _mm256_setzero_ps();
-        for i in 0..h / LANES {
-            let w: [__m256; CLASSES] = std::array::from_fn(|k| _mm256_loadu_ps(d.add(k * h + i * LANES)));
-            let mut acc = _mm256_loadu_ps(grad.as_ptr().add(i * LANES));
-            let mut acc_gate = _mm256_loadu_ps(gate.as_ptr().add(i * LANES));
-            for (row, gs) in rows.iter().zip(g) {
-                let mut t = _mm256_setzero_ps();
-                for k in 0..CLASSES {
-                    t = _mm256_fmadd_ps(_mm256_set1_ps(gs[k]), w[k], t);
-                }
-                let r = _mm256_loadu_ps(row.as_ptr().add(i * LANES));
-                acc = _mm256_fmadd_ps(r, t, acc);
-                // t where r > 0, else +0: the portable `if r > 0 { t } else { 0 }`.
-                let open = _mm256_cmp_ps::<_CMP_GT_OQ>(r, zero);
-                acc_gate = _mm256_add_ps(acc_gate, _mm256_and_ps(open, t));
-            }
-            _mm256_storeu_ps(grad.as_mut_ptr().add(i * LANES), acc);
-            _mm256_storeu_ps(gate.as_mut_ptr().add(i * LANES), acc_gate);
-        }
-        super::backward_gated_from(rows, g, decoder, grad, gate, h / LANES * LANES);
-    }
-}
-
-/// The backward pass, one element at a time, from element `from` on: the
-/// portable path, and the tail past the AVX2 path's last full lane chunk.
-fn backward_from(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], from: usize) {
-    let h = grad.len();
-    for j in from..h {
-        let mut acc = grad[j];
-        for (row, gs) in rows.iter().zip(g) {
-            let mut t = 0f32;
-            for k in 0..CLASSES {
-                t = gs[k].mul_add(decoder[k * h + j], t);
-            }
-            acc = row[j].mul_add(t, acc);
-        }
-        grad[j] = acc;
-    }
-}
-
-/// [`backward_rows`] and, in the same pass, `gate_h += Σ_s 1[r_sh > 0]
-/// (W2ᵀ g_s)_h`: the product `W2ᵀ g_s` is formed once for both.
-fn backward_rows_gated(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32], gate: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if tgsh_model::forward::avx2_available() {
-        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
-        return unsafe { avx2::backward_rows_gated(rows, g, decoder, grad, gate) };
-    }
-    backward_gated_from(rows, g, decoder, grad, gate, 0)
-}
-
-/// The gated backward pass, one element at a time, from element `from` on.
-fn backward_gated_from(
-    rows: &[&[f32]],
-    g: &[[f32; CLASSES]],
-    decoder: &[f32],
-    grad: &mut [f32],
-    gate: &mut [f32],
-    from: usize,
-) {
-    let h = grad.len();
-    for j in from..h {
-        let (mut acc, mut acc_gate) = (grad[j], gate[j]);
-        for (row, gs) in rows.iter().zip(g) {
-            let mut t = 0f32;
-            for k in 0..CLASSES {
-                t = gs[k].mul_add(decoder[k * h + j], t);
-            }
-            acc = row[j].mul_add(t, acc);
-            acc_gate += if row[j] > 0.0 { t } else { 0.0 };
-        }
-        grad[j] = acc;
-        gate[j] = acc_gate;
-    }
-}
-
-fn backward_rows(rows: &[&[f32]], g: &[[f32; CLASSES]], decoder: &[f32], grad: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if tgsh_model::forward::avx2_available() {
-        // SAFETY: AVX2 and FMA were detected; shapes are checked inside.
-        return unsafe { avx2::backward_rows(rows, g, decoder, grad) };
-    }
-    backward_rows_portable(rows, g, decoder, grad)
-}
-
-/// Forward, loss and backward for one chunk of a minibatch; with `gate`,
-/// also the gradient through the ReLU's gates into `w.grad_gate`.
+/// Forward, loss and backward for one chunk of a minibatch, its rows
+/// staying in cache from one to the other; with `gate`, also the gradient
+/// through the ReLU's gates into `w.grad_gate`.
 fn chunk_step(
     data: Encoded<'_>,
     samples: &[usize],
-    mt: &[f32],
-    decoder: &[f32],
+    mt: &Decoder,
+    decoder: &Decoder,
     scale: f32,
     gate: bool,
     w: &mut Workspace,
 ) {
-    let h = w.grad.len();
-    w.grad.fill(0.0);
+    let h = data.rows.hidden();
+    kernel::logits(data.rows, samples, mt, &mut w.kernel, &mut w.logits);
     w.g.clear();
     w.loss = 0.0;
     w.correct = 0;
-    let mut rows: [&[f32]; CHUNK] = [&[]; CHUNK];
-    for (slot, &i) in samples.iter().enumerate() {
-        rows[slot] = data.row(i, h);
-    }
-    let rows = &rows[..samples.len()];
-    let mut logits = Vec::with_capacity(CHUNK);
-    for pair in rows.chunks(2) {
-        match pair {
-            [a, b] => logits.extend(logits_pair(a, b, mt)),
-            [a] => logits.push(logits_row(a, mt)),
-            _ => unreachable!("chunks of two"),
-        }
-    }
-    for (l, &i) in logits.iter().zip(samples) {
+    for (l, &i) in w.logits.iter().zip(samples) {
         let (p, loss, right) = softmax_ce(l, data.labels[i]);
         w.loss += loss as f64;
         w.correct += right as usize;
@@ -265,23 +111,33 @@ fn chunk_step(
         g[data.labels[i] as usize] -= 1.0;
         w.g.push(g.map(|v| v * scale));
     }
+    w.grad.resize(h, 0.0);
     if gate {
-        w.grad_gate.clear();
         w.grad_gate.resize(h, 0.0);
-        backward_rows_gated(rows, &w.g, decoder, &mut w.grad, &mut w.grad_gate);
+        kernel::backward(
+            data.rows,
+            samples,
+            &w.g,
+            decoder,
+            &mut w.kernel,
+            &mut w.grad,
+            Some(&mut w.grad_gate),
+        );
     } else {
-        backward_rows(rows, &w.g, decoder, &mut w.grad);
+        kernel::backward(data.rows, samples, &w.g, decoder, &mut w.kernel, &mut w.grad, None);
     }
 }
 
 /// Mean cross-entropy of `params` on the given rows (used by tests and the
 /// gradient check).
-pub fn mean_loss(data: Encoded<'_>, batch: &[usize], params: &TaskParams, decoder: &[f32]) -> f64 {
+pub fn mean_loss(data: Encoded<'_>, batch: &[usize], params: &TaskParams, decoder: &Decoder) -> f64 {
     let context = params.context();
-    let mt = modulated_decoder(&context, decoder);
     let total: f64 = batch
         .iter()
-        .map(|&i| softmax_ce(&logits_row(data.row(i, context.len()), &mt), data.labels[i]).1 as f64)
+        .map(|&i| {
+            let logits = tgsh_model::forward::logits(data.rows, i, &context, decoder);
+            softmax_ce(&logits, data.labels[i]).1 as f64
+        })
         .sum();
     total / batch.len() as f64
 }
@@ -292,7 +148,7 @@ pub fn gradients(
     data: Encoded<'_>,
     batch: &[usize],
     params: &TaskParams,
-    decoder: &[f32],
+    decoder: &Decoder,
 ) -> (Vec<f32>, f32, f64, usize) {
     let mut spaces: Vec<Workspace> = Vec::new();
     let context = params.context();
@@ -307,54 +163,69 @@ pub fn gradients(
 }
 
 /// dL/dc for one minibatch into `grad` (and, with `gate`, the gated
-/// product into `grad_gate`); `spaces` are reused chunk buffers and `mt` the
-/// reused `c ⊙ W2` buffer (fresh ~300 KB buffers every step would go back
-/// to the OS and cost a page fault per 4 KB).
+/// product into `grad_gate`); `spaces` are reused chunk buffers and
+/// `modulated` the reused scaled context and modulated decoder.
 #[allow(clippy::too_many_arguments)]
 fn batch_grad_into(
     data: Encoded<'_>,
     batch: &[usize],
     context: &[f32],
-    decoder: &[f32],
+    decoder: &Decoder,
     spaces: &mut Vec<Workspace>,
-    mt: &mut Vec<f32>,
+    (cs, mt): &mut (AlignedVec, Decoder),
     grad: &mut Vec<f32>,
     grad_gate: Option<&mut Vec<f32>>,
 ) {
-    let h = context.len();
     let chunks = batch.len().div_ceil(CHUNK);
     while spaces.len() < chunks {
-        spaces.push(Workspace::new(h));
+        spaces.push(Workspace::default());
     }
     let scale = 1.0 / batch.len() as f32;
     let gate = grad_gate.is_some();
-    modulated_decoder_into(context, decoder, mt);
-    let mt = &mt[..];
+    let rows_scale = data.rows.scale();
+    scaled_context_into(context, rows_scale, cs);
+    decoder.modulated_into(cs, mt);
+    let mt = &*mt;
     spaces[..chunks]
         .par_iter_mut()
         .zip(batch.par_chunks(CHUNK))
         .for_each(|(w, samples)| chunk_step(data, samples, mt, decoder, scale, gate, w));
-    // Partial sums in chunk order: the same bits on any number of threads.
-    let reduce = |out: &mut Vec<f32>, part: fn(&Workspace) -> &[f32]| {
-        out.clear();
-        out.extend_from_slice(part(&spaces[0]));
-        for w in &spaces[1..chunks] {
-            for (a, &b) in out.iter_mut().zip(part(w)) {
-                *a += b;
+    reduce_chunks(&spaces[..chunks], |w| &w.grad, Some(rows_scale), grad);
+    if let Some(grad_gate) = grad_gate {
+        reduce_chunks(&spaces[..chunks], |w| &w.grad_gate, None, grad_gate);
+    }
+}
+
+/// Units per block of the per-step element-wise passes, which run in
+/// parallel (a serial pass would leave the other cores idle).
+const UNIT_BLOCK: usize = 1024;
+
+/// `out = (Σ_c part(spaces[c])) * scale`, the partial sums added in chunk
+/// order (then scaled): the same bits on any number of threads.
+fn reduce_chunks(spaces: &[Workspace], part: fn(&Workspace) -> &[f32], scale: Option<f32>, out: &mut Vec<f32>) {
+    let first = part(&spaces[0]);
+    out.resize(first.len(), 0.0);
+    out.par_chunks_mut(UNIT_BLOCK).enumerate().for_each(|(b, out)| {
+        let from = b * UNIT_BLOCK;
+        out.copy_from_slice(&first[from..from + out.len()]);
+        for w in &spaces[1..] {
+            for (a, &x) in out.iter_mut().zip(&part(w)[from..]) {
+                *a += x;
             }
         }
-    };
-    reduce(grad, |w| &w.grad);
-    if let Some(grad_gate) = grad_gate {
-        reduce(grad_gate, |w| &w.grad_gate);
-    }
+        if let Some(scale) = scale {
+            for a in out.iter_mut() {
+                *a *= scale;
+            }
+        }
+    });
 }
 
 /// Reused buffers for [`context_gradient`].
 #[derive(Default)]
 pub struct GradientScratch {
     spaces: Vec<Workspace>,
-    mt: Vec<f32>,
+    modulated: (AlignedVec, Decoder),
     batch: Vec<usize>,
 }
 
@@ -376,7 +247,7 @@ pub struct BatchFigures {
 pub fn context_gradient(
     data: Encoded<'_>,
     context: &[f32],
-    decoder: &[f32],
+    decoder: &Decoder,
     scratch: &mut GradientScratch,
     grad: &mut Vec<f32>,
     grad_gate: Option<&mut Vec<f32>>,
@@ -390,7 +261,7 @@ pub fn context_gradient(
         context,
         decoder,
         &mut scratch.spaces,
-        &mut scratch.mt,
+        &mut scratch.modulated,
         grad,
         grad_gate,
     );
@@ -401,16 +272,124 @@ pub fn context_gradient(
     }
 }
 
+/// One task's minibatch for [`context_gradients`]: all its encoded rows,
+/// and its context.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskBatch<'a> {
+    /// The minibatch's encoded rows and labels.
+    pub data: Encoded<'a>,
+    /// The task's context `c`.
+    pub context: &'a [f32],
+}
+
+/// One task's result of [`context_gradients`].
+#[derive(Debug, Clone, Default)]
+pub struct TaskGradient {
+    /// `dL/dc`.
+    pub grad: Vec<f32>,
+    /// `mean_b 1[r_b > 0] ⊙ (W2ᵀ g_b)` (when asked for).
+    pub gate: Vec<f32>,
+    /// Summed loss and correct count of the minibatch.
+    pub figures: BatchFigures,
+}
+
+impl Default for BatchFigures {
+    fn default() -> Self {
+        BatchFigures {
+            loss_sum: 0.0,
+            correct: 0,
+        }
+    }
+}
+
+/// Reused buffers for [`context_gradients`].
+#[derive(Default)]
+pub struct TasksScratch {
+    spaces: Vec<Workspace>,
+    modulated: Vec<(AlignedVec, Decoder)>,
+    samples: Vec<usize>,
+}
+
+/// [`context_gradient`] for several tasks at once, into `out` (one per
+/// task): every task's chunks in one parallel pass instead of a pass per
+/// task. Each task's result is the one [`context_gradient`] gives it alone,
+/// bit for bit (the same chunks, added in the same order).
+pub fn context_gradients(
+    tasks: &[TaskBatch<'_>],
+    decoder: &Decoder,
+    gate: bool,
+    scratch: &mut TasksScratch,
+    out: &mut Vec<TaskGradient>,
+) {
+    let chunks: Vec<usize> = tasks.iter().map(|t| t.data.labels.len().div_ceil(CHUNK)).collect();
+    let total: usize = chunks.iter().sum();
+    while scratch.spaces.len() < total {
+        scratch.spaces.push(Workspace::default());
+    }
+    scratch.modulated.resize_with(tasks.len(), Default::default);
+    out.resize_with(tasks.len(), Default::default);
+    let longest = tasks.iter().map(|t| t.data.labels.len()).max().unwrap_or(0);
+    scratch.samples.clear();
+    scratch.samples.extend(0..longest);
+    scratch
+        .modulated
+        .par_iter_mut()
+        .zip(tasks)
+        .for_each(|((cs, mt), task)| {
+            scaled_context_into(task.context, task.data.rows.scale(), cs);
+            decoder.modulated_into(cs, mt);
+        });
+    // Every (task, chunk) pair, in task order then chunk order.
+    let jobs: Vec<(usize, usize)> = chunks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, &c)| (0..c).map(move |c| (t, c)))
+        .collect();
+    let (modulated, samples) = (&scratch.modulated, &scratch.samples);
+    scratch.spaces[..total]
+        .par_iter_mut()
+        .zip(&jobs)
+        .for_each(|(w, &(t, c))| {
+            let task = &tasks[t];
+            let n = task.data.labels.len();
+            let chunk = &samples[c * CHUNK..((c + 1) * CHUNK).min(n)];
+            chunk_step(task.data, chunk, &modulated[t].1, decoder, 1.0 / n as f32, gate, w);
+        });
+    let mut first = 0;
+    let ranges: Vec<std::ops::Range<usize>> = chunks
+        .iter()
+        .map(|&c| {
+            first += c;
+            first - c..first
+        })
+        .collect();
+    let spaces = &scratch.spaces;
+    out.par_iter_mut()
+        .zip(tasks)
+        .zip(&ranges)
+        .for_each(|((o, task), range)| {
+            let used = &spaces[range.clone()];
+            reduce_chunks(used, |w| &w.grad, Some(task.data.rows.scale()), &mut o.grad);
+            if gate {
+                reduce_chunks(used, |w| &w.grad_gate, None, &mut o.gate);
+            }
+            o.figures = BatchFigures {
+                loss_sum: used.iter().map(|w| w.loss).sum(),
+                correct: used.iter().map(|w| w.correct).sum(),
+            };
+        });
+}
+
 /// dL/dc for one minibatch.
 fn batch_grad(
     data: Encoded<'_>,
     batch: &[usize],
     context: &[f32],
-    decoder: &[f32],
+    decoder: &Decoder,
     spaces: &mut Vec<Workspace>,
 ) -> Vec<f32> {
-    let (mut mt, mut grad) = (Vec::new(), Vec::new());
-    batch_grad_into(data, batch, context, decoder, spaces, &mut mt, &mut grad, None);
+    let (mut modulated, mut grad) = Default::default();
+    batch_grad_into(data, batch, context, decoder, spaces, &mut modulated, &mut grad, None);
     grad
 }
 
@@ -428,7 +407,7 @@ pub fn rmsprop(param: &mut [f32], grad: &[f32], square_avg: &mut [f32], hyper: &
 pub fn train_task(
     train: Encoded<'_>,
     test: Encoded<'_>,
-    decoder: &[f32],
+    decoder: &Decoder,
     params: &mut TaskParams,
     hyper: &Hyper,
     rng: &mut impl Rng,
@@ -439,7 +418,8 @@ pub fn train_task(
     let mut order: Vec<usize> = (0..n).collect();
     let mut spaces = Vec::new();
     let (mut v_m, mut v_s) = (vec![0f32; h], [0f32]);
-    let (mut context, mut mt, mut grad_c, mut grad_m) = (vec![0f32; h], Vec::new(), Vec::new(), vec![0f32; h]);
+    let (mut context, mut modulated, mut grad_c, mut grad_m) =
+        (vec![0f32; h], Default::default(), Vec::new(), vec![0f32; h]);
     for epoch in 1..=hyper.epochs {
         order.shuffle(rng);
         let (mut loss_sum, mut correct, mut steps) = (0.0f64, 0usize, 0usize);
@@ -447,7 +427,16 @@ pub fn train_task(
             for (c, &m) in context.iter_mut().zip(&params.modulation) {
                 *c = m * params.strength;
             }
-            batch_grad_into(train, batch, &context, decoder, &mut spaces, &mut mt, &mut grad_c, None);
+            batch_grad_into(
+                train,
+                batch,
+                &context,
+                decoder,
+                &mut spaces,
+                &mut modulated,
+                &mut grad_c,
+                None,
+            );
             let chunks = batch.len().div_ceil(CHUNK);
             let batch_loss: f64 = spaces[..chunks].iter().map(|w| w.loss).sum();
             correct += spaces[..chunks].iter().map(|w| w.correct).sum::<usize>();
@@ -461,11 +450,21 @@ pub fn train_task(
             }
             loss_sum += mean as f64;
             steps += 1;
-            for (gm, &gc) in grad_m.iter_mut().zip(&grad_c) {
-                *gm = gc * params.strength;
-            }
             let grad_s = dot(&params.modulation, &grad_c);
-            rmsprop(&mut params.modulation, &grad_m, &mut v_m, hyper);
+            let strength = params.strength;
+            // dL/dm = s dL/dc, then RMSprop on m, block by block in parallel.
+            params
+                .modulation
+                .par_chunks_mut(UNIT_BLOCK)
+                .zip(v_m.par_chunks_mut(UNIT_BLOCK))
+                .zip(grad_c.par_chunks(UNIT_BLOCK))
+                .zip(grad_m.par_chunks_mut(UNIT_BLOCK))
+                .for_each(|(((m, v), gc), gm)| {
+                    for (gm, &gc) in gm.iter_mut().zip(gc) {
+                        *gm = gc * strength;
+                    }
+                    rmsprop(m, gm, v, hyper);
+                });
             rmsprop(std::slice::from_mut(&mut params.strength), &[grad_s], &mut v_s, hyper);
         }
         let stats = EpochStats {
@@ -483,17 +482,25 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+    use tgsh_common::PIXELS;
+    use tgsh_model::{EncodedImages, Encoder};
 
-    fn toy(n: usize, h: usize, seed: u64) -> (Vec<f32>, Vec<u8>, Vec<f32>, TaskParams) {
+    /// Random sparse images encoded by a fly hash (`h` units), labels, a
+    /// decoder and task parameters.
+    fn toy(n: usize, h: usize, seed: u64) -> (EncodedImages, Vec<u8>, Decoder, TaskParams) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let rows = (0..n * h).map(|_| rng.random::<f32>().max(0.3) - 0.3).collect();
+        let encoder = Encoder::flyhash(h, 7, &mut rng);
+        let images: Vec<u8> = (0..n * PIXELS)
+            .map(|_| if rng.random::<f32>() < 0.3 { rng.random() } else { 0 })
+            .collect();
         let labels = (0..n).map(|_| rng.random_range(0..10u8)).collect();
-        let decoder = (0..CLASSES * h).map(|_| rng.random::<f32>() - 0.5).collect();
+        let w2: Vec<f32> = (0..CLASSES * h).map(|_| rng.random::<f32>() - 0.5).collect();
+        let decoder = Decoder::new(&w2);
         let params = TaskParams {
             modulation: (0..h).map(|_| rng.random::<f32>() - 0.5).collect(),
             strength: 1.3,
         };
-        (rows, labels, decoder, params)
+        (encoder.encode_rows(&images, None), labels, decoder, params)
     }
 
     #[test]
@@ -501,7 +508,7 @@ mod tests {
         let (h, n) = (24, 40);
         let (rows, labels, decoder, params) = toy(n, h, 7);
         let data = Encoded {
-            rows: &rows,
+            rows: rows.rows(),
             labels: &labels,
         };
         let batch: Vec<usize> = (0..n).collect();
@@ -529,15 +536,15 @@ mod tests {
 
     #[test]
     fn training_is_bit_identical_on_one_or_two_threads() {
-        let (h, n) = (40, 100);
+        let (h, n) = (300, 100);
         let (rows, labels, decoder, params) = toy(n, h, 9);
         let data = Encoded {
-            rows: &rows,
+            rows: rows.rows(),
             labels: &labels,
         };
         let hyper = Hyper {
             epochs: 2,
-            batch_size: 32,
+            batch_size: 48,
             lr: 1e-2,
             alpha: 0.99,
             eps: 1e-8,
@@ -546,6 +553,7 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let mut p = params.clone();
+                let mut stats = Vec::new();
                 train_task(
                     data,
                     data,
@@ -553,67 +561,58 @@ mod tests {
                     &mut p,
                     &hyper,
                     &mut ChaCha8Rng::seed_from_u64(1),
-                    |_, _| {},
+                    |_, s| stats.push(s),
                 )
                 .unwrap();
-                p
+                (p, stats)
             })
         };
         let one = run(1);
-        assert_ne!(one, params);
+        assert_ne!(one.0, params);
         assert_eq!(one, run(2));
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn the_avx2_backward_and_the_portable_backward_agree_bit_for_bit() {
-        if !tgsh_model::forward::avx2_available() {
-            return; // nothing to compare on this CPU
-        }
-        let (h, n) = (203, 16); // a length with a tail after the 8-lane chunks
-        let (rows, _, decoder, _) = toy(n, h, 21);
-        let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
-        let g: Vec<[f32; CLASSES]> = (0..n)
-            .map(|s| std::array::from_fn(|k| (s * 7 + k) as f32 * 0.01 - 0.3))
-            .collect();
-        let (mut portable, mut fast) = (vec![0.5f32; h], vec![0.5f32; h]);
-        backward_rows_portable(&row_refs, &g, &decoder, &mut portable);
-        // SAFETY: checked above.
-        unsafe { avx2::backward_rows(&row_refs, &g, &decoder, &mut fast) };
-        assert_eq!(portable, fast);
+        assert_eq!(one, run(3));
     }
 
     #[test]
-    fn the_gated_backward_is_the_plain_one_plus_the_gate_product() {
-        let (h, n) = (203, 16);
-        let (rows, _, decoder, _) = toy(n, h, 22);
-        let row_refs: Vec<&[f32]> = rows.chunks_exact(h).collect();
-        let g: Vec<[f32; CLASSES]> = (0..n)
-            .map(|s| std::array::from_fn(|k| (s * 5 + k) as f32 * 0.01 - 0.2))
+    fn several_tasks_at_once_give_each_task_its_own_bits() {
+        // Tasks of different sizes (two not a multiple of the chunk), with and without the gate.
+        let h = 200;
+        let parts: Vec<_> = [(37usize, 1u64), (16, 2), (50, 3)]
+            .iter()
+            .map(|&(n, seed)| toy(n, h, seed))
             .collect();
-        let (mut portable, mut portable_gate) = (vec![0.5f32; h], vec![0.25f32; h]);
-        backward_gated_from(&row_refs, &g, &decoder, &mut portable, &mut portable_gate, 0);
-        // The context gradient is the plain pass's, bit for bit.
-        let mut plain = vec![0.5f32; h];
-        backward_rows_portable(&row_refs, &g, &decoder, &mut plain);
-        assert_eq!(portable, plain);
-        // The gate product, the slow way.
-        for j in 0..h {
-            let expected: f32 = 0.25
-                + row_refs
-                    .iter()
-                    .zip(&g)
-                    .filter(|(r, _)| r[j] > 0.0)
-                    .map(|(_, gs)| (0..CLASSES).map(|k| gs[k] * decoder[k * h + j]).sum::<f32>())
-                    .sum::<f32>();
-            assert!((portable_gate[j] - expected).abs() < 1e-5, "unit {j}");
-        }
-        #[cfg(target_arch = "x86_64")]
-        if tgsh_model::forward::avx2_available() {
-            let (mut fast, mut fast_gate) = (vec![0.5f32; h], vec![0.25f32; h]);
-            // SAFETY: checked above.
-            unsafe { avx2::backward_rows_gated(&row_refs, &g, &decoder, &mut fast, &mut fast_gate) };
-            assert_eq!((fast, fast_gate), (portable, portable_gate));
+        let decoder = &parts[0].2;
+        let contexts: Vec<Vec<f32>> = parts.iter().map(|p| p.3.context()).collect();
+        let tasks: Vec<TaskBatch<'_>> = parts
+            .iter()
+            .zip(&contexts)
+            .map(|((rows, labels, _, _), context)| TaskBatch {
+                data: Encoded {
+                    rows: rows.rows(),
+                    labels,
+                },
+                context,
+            })
+            .collect();
+        for gate in [false, true] {
+            let mut together = Vec::new();
+            context_gradients(&tasks, decoder, gate, &mut TasksScratch::default(), &mut together);
+            for (task, got) in tasks.iter().zip(&together) {
+                let (mut grad, mut gate_product) = (Vec::new(), Vec::new());
+                let figures = context_gradient(
+                    task.data,
+                    task.context,
+                    decoder,
+                    &mut GradientScratch::default(),
+                    &mut grad,
+                    gate.then_some(&mut gate_product),
+                );
+                assert_eq!(got.grad, grad);
+                assert_eq!(got.figures, figures);
+                if gate {
+                    assert_eq!(got.gate, gate_product);
+                }
+            }
         }
     }
 
@@ -623,7 +622,7 @@ mod tests {
         let (rows, labels, decoder, mut params) = toy(n, h, 4);
         params.strength = f32::NAN;
         let data = Encoded {
-            rows: &rows,
+            rows: rows.rows(),
             labels: &labels,
         };
         let hyper = Hyper {

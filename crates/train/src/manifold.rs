@@ -25,16 +25,17 @@
 //! Budget: an epoch passes once over every training task's images, as a
 //! CRWN epoch does, so `epochs` epochs show each image of each training
 //! task `epochs` times. Images are encoded minibatch by minibatch as they
-//! are used (the fly hash is cheap), so no task's encoded images (1.9 GB
+//! are used (the fly hash is cheap), so no task's encoded images (0.94 GB
 //! for 60,000) are ever held; every method sees the same minibatches
 //! (shuffles drawn per task from the seed).
 
-use crate::kernels::{self, BatchFigures, Diverged, GradientScratch, Hyper};
+use crate::kernels::{self, BatchFigures, Diverged, Hyper, TaskBatch, TaskGradient, TasksScratch};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use tgsh_common::PIXELS;
-use tgsh_model::forward::{self, Encoded};
-use tgsh_model::{Conditioned, Encoder};
+use tgsh_model::forward::{self, Encoded, Readout};
+use tgsh_model::{Conditioned, Decoder, EncodedImages, Encoder};
 
 /// How the parameters move along their gradient.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,20 +72,21 @@ pub struct Gradient {
 /// Reused buffers of a joint step.
 #[derive(Default)]
 pub struct Scratch {
-    context: Vec<f32>,
-    rows: Vec<f32>,
-    grad: Vec<f32>,
-    gate: Vec<f32>,
-    kernel: GradientScratch,
+    contexts: Vec<Vec<f32>>,
+    rows: Vec<EncodedImages>,
+    kernel: TasksScratch,
+    grads: Vec<TaskGradient>,
 }
 
 /// The gradient of `mean_t L_t` over the tasks' minibatches `batches`
 /// (each `L_t` the mean cross-entropy of its minibatch) with respect to
-/// `params`, into `out`; returns the summed loss and correct count. Tasks
-/// are added in order, so the result is deterministic.
+/// `params`, into `out`; returns the summed loss and correct count. Every
+/// task's minibatch is encoded and differentiated in one parallel pass;
+/// the tasks' gradients are then added in task order, so the result is
+/// deterministic.
 pub fn joint_gradient(
     encoder: &Encoder,
-    decoder: &[f32],
+    decoder: &Decoder,
     batches: &[TaskImages<'_>],
     params: &Conditioned,
     scratch: &mut Scratch,
@@ -92,90 +94,136 @@ pub fn joint_gradient(
 ) -> BatchFigures {
     let h = params.hidden();
     let inputs = params.encoding.len();
+    let tasks = batches.len();
+    scratch.contexts.resize_with(tasks, Vec::new);
+    scratch.rows.resize_with(tasks, Default::default);
+    // Each task's context and encoded minibatch (its bias before the ReLU).
+    scratch
+        .contexts
+        .par_iter_mut()
+        .zip(scratch.rows.par_iter_mut())
+        .zip(batches)
+        .for_each(|((context, rows), batch)| {
+            params.context_into(batch.s, context);
+            encoder.encode_rows_into(batch.images, params.bias(batch.s).as_deref(), rows);
+        });
+    let task_batches: Vec<TaskBatch<'_>> = batches
+        .iter()
+        .zip(&scratch.contexts)
+        .zip(&scratch.rows)
+        .map(|((batch, context), rows)| TaskBatch {
+            data: Encoded {
+                rows: rows.rows(),
+                labels: batch.labels,
+            },
+            context,
+        })
+        .collect();
+    kernels::context_gradients(
+        &task_batches,
+        decoder,
+        inputs > 0,
+        &mut scratch.kernel,
+        &mut scratch.grads,
+    );
+    let grads = &scratch.grads;
+    let weight = 1.0 / tasks as f64;
+    // dL/dP_k = Σ_t φ_k(s_t) g_t / T, tasks in order for every element.
+    let phis: Vec<Vec<f32>> = batches
+        .iter()
+        .map(|b| {
+            params
+                .basis
+                .values(b.s)
+                .iter()
+                .map(|&phi| (phi * weight) as f32)
+                .collect()
+        })
+        .collect();
     out.coefficients.clear();
     out.coefficients.resize(params.coefficients.len(), 0.0);
-    out.input.clear();
-    out.input.resize(params.input.len(), 0.0);
-    let weight = 1.0 / batches.len() as f64;
-    let mut total = BatchFigures {
-        loss_sum: 0.0,
-        correct: 0,
-    };
-    for batch in batches {
-        params.context_into(batch.s, &mut scratch.context);
-        let bias = params.bias(batch.s);
-        encoder.encode_with_bias_into(batch.images, bias.as_deref(), &mut scratch.rows);
-        let data = Encoded {
-            rows: &scratch.rows,
-            labels: batch.labels,
-        };
-        let gate = (inputs > 0).then_some(&mut scratch.gate);
-        let figures = kernels::context_gradient(
-            data,
-            &scratch.context,
-            decoder,
-            &mut scratch.kernel,
-            &mut scratch.grad,
-            gate,
-        );
-        total.loss_sum += figures.loss_sum;
-        total.correct += figures.correct;
-        // dL/dP_k += φ_k(s_t) g_t / T
-        for (row, phi) in out.coefficients.chunks_exact_mut(h).zip(params.basis.values(batch.s)) {
-            let phi = (phi * weight) as f32;
-            for (p, &g) in row.iter_mut().zip(&scratch.grad) {
+    out.coefficients.par_chunks_mut(h).enumerate().for_each(|(k, row)| {
+        for (phi, grad) in phis.iter().zip(grads) {
+            let phi = phi[k];
+            for (p, &g) in row.iter_mut().zip(&grad.grad) {
                 *p = phi.mul_add(g, *p);
             }
         }
-        // dL/dU_hj += e_j(s_t) c_h gate_h / T
-        if inputs > 0 {
-            let e: Vec<f32> = params
-                .encoding
-                .values(batch.s)
-                .iter()
-                .map(|&v| (v * weight) as f32)
-                .collect();
-            for ((u, &c), &gate) in out
-                .input
-                .chunks_exact_mut(inputs)
-                .zip(&scratch.context)
-                .zip(&scratch.gate)
-            {
-                let gamma = c * gate;
-                for (u, &e) in u.iter_mut().zip(&e) {
-                    *u = e.mul_add(gamma, *u);
+    });
+    // dL/dU_hj = Σ_t e_j(s_t) c_h gate_h / T, tasks in order for every element.
+    out.input.clear();
+    out.input.resize(params.input.len(), 0.0);
+    if inputs > 0 {
+        let es: Vec<Vec<f32>> = batches
+            .iter()
+            .map(|b| {
+                params
+                    .encoding
+                    .values(b.s)
+                    .iter()
+                    .map(|&v| (v * weight) as f32)
+                    .collect()
+            })
+            .collect();
+        const UNITS: usize = 256;
+        let contexts = &scratch.contexts;
+        out.input
+            .par_chunks_mut(UNITS * inputs)
+            .enumerate()
+            .for_each(|(block, u)| {
+                for ((e, grad), context) in es.iter().zip(grads).zip(contexts) {
+                    for (i, u) in u.chunks_exact_mut(inputs).enumerate() {
+                        let unit = block * UNITS + i;
+                        let gamma = context[unit] * grad.gate[unit];
+                        for (u, &e) in u.iter_mut().zip(e) {
+                            *u = e.mul_add(gamma, *u);
+                        }
+                    }
                 }
-            }
-        }
+            });
+    }
+    let mut total = BatchFigures::default();
+    for grad in grads {
+        total.loss_sum += grad.figures.loss_sum;
+        total.correct += grad.figures.correct;
     }
     total
 }
 
 /// `mean_t L_t` over `batches`, in f64 (the finite-difference reference
 /// of the tests, and the pilot's validation loss).
-pub fn joint_loss(encoder: &Encoder, decoder: &[f32], batches: &[TaskImages<'_>], params: &Conditioned) -> f64 {
+pub fn joint_loss(encoder: &Encoder, decoder: &Decoder, batches: &[TaskImages<'_>], params: &Conditioned) -> f64 {
     let mut total = 0.0;
     for batch in batches {
-        let bias = params.bias(batch.s);
-        let mut rows = Vec::new();
-        encoder.encode_with_bias_into(batch.images, bias.as_deref(), &mut rows);
-        let mt = forward::modulated_decoder(&params.context(batch.s), decoder);
-        let h = params.hidden();
-        let sum: f64 = rows
-            .chunks_exact(h)
-            .zip(batch.labels)
-            .map(|(row, &y)| forward::softmax_ce(&forward::logits_row(row, &mt), y).1 as f64)
+        let encoded = encoder.encode_rows(batch.images, params.bias(batch.s).as_deref());
+        let context = params.context(batch.s);
+        let sum: f64 = batch
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| forward::softmax_ce(&forward::logits(encoded.rows(), i, &context, decoder), y).1 as f64)
             .sum();
         total += sum / batch.labels.len() as f64;
     }
     total / batches.len() as f64
 }
 
-/// The accuracy of `params` on one task's images at `s`.
-pub fn accuracy(encoder: &Encoder, decoder: &[f32], params: &Conditioned, s: f64, images: &[u8], labels: &[u8]) -> f64 {
-    let mut rows = Vec::new();
-    encoder.encode_with_bias_into(images, params.bias(s).as_deref(), &mut rows);
-    forward::accuracy(Encoded { rows: &rows, labels }, &params.context(s), decoder)
+/// The accuracy of `params` on one task's images at `s` (encoded block by block).
+pub fn accuracy(
+    encoder: &Encoder,
+    decoder: &Decoder,
+    params: &Conditioned,
+    s: f64,
+    images: &[u8],
+    labels: &[u8],
+) -> f64 {
+    let context = params.context(s);
+    let readout = Readout {
+        context: &context,
+        decoder,
+    };
+    let correct = forward::correct_counts_of_images(encoder, params.bias(s).as_deref(), images, labels, &[readout]);
+    correct[0] as f64 / labels.len().max(1) as f64
 }
 
 /// One epoch's figures, over every training task.
@@ -237,7 +285,7 @@ fn update(params: &mut Conditioned, grad: &Gradient, rule: Rule, hyper: &Hyper, 
 #[allow(clippy::too_many_arguments)]
 pub fn train_joint(
     encoder: &Encoder,
-    decoder: &[f32],
+    decoder: &Decoder,
     tasks: &[TaskImages<'_>],
     params: &mut Conditioned,
     hyper: &Hyper,
@@ -317,7 +365,7 @@ mod tests {
     /// Random sparse images and labels of `tasks` tasks at `s = t / tasks`.
     struct Toy {
         encoder: Encoder,
-        decoder: Vec<f32>,
+        decoder: Decoder,
         data: Vec<(f64, Vec<u8>, Vec<u8>)>,
     }
 
@@ -325,7 +373,8 @@ mod tests {
         fn new(tasks: usize, n: usize, h: usize) -> Toy {
             let mut rng = ChaCha8Rng::seed_from_u64(11);
             let encoder = Encoder::flyhash(h, 7, &mut rng);
-            let decoder = (0..10 * h).map(|_| rng.random::<f32>() - 0.5).collect();
+            let w2: Vec<f32> = (0..10 * h).map(|_| rng.random::<f32>() - 0.5).collect();
+            let decoder = Decoder::new(&w2);
             let data = (0..tasks)
                 .map(|t| {
                     let images = (0..n * PIXELS)
@@ -499,10 +548,9 @@ mod tests {
                 modulation: params.context(task.s),
                 strength: 1.0,
             };
-            let mut rows = Vec::new();
-            encoder.encode_into(task.images, &mut rows);
+            let encoded = encoder.encode_rows(task.images, None);
             let data = Encoded {
-                rows: &rows,
+                rows: encoded.rows(),
                 labels: task.labels,
             };
             let all: Vec<usize> = (0..10).collect();
