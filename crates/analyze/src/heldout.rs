@@ -344,13 +344,14 @@ pub fn analyze_seed(
         for &split in &names {
             let m = split_mean(acc, &splits, split);
             means.insert((method.name.as_str(), split), m);
-            statistics.push((format!("heldout.accuracy[{}].{split}", method.name), m));
+            // Accuracies in %, their differences in percentage points.
+            statistics.push((format!("heldout.accuracy[{}].{split}", method.name), 100.0 * m));
         }
     }
     for (a, b) in claim_pairs() {
         for &split in &names {
             if let (Some(x), Some(y)) = (means.get(&(a, split)), means.get(&(b, split))) {
-                statistics.push((format!("heldout.difference[{a} - {b}].{split}"), x - y));
+                statistics.push((format!("heldout.difference[{a} - {b}].{split}"), 100.0 * (x - y)));
             }
         }
     }
@@ -479,19 +480,12 @@ impl HeldoutShard {
                 Arc::new(Float64Array::from(c.iter().map(|r| r.4).collect::<Vec<_>>())),
             ],
         )?;
-        write(
-            "statistics.parquet",
-            analysis::seed_statistics_schema(),
-            vec![
-                Arc::new(UInt64Array::from(vec![self.seed; self.statistics.len()])),
-                Arc::new(StringArray::from(
-                    self.statistics.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
-                )),
-                Arc::new(Float64Array::from(
-                    self.statistics.iter().map(|s| s.1).collect::<Vec<_>>(),
-                )),
-            ],
-        )
+        let statistics: Vec<crate::shard::Statistic> = self
+            .statistics
+            .iter()
+            .map(|(name, v)| (name.clone(), crate::claims::AFTER, *v))
+            .collect();
+        crate::shard::write_seed_statistics(&dir.join("statistics.parquet"), self.seed, &statistics, &meta)
     }
 }
 
@@ -563,13 +557,8 @@ pub fn run(
             stage.commit()?;
             for c in &claims {
                 eprintln!(
-                    "analyze: claim {}: {} ({:+.2} points, 95 % CI {:+.2} to {:+.2}, {} seeds)",
-                    c.claim.id,
-                    c.verdict,
-                    100.0 * c.mean,
-                    100.0 * c.ci_low,
-                    100.0 * c.ci_high,
-                    c.seeds
+                    "analyze: claim {}: {} ({:+.2} points, 95 % interval {:+.2} to {:+.2}, {} seeds)",
+                    c.claim.id, c.verdict, c.value.mean, c.value.low, c.value.high, c.value.seeds
                 );
             }
         }

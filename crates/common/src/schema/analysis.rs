@@ -32,12 +32,14 @@ pub fn float_list_type() -> DataType {
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `seed` | uint64 | model seed |
-/// | `context_task` | uint16 | whose trained context `c_i` is used |
+/// | `state` | utf8 | `after` (the trained contexts) or `before` (the initial ones, the control) |
+/// | `context_task` | uint16 | whose context `c_i` is used |
 /// | `data_task` | uint16 | whose test images are classified |
 /// | `accuracy` | float64 | fraction correct on all of `data_task`'s test images |
 pub fn cross_task_schema() -> SchemaRef {
     schema(vec![
         f("seed", DataType::UInt64),
+        f("state", DataType::Utf8),
         f("context_task", DataType::UInt16),
         f("data_task", DataType::UInt16),
         f("accuracy", DataType::Float64),
@@ -50,6 +52,7 @@ pub fn cross_task_schema() -> SchemaRef {
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `seed` | uint64 | model seed |
+/// | `z` | utf8 | `noisy` (`z ~ N(W2[k] ⊙ c_t, (1/H)^2)`, the notebook's) or `noise-free` (`z = W2[k] ⊙ c_t`), trained contexts |
 /// | `task`, `class` | uint16, uint8 | what is reconstructed |
 /// | `image` | fixed_size_list<float32>[784] | `pinv(W1) z`, in normalised pixel units |
 /// | `own_correlation` | float64 | Pearson correlation with the mean test image of `class` in `task` |
@@ -59,6 +62,7 @@ pub fn cross_task_schema() -> SchemaRef {
 pub fn reconstruction_schema() -> SchemaRef {
     schema(vec![
         f("seed", DataType::UInt64),
+        f("z", DataType::Utf8),
         f("task", DataType::UInt16),
         f("class", DataType::UInt8),
         f("image", float_image_type()),
@@ -75,12 +79,14 @@ pub fn reconstruction_schema() -> SchemaRef {
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `seed` | uint64 | model seed |
+/// | `state` | utf8 | whose contexts modulate the representations: `after` (trained), `before` (initial), `unmodulated` (every `c_t = 1`) |
 /// | `grouping` | utf8 | `label` (groups are digits: the figure's caption) or `position` (groups are random sets of images, label-agnostic: the notebook and Definition 1) |
 /// | `kind` | utf8 | `intra` (same task, different groups) or `inter` (same group, different tasks) |
 /// | `cosine` | float64 | cosine similarity of the two representations `c_t ⊙ r(x)` |
 pub fn tgsh_pairs_schema() -> SchemaRef {
     schema(vec![
         f("seed", DataType::UInt64),
+        f("state", DataType::Utf8),
         f("grouping", DataType::Utf8),
         f("kind", DataType::Utf8),
         f("cosine", DataType::Float64),
@@ -137,15 +143,18 @@ fn seed_field(with_seed: bool) -> Vec<Field> {
     }
 }
 
-/// `seed-<S>/adjacency.parquet`: mean similarity at each task distance.
+/// `seed-<S>/adjacency.parquet`: mean similarity of the contexts at each
+/// task distance; also `seed-<S>/representation_profile.parquet`, the same
+/// columns for Definition 1b: the mean over the T-GSH images `x` of
+/// `cos(c_i ⊙ r(x_i), c_j ⊙ r(x_j))`, one image under two tasks.
 ///
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `seed` | uint64 | model seed |
-/// | `state` | utf8 | `before` or `after` training |
+/// | `state` | utf8 | `before` or `after` training (`unmodulated` too in the representation profile) |
 /// | `distance` | uint32 | task distance (circular for circles) |
 /// | `mean_similarity` | float64 | mean cosine over ordered pairs at that distance |
-/// | `pairs` | uint32 | ordered pairs at that distance |
+/// | `pairs` | uint32 | ordered pairs of tasks at that distance |
 pub fn adjacency_schema() -> SchemaRef {
     schema(vec![
         f("seed", DataType::UInt64),
@@ -161,12 +170,14 @@ pub fn adjacency_schema() -> SchemaRef {
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `seed` | uint64 | model seed |
-/// | `statistic` | utf8 | dotted name, e.g. `similarity.after.nearest_is_adjacent` (ARCHITECTURE.md lists them) |
-/// | `value` | float64 | the value (NaN where undefined, e.g. adjacency without a topology) |
+/// | `statistic` | utf8 | dotted name, e.g. `similarity.nearest_is_adjacent` (ARCHITECTURE.md lists them) |
+/// | `state` | utf8 | what it was measured on: `after` (trained), `before` (initial contexts), `unmodulated` (every `c_t = 1`), `permuted` (mean over task-order shuffles of the trained matrices) |
+/// | `value` | float64 | the value (NaN where undefined, e.g. adjacency without a topology); accuracies in %, accuracy differences in percentage points |
 pub fn seed_statistics_schema() -> SchemaRef {
     schema(vec![
         f("seed", DataType::UInt64),
         f("statistic", DataType::Utf8),
+        f("state", DataType::Utf8),
         f("value", DataType::Float64),
     ])
 }
@@ -175,65 +186,104 @@ pub fn seed_statistics_schema() -> SchemaRef {
 ///
 /// | column | type | meaning |
 /// |---|---|---|
-/// | `statistic` | utf8 | as in the per-seed table |
+/// | `statistic`, `state` | utf8 | as in the per-seed table |
 /// | `mean` | float64 | mean over seeds |
-/// | `ci_low`, `ci_high` | float64 | 95 % Student-t interval of the mean (NaN with one seed) |
+/// | `ci_low`, `ci_high` | float64 | 95 % interval across seeds (NaN with one seed) |
+/// | `interval` | utf8 | how: `Student t across seeds`, or for a statistic with a bounded range (fractions, AUC, accuracies, correlations, cosines) `expanded percentile bootstrap over seeds`, which stays in the range |
 /// | `seeds` | uint32 | seeds with a finite value |
 /// | `values` | list<float64> | the per-seed values, in seed order |
 pub fn summary_statistics_schema() -> SchemaRef {
     schema(vec![
         f("statistic", DataType::Utf8),
+        f("state", DataType::Utf8),
         f("mean", DataType::Float64),
         f("ci_low", DataType::Float64),
         f("ci_high", DataType::Float64),
+        f("interval", DataType::Utf8),
         f("seeds", DataType::UInt32),
         f("values", float_list_type()),
     ])
 }
 
-/// `summary/claims.parquet`: one row per claim, with its verdict.
+/// `summary/claims.parquet`: one row per claim: the trained value, up to
+/// two controls with the paired difference, each with its interval across
+/// seeds, and the verdict that uses them (docs/METHOD.md).
 ///
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `id` | utf8 | short stable name |
-/// | `claim` | utf8 | what the paper says, in words |
+/// | `section` | utf8 | `paper` (the papers' claims) or `beyond` (this project's own questions) |
+/// | `claim` | utf8 | the claim, in words |
 /// | `figure` | utf8 | where the paper shows it |
-/// | `statistic` | utf8 | the statistic tested (a row of `statistics.parquet`) and what it measures |
-/// | `mean`, `ci_low`, `ci_high` | float64 | its mean and 95 % interval across seeds |
+/// | `statistic` | utf8 | the statistic tested (a row of `statistics.parquet`) |
+/// | `state` | utf8 | the state judged: `after` (trained), or `before` for a claim about the initialisation |
+/// | `unit` | utf8 | `%` (accuracies), `points` (differences of accuracies) or empty |
+/// | `interval` | utf8 | how `ci_low`, `ci_high` were computed (95 % Student t or bootstrap over seeds; 90 % for two one-sided tests) |
+/// | `mean`, `ci_low`, `ci_high` | float64 | the statistic in `state`: mean and interval across seeds |
 /// | `seeds` | uint32 | seeds |
-/// | `threshold` | float64 | the bar, fixed before looking |
-/// | `direction` | utf8 | `>`, `>=`, `<` or `<=`: what the claim needs of the statistic |
-/// | `verdict` | utf8 | `pass` (the whole interval meets the bar), `fail` (none of it does), `inconclusive` (it straddles the bar, or one seed gives no interval) |
+/// | `threshold` | float64 | the bar (the reference for an equivalence), fixed before looking |
+/// | `direction` | utf8 | `>`, `>=`, `<`, or `within` (equivalence: `threshold ± margin`) |
+/// | `margin` | float64 | the equivalence margin (NaN for a bar) |
+/// | `control`, `control2` | utf8 | the controls (`before`, `unmodulated`, `permuted`, `after`, or a description; empty if none) |
+/// | `control_mean`, `control_low`, `control_high` (and `control2_*`) | float64 | the same statistic on the control, mean and interval across seeds |
+/// | `difference`, `difference_low`, `difference_high` (and `difference2*`) | float64 | claim state minus control, paired by seed, mean and interval across seeds |
+/// | `needs_training` | bool | the claim attributes the property to training: it passes only when it also beats every control |
+/// | `verdict` | utf8 | `pass`, `untrained` (holds, but so does a control training does not beat), `fail`, `inconclusive` |
+/// | `reading` | utf8 | the verdict in words, written from the numbers |
 /// | `note` | utf8 | how the statistic is computed |
 pub fn claims_schema() -> SchemaRef {
-    schema(vec![
+    let mut fields = vec![
         f("id", DataType::Utf8),
+        f("section", DataType::Utf8),
         f("claim", DataType::Utf8),
         f("figure", DataType::Utf8),
         f("statistic", DataType::Utf8),
+        f("state", DataType::Utf8),
+        f("unit", DataType::Utf8),
+        f("interval", DataType::Utf8),
         f("mean", DataType::Float64),
         f("ci_low", DataType::Float64),
         f("ci_high", DataType::Float64),
         f("seeds", DataType::UInt32),
         f("threshold", DataType::Float64),
         f("direction", DataType::Utf8),
+        f("margin", DataType::Float64),
+    ];
+    for (control, difference) in [("control", "difference"), ("control2", "difference2")] {
+        fields.extend([
+            f(control, DataType::Utf8),
+            f(&format!("{control}_mean"), DataType::Float64),
+            f(&format!("{control}_low"), DataType::Float64),
+            f(&format!("{control}_high"), DataType::Float64),
+            f(difference, DataType::Float64),
+            f(&format!("{difference}_low"), DataType::Float64),
+            f(&format!("{difference}_high"), DataType::Float64),
+        ]);
+    }
+    fields.extend([
+        f("needs_training", DataType::Boolean),
         f("verdict", DataType::Utf8),
+        f("reading", DataType::Utf8),
         f("note", DataType::Utf8),
-    ])
+    ]);
+    schema(fields)
 }
 
-/// `summary/tgsh.parquet`: the T-GSH comparison pooled over seeds.
+/// `summary/tgsh.parquet`: the T-GSH comparison across seeds. Each seed
+/// measures over all its pairs; the seeds are the independent units (pairs
+/// are not: one image is in hundreds of them).
 ///
 /// | column | type | meaning |
 /// |---|---|---|
+/// | `state` | utf8 | `after`, `before`, `unmodulated` |
 /// | `grouping` | utf8 | `label` or `position` (see `tgsh_pairs`) |
-/// | `intra_mean`, `inter_mean` | float64 | means of the pooled pair samples |
-/// | `difference` | float64 | `intra_mean - inter_mean` |
-/// | `difference_low`, `difference_high` | float64 | percentile bootstrap 95 % interval of the difference (pairs resampled) |
-/// | `auc` | float64 | `P(intra > inter)` on the pooled samples |
-/// | `seeds` | uint32 | seeds pooled |
+/// | `intra_mean`, `inter_mean` | float64 | mean over seeds of each seed's mean pair similarity |
+/// | `difference`, `difference_low`, `difference_high` | float64 | `intra - inter`: mean over seeds and its 95 % bootstrap interval across seeds |
+/// | `auc`, `auc_low`, `auc_high` | float64 | `P(intra > inter)`: mean over seeds and its 95 % bootstrap interval across seeds |
+/// | `seeds` | uint32 | seeds |
 pub fn tgsh_summary_schema() -> SchemaRef {
     schema(vec![
+        f("state", DataType::Utf8),
         f("grouping", DataType::Utf8),
         f("intra_mean", DataType::Float64),
         f("inter_mean", DataType::Float64),
@@ -241,17 +291,82 @@ pub fn tgsh_summary_schema() -> SchemaRef {
         f("difference_low", DataType::Float64),
         f("difference_high", DataType::Float64),
         f("auc", DataType::Float64),
+        f("auc_low", DataType::Float64),
+        f("auc_high", DataType::Float64),
         f("seeds", DataType::UInt32),
     ])
 }
 
-/// `summary/adjacency.parquet`: the adjacency profile across seeds.
+/// `seed-<S>/contexts_pca.parquet`: each task's context on the first three
+/// principal components of its seed's contexts (PCA over tasks).
 ///
 /// | column | type | meaning |
 /// |---|---|---|
-/// | `state` | utf8 | `before` or `after` |
+/// | `seed` | uint64 | model seed |
+/// | `state` | utf8 | `after` or `before` training (each state has its own PCA) |
+/// | `task` | uint16 | task index |
+/// | `pc1`, `pc2`, `pc3` | float64 | scores (each PC's sign: its largest score positive) |
+pub fn contexts_pca_schema() -> SchemaRef {
+    schema(vec![
+        f("seed", DataType::UInt64),
+        f("state", DataType::Utf8),
+        f("task", DataType::UInt16),
+        f("pc1", DataType::Float64),
+        f("pc2", DataType::Float64),
+        f("pc3", DataType::Float64),
+    ])
+}
+
+/// `summary/subsampling.parquet` (with a `subsample_of` claim): the coarse
+/// family against the finer one at each task distance `d` of the coarse
+/// family, trained and before training.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `state` | utf8 | `after` or `before` |
+/// | `distance` | uint32 | task distance `d` in this family |
+/// | `pixels` | float64 | the pixel offset at `d` (`d` times this family's step) |
+/// | `coarse_mean`, `coarse_low`, `coarse_high` | float64 | this family's mean similarity at `d`, 95 % interval across seeds |
+/// | `same_pixel_mean`, `same_pixel_low`, `same_pixel_high` | float64 | the finer family's at `every d` (same pixel offset) |
+/// | `same_index_mean`, `same_index_low`, `same_index_high` | float64 | the finer family's at `d` (same task index) |
+/// | `pixel_difference`, `pixel_low`, `pixel_high` | float64 | coarse minus same pixel: Welch 90 % interval (two one-sided tests at 95 %) |
+/// | `pixel_equivalent` | bool | the 90 % interval lies within `±margin` |
+/// | `index_difference`, `index_low`, `index_high` | float64 | coarse minus same index: Welch 90 % interval |
+/// | `index_outside` | bool | the 90 % interval lies wholly beyond `±margin` |
+/// | `margin` | float64 | the equivalence margin |
+pub fn subsampling_schema() -> SchemaRef {
+    let mut fields = vec![
+        f("state", DataType::Utf8),
+        f("distance", DataType::UInt32),
+        f("pixels", DataType::Float64),
+    ];
+    for name in ["coarse", "same_pixel", "same_index"] {
+        for part in ["mean", "low", "high"] {
+            fields.push(f(&format!("{name}_{part}"), DataType::Float64));
+        }
+    }
+    fields.extend([
+        f("pixel_difference", DataType::Float64),
+        f("pixel_low", DataType::Float64),
+        f("pixel_high", DataType::Float64),
+        f("pixel_equivalent", DataType::Boolean),
+        f("index_difference", DataType::Float64),
+        f("index_low", DataType::Float64),
+        f("index_high", DataType::Float64),
+        f("index_outside", DataType::Boolean),
+        f("margin", DataType::Float64),
+    ]);
+    schema(fields)
+}
+
+/// `summary/adjacency.parquet`: the adjacency profile across seeds; also
+/// `summary/representation_profile.parquet` (Definition 1b).
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `state` | utf8 | `before` or `after` (`unmodulated` too in the representation profile) |
 /// | `distance` | uint32 | task distance |
-/// | `mean`, `ci_low`, `ci_high` | float64 | mean similarity at that distance, 95 % Student-t interval across seeds |
+/// | `mean`, `ci_low`, `ci_high` | float64 | mean similarity at that distance, 95 % bootstrap interval across seeds |
 /// | `seeds` | uint32 | seeds |
 pub fn adjacency_summary_schema() -> SchemaRef {
     schema(vec![
@@ -286,7 +401,7 @@ pub fn class_means_schema() -> SchemaRef {
 /// | column | type | meaning |
 /// |---|---|---|
 /// | `task` | uint16 | task index |
-/// | `mean`, `ci_low`, `ci_high` | float64 | mean final-epoch test accuracy (fraction) and its 95 % Student-t interval across seeds |
+/// | `mean`, `ci_low`, `ci_high` | float64 | mean final-epoch test accuracy (fraction) and its 95 % bootstrap interval across seeds |
 /// | `seeds` | uint32 | seeds |
 /// | `values` | list<float64> | per seed, in seed order |
 pub fn accuracy_summary_schema() -> SchemaRef {
