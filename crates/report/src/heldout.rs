@@ -190,6 +190,15 @@ fn interval(mean: f64, low: f64, high: f64) -> String {
     format!("{} [{}, {}]", percent(mean), percent(low), percent(high))
 }
 
+/// A difference already in percentage points (the claims table's unit).
+fn points(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:+.2}")
+    } else {
+        "–".into()
+    }
+}
+
 fn figure_html(stem: &str, caption: &str) -> String {
     format!(
         "<figure><img src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{caption} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>\n"
@@ -328,30 +337,45 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
 
     // The claims, and what they say in words.
     let claims = schema::read_parquet(&artifacts.summary("claims.parquet"), &analysis::claims_schema())?;
-    let (ids, texts, verdicts, notes, figures_col) = (
+    let (ids, texts, verdicts, notes, figures_col, sections) = (
         claims.strings("id")?,
         claims.strings("claim")?,
         claims.strings("verdict")?,
         claims.strings("note")?,
         claims.strings("figure")?,
+        claims.strings("section")?,
     );
     let f = |c: &str| claims.primitive::<arrow::datatypes::Float64Type>(c);
     let (means, lows, highs) = (f("mean")?, f("ci_low")?, f("ci_high")?);
-    let mut claims_html = String::from(
-        "<table>\n<tr><th>claim</th><th>source</th><th>difference (points) [95 % CI]</th><th>verdict</th><th>statistic</th></tr>\n",
-    );
-    for k in 0..ids.len() {
+    // The paper's claims, then this project's own questions apart.
+    let mut claims_html = String::new();
+    for (section, heading) in [
+        ("paper", "The paper's claims"),
+        ("beyond", "Beyond the paper: this project's own question"),
+    ] {
+        let rows: Vec<usize> = (0..ids.len()).filter(|&k| sections[k] == section).collect();
+        if rows.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             claims_html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
-            html_escape(&texts[k]),
-            html_escape(&figures_col[k]),
-            interval(means[k], lows[k], highs[k]),
-            verdicts[k],
-            html_escape(&notes[k])
+            "<h3>{heading}</h3>\n<table>\n<tr><th>claim</th><th>source</th><th>difference (percentage points) [95 % interval across seeds]</th><th>verdict</th><th>statistic</th></tr>"
         );
+        for k in rows {
+            let _ = writeln!(
+                claims_html,
+                "<tr><td>{}</td><td>{}</td><td>{} [{}, {}]</td><td><b>{}</b></td><td>{}</td></tr>",
+                html_escape(&texts[k]),
+                html_escape(&figures_col[k]),
+                points(means[k]),
+                points(lows[k]),
+                points(highs[k]),
+                verdicts[k],
+                html_escape(&notes[k])
+            );
+        }
+        claims_html.push_str("</table>\n");
     }
-    claims_html.push_str("</table>\n");
     let mut verdict_text = String::new();
     let accuracy = |method: &str, split: &str| {
         rows.iter()
@@ -389,10 +413,11 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
             .unwrap_or_default();
         let _ = write!(
             verdict_text,
-            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} ({} points, 95 % CI [{}, {}], {seeds} seeds). {best}{crwn} (chance: 10 %).</li>",
-            percent(means[k]),
-            percent(lows[k]),
-            percent(highs[k]),
+            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} ({} points, 95 % interval [{}, {}] across {}). {best}{crwn} (chance: 10 %).</li>",
+            points(means[k]),
+            points(lows[k]),
+            points(highs[k]),
+            tgsh_common::plural(seeds as usize, "seed"),
         );
     }
 
@@ -441,7 +466,18 @@ fn build(pipeline: &Pipeline, artifacts: &Artifacts, dir: &Path) -> Result<(), R
     ] {
         if let Some(m) = matrix(method, kind) {
             if m.iter().all(|v| v.is_finite()) {
-                figures::heatmap(&dir.join(stem), &title, &m, t, &labels, (-1.0, 1.0))?;
+                figures::heatmap_with(
+                    &dir.join(stem),
+                    &title,
+                    &m,
+                    t,
+                    &labels,
+                    figures::HeatmapOptions {
+                        colormap: figures::Colormap::Diverging,
+                        range: (-1.0, 1.0),
+                        tree: None,
+                    },
+                )?;
                 context_html.push_str(&figure_html(stem, &format!("{title}, training tasks, mean over seeds")));
             }
         }
@@ -492,12 +528,12 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
 <body>
 <h1>{title}: weight manifolds on held-out tasks</h1>
 <p>{description}</p>
-<p>Pipeline <code>{pipeline}</code>, tgsh {version}, {seeds} seeds. Each method is trained on the same {trained} training tasks with the same budget ({epochs} epochs over each training task's images) and tested on all {n} tasks.</p>
+<p>Pipeline <code>{pipeline}</code>, tgsh {version}, {seeds_words}. Each method is trained on the same {trained} training tasks with the same budget ({epochs} over each training task's images) and tested on all {n} tasks. Intervals are across seeds, the independent units (95 %, the expanded percentile bootstrap over seeds, which keeps accuracies in 0-100 %); accuracies in %, their differences in percentage points.</p>
 <h2 id="heldout">The paper's claim</h2>
 <ul>{verdict_text}</ul>
 {claims_html}
 <h2>Accuracy on seen and unseen tasks</h2>
-<p>Mean over seeds of each seed's mean test accuracy over the split's tasks, with the 95 % Student-t interval across seeds. <i>interpolated</i>: untrained tasks inside the training arc; <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>
+<p>Mean over seeds of each seed's mean test accuracy over the split's tasks, with the 95 % bootstrap interval across seeds (expanded percentile). <i>interpolated</i>: untrained tasks inside the training arc; <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>
 {table}
 {figures_html}
 <h3>Methods</h3>
@@ -508,7 +544,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
 <li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourier2</b>: the circle with a second harmonic. All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i>, &eta; = {metric_lr}.</li>
 </ul>
 <h2>The circle's contexts against the CRWN's</h2>
-<p>Cosine similarity at the training tasks, mean over seeds; colour scale fixed to -1..1.</p>
+<p>Cosine similarity at the training tasks, mean over seeds, on the diverging scale centred at 0 used on every page (blue negative, red positive).</p>
 {context_table}
 {context_html}
 <h2>Data</h2>
@@ -520,7 +556,8 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
         pipeline = html_escape(&pipeline.name),
         version = tgsh_common::VERSION,
         trained = trained.len(),
-        epochs = pipeline.train.epochs,
+        epochs = tgsh_common::plural(pipeline.train.epochs, "epoch"),
+        seeds_words = tgsh_common::plural(seeds as usize, "seed"),
         metric_lr = heldout.metric_learning_rate,
     );
     let path = dir.join("index.html");

@@ -19,6 +19,7 @@ pub mod html;
 pub mod index;
 pub mod page;
 pub mod results;
+pub mod sections;
 
 use polars::prelude::PolarsError;
 use tgsh_common::{Artifacts, Pipeline, Stage, StageRun};
@@ -100,7 +101,7 @@ fn check(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<(), Rep
     }
     let claims = results::claims(&artifacts.summary("claims.parquet"))?;
     for c in &claims {
-        if !c.mean.is_finite() || !["pass", "fail", "inconclusive"].contains(&c.verdict.as_str()) {
+        if !c.mean.is_finite() || !["pass", "untrained", "fail", "inconclusive"].contains(&c.verdict.as_str()) {
             failures.push(format!(
                 "claim {} has no value ({}) or verdict ({})",
                 c.id, c.mean, c.verdict

@@ -571,6 +571,15 @@ pub fn statistics(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), Me
         .collect())
 }
 
+/// One seed shard's statistics, by (statistic, state).
+pub fn seed_statistics(artifacts: &Artifacts, seed: u64) -> Result<BTreeMap<(String, String), f64>, ReportError> {
+    let path = artifacts.analysis(seed, "statistics.parquet");
+    let table = schema::read_parquet(&path, &analysis::seed_statistics_schema())?;
+    let (names, states) = (table.strings("statistic")?, table.strings("state")?);
+    let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
+    Ok(names.into_iter().zip(states).zip(values).collect())
+}
+
 /// One row of `summary/subsampling.parquet`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubsamplingRow {
@@ -761,6 +770,7 @@ pub fn input_files(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<PathBuf> {
         ] {
             files.push(artifacts.analysis(seed, name));
         }
+        files.push(artifacts.analysis(seed, "statistics.parquet"));
     }
     for name in [
         "claims.parquet",
