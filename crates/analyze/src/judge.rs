@@ -142,16 +142,31 @@ pub fn format_value(v: f64, unit: &str) -> String {
     }
 }
 
+/// `mean [low, high] unit`: `94.49 [94.43, 94.55] %`, `0.956 [0.954, 0.958]`.
 fn format_interval(i: &Interval, unit: &str) -> String {
+    let bare = |v: f64| match unit {
+        "%" if v.is_finite() => format!("{v:.2}"),
+        "points" if v.is_finite() => format!("{v:+.2}"),
+        _ => format_value(v, ""),
+    };
+    let suffix = if unit.is_empty() { String::new() } else { format!(" {unit}") };
     if i.known() {
-        format!(
-            "{} [{}, {}]",
-            format_value(i.mean, unit),
-            format_value(i.low, unit),
-            format_value(i.high, unit)
-        )
+        format!("{} [{}, {}]{suffix}", bare(i.mean), bare(i.low), bare(i.high))
     } else {
-        format_value(i.mean, unit)
+        format!("{}{suffix}", bare(i.mean))
+    }
+}
+
+/// A paired difference, signed: `-0.044 [-0.046, -0.042]`, `+84.54 [+84.11, +84.92] points`.
+fn format_difference(i: &Interval, unit: &str) -> String {
+    if unit == "%" || unit == "points" {
+        return format_interval(i, "points");
+    }
+    let signed = |v: f64| if v.is_finite() { format!("{v:+.3}") } else { "n/a".into() };
+    if i.known() {
+        format!("{} [{}, {}]", signed(i.mean), signed(i.low), signed(i.high))
+    } else {
+        signed(i.mean)
     }
 }
 
@@ -245,7 +260,8 @@ pub fn test_words(test: &Test, unit: &str) -> String {
     match *test {
         Test::Bar { threshold, direction } => format!("{} {}", direction.symbol(), format_value(threshold, unit)),
         Test::Equivalent { reference, margin } => {
-            format!("within {} ± {margin}", format_value(reference, unit))
+            let points = if unit == "%" { " points" } else { "" };
+            format!("within {} ± {margin}{points}", format_value(reference, unit))
         }
         Test::Subsample { margin } => format!("within ±{margin} (matched pixel), beyond it (matched index)"),
     }
@@ -273,12 +289,12 @@ fn reading(
     let mut parts = vec![head];
     for (c, &s) in rows.iter().zip(sides) {
         let cv = format_interval(&c.value, unit);
-        let d = format_interval(&c.difference, if unit == "%" { "points" } else { unit });
+        let d = format_difference(&c.difference, unit);
         let words = match (c.state.as_str(), s) {
             ("before", Side::Better) if control_meets(c) => {
                 format!("it holds at initialisation too ({cv}), and training improves it by {d}")
             }
-            ("before", Side::Better) => format!("before training it is {cv}: training brings it about ({d})"),
+            ("before", Side::Better) => format!("before training it is {cv}: training brings it about (difference {d})"),
             ("before", Side::Worse) if control_meets(c) => {
                 format!("it holds at initialisation ({cv}); training lowers it (difference {d})")
             }

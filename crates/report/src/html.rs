@@ -136,6 +136,21 @@ pub fn with_interval(mean: f64, low: f64, high: f64, unit: &str) -> String {
     }
 }
 
+/// A paired difference, signed, in the unit differences of `unit` take:
+/// `+84.54 [+84.11, +84.92] points`, `-0.044 [-0.046, -0.042]`.
+pub fn difference_interval(mean: f64, low: f64, high: f64, unit: &str) -> String {
+    let unit = difference_unit(unit);
+    if !unit.is_empty() {
+        return with_interval(mean, low, high, unit);
+    }
+    let signed = |v: f64| if v.is_nan() { "n/a".to_string() } else { format!("{v:+.3}") };
+    if low.is_nan() || high.is_nan() {
+        signed(mean)
+    } else {
+        format!("{} [{}, {}]", signed(mean), signed(low), signed(high))
+    }
+}
+
 /// The unit of a difference of values in `unit`.
 fn difference_unit(unit: &str) -> &str {
     if unit == "%" {
@@ -232,11 +247,11 @@ fn claims_section(rows: &[&(Option<&str>, &ClaimRow, String)]) -> String {
                         if control.difference.mean.is_nan() {
                             "–".to_string()
                         } else {
-                            with_interval(
+                            difference_interval(
                                 control.difference.mean,
                                 control.difference.low,
                                 control.difference.high,
-                                difference_unit(&c.unit),
+                                &c.unit,
                             )
                         },
                     );
@@ -289,11 +304,11 @@ pub fn claims_markdown(rows: &[(&str, &ClaimRow)]) -> String {
                             if control.difference.mean.is_nan() {
                                 "–".to_string()
                             } else {
-                                with_interval(
+                                difference_interval(
                                     control.difference.mean,
                                     control.difference.low,
                                     control.difference.high,
-                                    difference_unit(&c.unit),
+                                    &c.unit,
                                 )
                             }
                         );
