@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The GPU baseline: the CRWN trained the way a good PyTorch user would write it.
 
-Same model and protocol as `tgsh-train` (REFERENCE.md sections 1-2):
+Same model and protocol as `tgsh-train` (docs/METHOD.md, "The model" and "Training"):
 
 - fly-hash encoder W1 (H x 784, 0/1, `k` random pixels per hidden unit),
   r = relu(W1 x - mean_j (W1 x)_j) with x normalised by MNIST's mean and std;

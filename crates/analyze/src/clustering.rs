@@ -160,6 +160,36 @@ impl Dendrogram {
     }
 }
 
+impl Dendrogram {
+    /// Whether `group` is a cluster of the tree, as a margin: the lowest
+    /// height at which a member joins a task outside the group, minus the
+    /// height at which the whole group is joined (both from the cophenetic
+    /// distances). Positive: the group forms one cluster before any member
+    /// joins another task; zero or negative: it does not. NaN for a group
+    /// of fewer than two tasks or with nothing outside it.
+    pub fn clade_margin(&self, group: &[usize]) -> f64 {
+        let n = self.n;
+        if group.len() < 2 || group.len() >= n {
+            return f64::NAN;
+        }
+        let coph = self.cophenetic();
+        let at = |i: usize, j: usize| coph[n * i.min(j) - i.min(j) * (i.min(j) + 1) / 2 + (i.max(j) - i.min(j) - 1)];
+        let mut joined = f64::NEG_INFINITY;
+        let mut leaves = f64::INFINITY;
+        for (a, &i) in group.iter().enumerate() {
+            for &j in &group[a + 1..] {
+                if i != j {
+                    joined = joined.max(at(i, j));
+                }
+            }
+            for j in (0..n).filter(|j| !group.contains(j)) {
+                leaves = leaves.min(at(i, j));
+            }
+        }
+        leaves - joined
+    }
+}
+
 /// Relabels clusters `0, 1, ...` in order of first appearance.
 pub fn canonical(labels: &[usize]) -> Vec<usize> {
     let mut seen: Vec<usize> = Vec::new();
@@ -269,6 +299,45 @@ mod tests {
                 assert_eq!(linfa_labels(&sim, n, k, Linkage::Average), tree.cut(k), "n {n}, k {k}");
             }
         }
+    }
+
+    /// Eight vectors in 5 dimensions (rounded to 3 decimals), rows 3 and 5
+    /// near row 0; their cosine similarities and the scipy values below.
+    const EIGHT: [[f64; 5]; 8] = [
+        [0.001, 0.299, -0.274, -0.891, -0.455],
+        [-0.992, 0.060, 1.340, -0.492, -0.620],
+        [0.490, 0.357, 0.105, -0.930, -0.029],
+        [0.034, 0.318, -0.642, -0.868, -0.047],
+        [-0.618, 0.642, -0.226, -1.147, 0.345],
+        [0.268, -0.121, -0.248, -0.689, -0.521],
+        [-1.530, -0.478, -0.979, -0.809, 1.061],
+        [-0.808, -0.033, 0.884, -0.584, -0.112],
+    ];
+
+    #[test]
+    fn clade_margin_and_nearest_margin_match_scipy() {
+        // numpy/scipy on EIGHT: cos = X Xᵀ / (|x_i| |x_j|); Z = linkage(squareform(1 - cos), 'average');
+        // C = squareform(cophenet(Z)); Z's heights: 0.05220642012121079 ({1, 7}),
+        // 0.1239579714569734 ({0, 3}), 0.2144750021766355 (+5), 0.28731732108061586 (+2), ...
+        // clade margin = min C[group, outside] - max C[group, group]:
+        //   {0, 3, 5}: 0.07284231890398035; {1, 7}: 0.8353673102449684;
+        //   {0, 3, 4, 5}: -0.37326186761794494 (2 joins before 4).
+        // nearest margin = min S[0, members] - max S[0, others]:
+        //   0 -> {3, 5}: 0.10078404166183563; 0 -> {3, 4, 5}: -0.0781694777480525.
+        let vectors: Vec<Vec<f32>> = EIGHT.iter().map(|r| r.iter().map(|&v| v as f32).collect()).collect();
+        let sim = crate::similarity::similarity_matrix(&vectors);
+        let tree = dendrogram(&condensed_cosine_distance(&sim, 8), 8, Linkage::Average);
+        let heights: Vec<f64> = tree.merges.iter().map(|m| m.height).collect();
+        for (h, want) in heights.iter().zip([0.05220642012121079, 0.1239579714569734, 0.2144750021766355, 0.28731732108061586]) {
+            assert!((h - want).abs() < 1e-6, "{heights:?}");
+        }
+        // Tolerances: the vectors are f32 here, float64 in numpy.
+        assert!((tree.clade_margin(&[0, 3, 5]) - 0.07284231890398035).abs() < 1e-6);
+        assert!((tree.clade_margin(&[1, 7]) - 0.8353673102449684).abs() < 1e-6);
+        assert!((tree.clade_margin(&[0, 3, 4, 5]) + 0.37326186761794494).abs() < 1e-6);
+        assert!((crate::similarity::nearest_margin(&sim, 8, 0, &[3, 5]) - 0.10078404166183563).abs() < 1e-6);
+        assert!((crate::similarity::nearest_margin(&sim, 8, 0, &[3, 4, 5]) + 0.0781694777480525).abs() < 1e-6);
+        assert!(tree.clade_margin(&[0]).is_nan());
     }
 
     #[test]

@@ -335,13 +335,14 @@ pub fn analyze_seed(
         for &split in &names {
             let m = split_mean(acc, splits, split);
             means.insert((method.name.as_str(), split), m);
-            statistics.push((format!("heldout.accuracy[{}].{split}", method.name), m));
+            // Accuracies in %, their differences in percentage points.
+            statistics.push((format!("heldout.accuracy[{}].{split}", method.name), 100.0 * m));
         }
     }
     for (a, b) in claim_pairs() {
         for &split in &names {
             if let (Some(x), Some(y)) = (means.get(&(a, split)), means.get(&(b, split))) {
-                statistics.push((format!("heldout.difference[{a} - {b}].{split}"), x - y));
+                statistics.push((format!("heldout.difference[{a} - {b}].{split}"), 100.0 * (x - y)));
             }
         }
     }
@@ -453,6 +454,7 @@ impl HeldoutShard {
             .map(|(statistic, value)| SeedStatisticRow {
                 seed,
                 statistic: statistic.clone(),
+                state: crate::claims::AFTER.to_string(),
                 value: *value,
             })
             .collect();
@@ -511,13 +513,8 @@ pub fn run(
             stage.commit()?;
             for c in &claims {
                 eprintln!(
-                    "analyze: claim {}: {} ({:+.2} points, 95 % CI {:+.2} to {:+.2}, {} seeds)",
-                    c.claim.id,
-                    c.verdict,
-                    100.0 * c.mean,
-                    100.0 * c.ci_low,
-                    100.0 * c.ci_high,
-                    c.seeds
+                    "analyze: claim {}: {} ({:+.2} points, 95 % interval {:+.2} to {:+.2}, {} seeds)",
+                    c.claim.id, c.verdict, c.value.mean, c.value.low, c.value.high, c.value.seeds
                 );
             }
         }

@@ -1,17 +1,22 @@
 //! The summary of a held-out pipeline (`analyze/summary/`): the seeds'
 //! held-out tables merged into the comparison table (method x split, mean
-//! and 95 % Student-t interval across seeds), accuracy as a function of
+//! and 95 % interval across seeds: the expanded percentile bootstrap over
+//! seeds, which keeps accuracies in 0-1), accuracy as a function of
 //! `s`, the context cosines averaged over seeds, every statistic's interval,
 //! and the claims of "Walking the Weight Manifold" with their verdicts.
 //!
-//! Each claim's statistic is a per-seed difference of mean accuracies, say
-//! circle minus input conditioning over the interpolated tasks; the claim
-//! passes when the whole 95 % interval across seeds is above 0, fails when
-//! all of it is below, and is inconclusive otherwise.
+//! Each claim's statistic is a per-seed difference of mean accuracies in
+//! percentage points, say circle minus input conditioning over the
+//! interpolated tasks; the claim passes when the whole 95 % interval
+//! across seeds is above 0, fails when all of it is below, and is
+//! inconclusive otherwise. The comparison is its own control (the method
+//! it must beat).
 
-use crate::claims::{Claim, Direction};
+use crate::claims::{Claim, Direction, Section, Test, AFTER};
 use crate::heldout::{in_split, split_names};
-use crate::summary::{write_claims, ClaimRow};
+use crate::judge::{judge, ClaimRow};
+use crate::stats::Range;
+use crate::summary::write_claims;
 use crate::{stats, AnalyzeError};
 use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array};
 use std::collections::BTreeMap;
@@ -33,26 +38,32 @@ struct MethodInfo {
 }
 
 /// The claims of a held-out pipeline whose statistics exist in `statistics`.
-pub fn heldout_claims(statistics: &BTreeMap<String, Vec<f64>>, splits: &[Split]) -> Vec<Claim> {
+pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split]) -> Vec<Claim> {
     let paper = "Walking the Weight Manifold (abstract and findings)";
     let beyond = "beyond the paper: this project's question";
     let mut out = Vec::new();
     let mut push = |id: String, claim: String, figure: &str, statistic: String, note: String| {
-        if statistics.contains_key(&statistic) {
+        if statistics.contains_key(&(statistic.clone(), AFTER.to_string())) {
             out.push(Claim {
                 id,
                 claim,
                 figure: figure.into(),
+                section: if figure == beyond { Section::Beyond } else { Section::Paper },
                 statistic,
-                threshold: 0.0,
-                direction: Direction::Above,
+                state: AFTER,
+                controls: Vec::new(),
+                needs_training: false,
+                test: Test::Bar {
+                    threshold: 0.0,
+                    direction: Direction::Above,
+                },
                 note,
             });
         }
     };
     let note = |a: &str, b: &str, split: &str| {
         format!(
-            "per seed: mean test accuracy over the {split} tasks of `{a}` minus that of `{b}` (fraction); 95 % Student-t interval across seeds"
+            "per seed: mean test accuracy over the {split} tasks of `{a}` minus that of `{b}`, in percentage points; 95 % bootstrap interval across seeds"
         )
     };
     for split in [Split::Interpolated, Split::Extrapolated]
@@ -181,7 +192,7 @@ pub fn summarise(
                 })
                 .collect();
             let tasks = splits.iter().filter(|&&s| in_split(s, split)).count() as u32;
-            table.push((m, split, tasks, stats::t_interval(&per_seed)));
+            table.push((m, split, tasks, stats::interval(&per_seed, Range::FRACTION)));
         }
     }
     let text = |f: &dyn Fn(&MethodInfo) -> &str| -> ArrayRef {
@@ -213,7 +224,7 @@ pub fn summarise(
         .flat_map(|m| {
             (0..n).map(move |t| {
                 let values: Vec<f64> = m.accuracy.iter().map(|acc| acc[t]).collect();
-                (m, t, stats::t_interval(&values))
+                (m, t, stats::interval(&values, Range::FRACTION))
             })
         })
         .collect();
@@ -284,31 +295,12 @@ pub fn summarise(
 
     // statistics.parquet and claims.parquet.
     let per_seed = crate::summary::read_seed_statistics(artifacts, seeds)?;
-    let intervals: BTreeMap<&str, (f64, f64, f64, u32)> = per_seed
-        .iter()
-        .map(|(name, values)| {
-            let finite = values.iter().filter(|v| v.is_finite()).count() as u32;
-            let (m, lo, hi) = stats::t_interval(values);
-            (name.as_str(), (m, lo, hi, finite))
-        })
-        .collect();
-    write(
-        "statistics.parquet",
-        analysis::summary_statistics_schema(),
-        vec![
-            Arc::new(StringArray::from(intervals.keys().copied().collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(intervals.values().map(|v| v.0).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(intervals.values().map(|v| v.1).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(intervals.values().map(|v| v.2).collect::<Vec<_>>())),
-            Arc::new(UInt32Array::from(intervals.values().map(|v| v.3).collect::<Vec<_>>())),
-            schema::float_list_column(&per_seed.values().cloned().collect::<Vec<_>>()),
-        ],
-    )?;
+    crate::summary::write_statistics(&write, &per_seed)?;
     let claims: Vec<ClaimRow> = heldout_claims(&per_seed, splits)
         .into_iter()
         .map(|claim| {
-            let interval = intervals[claim.statistic.as_str()];
-            ClaimRow::judged(claim, interval)
+            let values = per_seed[&(claim.statistic.clone(), AFTER.to_string())].clone();
+            judge(claim, &values, &[])
         })
         .collect();
     write_claims(&dir.join("claims.parquet"), &claims, &meta)?;
@@ -322,8 +314,14 @@ mod tests {
     #[test]
     fn claims_exist_only_for_measured_statistics_and_present_splits() {
         let stats = BTreeMap::from([
-            ("heldout.difference[circle - input].interpolated".to_string(), vec![0.1]),
-            ("heldout.difference[circle - input].seen".to_string(), vec![0.1]),
+            (
+                ("heldout.difference[circle - input].interpolated".to_string(), AFTER.to_string()),
+                vec![0.1],
+            ),
+            (
+                ("heldout.difference[circle - input].seen".to_string(), AFTER.to_string()),
+                vec![0.1],
+            ),
         ]);
         let splits = [Split::Seen, Split::Interpolated];
         let ids: Vec<String> = heldout_claims(&stats, &splits).into_iter().map(|c| c.id).collect();

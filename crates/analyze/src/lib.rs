@@ -7,18 +7,27 @@
 //! by tensor name (`tgsh_model::Model::load`), so models written by any
 //! trainer that follows ARCHITECTURE.md work here. One module per analysis:
 //!
+//! Every statistic is measured by the same code on the trained contexts and
+//! on its controls: the contexts before training, no modulation (every
+//! `c_t = 1`), and the task order shuffled (docs/METHOD.md).
+//!
 //! - [`similarity`]: cosine similarity of contexts before and after
 //!   training, adjacency profile, rank correlation with task distance
-//!   (Figs. 1b, 4b, 5b; Shift-2px as a subsampling of Shift-1px).
+//!   (Figs. 1b, 4b, 5b).
+//! - [`subsampling`]: Shift-2px against Shift-1px at matched pixel offsets
+//!   and matched task indices (Fig. 5b vs 4b).
 //! - [`tgsh`]: intra vs inter similarity of representations, both groupings
-//!   (Fig. 1a).
-//! - [`reconstruction`]: pseudo-inverse reconstructions scored against class
-//!   means (Fig. 3, Eq. 3).
+//!   (Fig. 1a), and one image's representations under two tasks against
+//!   task distance (Definition 1b).
+//! - [`reconstruction`]: pseudo-inverse reconstructions, with and without
+//!   the notebook's noise, scored against class means (Fig. 3, Eq. 3).
 //! - [`clustering`]: agglomerative clustering on cosine distance, dendrogram,
-//!   leaf order, cophenetic correlation (Fig. 7).
+//!   leaf order, cophenetic correlation, groups as clusters (Fig. 7).
+//! - [`pca`]: the contexts' principal components, and whether they trace a
+//!   loop in task order (beyond the paper).
 //! - [`cross_task`]: the accuracy of every context on every task's test set.
-//! - [`claims`]: the claims, their bars and verdicts; [`stats`]: the
-//!   statistics they rest on.
+//! - [`claims`]: the claims, their controls and tests; [`judge`]: verdicts
+//!   and their words; [`stats`]: the statistics they rest on.
 //! - [`heldout`], [`heldout_summary`]: for held-out pipelines (`[heldout]`)
 //!   instead of all of the above, every method on every task, trained or
 //!   not, and the claims of "Walking the Weight Manifold".
@@ -29,10 +38,13 @@ pub mod clustering;
 pub mod cross_task;
 pub mod heldout;
 pub mod heldout_summary;
+pub mod judge;
+pub mod pca;
 pub mod reconstruction;
 pub mod shard;
 pub mod similarity;
 pub mod stats;
+pub mod subsampling;
 pub mod summary;
 pub mod tgsh;
 
@@ -97,9 +109,10 @@ pub fn run(pipeline: &Pipeline, artifacts: &Artifacts, options: &RunOptions) -> 
             stage.commit()?;
             let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
             eprintln!(
-                "analyze: {} claims: {} pass, {} fail, {} inconclusive -> {}",
+                "analyze: {} claims: {} pass, {} hold untrained too, {} fail, {} inconclusive -> {}",
                 claims.len(),
                 count("pass"),
+                count("untrained"),
                 count("fail"),
                 count("inconclusive"),
                 artifacts.summary(ClaimRow::FILE).display()
@@ -119,19 +132,12 @@ fn analyze_shard(
 ) -> Result<(), AnalyzeError> {
     let start = Instant::now();
     let (model, _) = Model::load(&artifacts.model(seed))?;
-    let steps = [
-        "similarity",
-        "clustering",
-        "cross-task accuracy",
-        "T-GSH pairs",
-        "pseudo-inverse reconstruction",
-    ];
-    let bar = tgsh_common::progress::bar(steps.len() as u64, format!("analyze seed {seed}"));
+    let bar = tgsh_common::progress::bar(shard::STEPS.len() as u64, format!("analyze seed {seed}"));
     let mut timings: Vec<(String, f64)> = Vec::new();
     let (mut current, mut since) = ("load model".to_string(), start);
+    let trained = shard::final_accuracies(&artifacts.metrics(seed), test.names.len())?;
     let tables = shard::analyze_seed(
         &model,
-        &artifacts.metrics(seed),
         test,
         &family.analyze,
         family.topology,
@@ -147,7 +153,7 @@ fn analyze_shard(
     )?;
     timings.push((current, since.elapsed().as_secs_f64()));
     bar.finish_and_clear();
-    tables.check_diagonal(test.labels.len(), &artifacts.model(seed), &artifacts.metrics(seed))?;
+    tables.check_diagonal(&trained, test.labels.len(), &artifacts.model(seed), &artifacts.metrics(seed))?;
     let dir = stage.begin()?;
     tables.write(&dir)?;
     tgsh_common::schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;

@@ -9,6 +9,11 @@
 //! `max(m, n) eps s_max` as numpy and torch do. The noise is drawn from the
 //! model's seed.
 //!
+//! The same reconstruction without the noise (`z = W2[k] ⊙ c_t`) is scored
+//! beside it: it shows what the contexts carry, apart from the noise the
+//! notebook adds (whose standard deviation `1/H` is of the order of the
+//! entries of `W2[k] ⊙ c_t` themselves).
+//!
 //! Assumption 1 is then measured rather than looked at: each reconstruction
 //! is correlated (Pearson, over the 784 pixels) with the mean test image of
 //! every class in every task. It "shows the digit" when its own class's
@@ -97,14 +102,16 @@ pub struct Reconstruction {
     pub own_task_rank: f64,
 }
 
-/// Reconstructs every (task, class) from the model's decoder and trained
-/// contexts with `pinv_w1` (`784 x H`), drawing the noise from `rng`, and
-/// scores each against `means` (from [`class_means`]).
+/// Reconstructs every (task, class) from the model's decoder and
+/// `contexts` with `pinv_w1` (`784 x H`), with the notebook's noise drawn
+/// from `rng` when `noisy` (else `z = W2[k] ⊙ c_t` exactly), and scores
+/// each against `means` (from [`class_means`]).
 pub fn reconstruct(
     pinv_w1: &Array2<f64>,
     decoder: &[f32],
     contexts: &[Vec<f32>],
     means: &[Vec<ClassMean>],
+    noisy: bool,
     rng: &mut impl rand::Rng,
 ) -> Vec<Reconstruction> {
     let h = pinv_w1.ncols();
@@ -118,7 +125,7 @@ pub fn reconstruct(
             let column = task * CLASSES + class;
             for unit in 0..h {
                 let mean = decoder[class * h + unit] as f64 * context[unit] as f64;
-                z[[unit, column]] = mean + noise.sample(rng);
+                z[[unit, column]] = if noisy { mean + noise.sample(rng) } else { mean };
             }
         }
     }
@@ -160,6 +167,27 @@ pub fn reconstruct(
             }
         })
         .collect()
+}
+
+/// The per-seed scores of a set of reconstructions, named
+/// `<prefix>.own_class_best`, `.own_task_best`, `.own_task_rank`,
+/// `.own_correlation_mean`.
+pub fn statistics(prefix: &str, reconstructions: &[Reconstruction]) -> Vec<(String, f64)> {
+    let fraction = |f: &dyn Fn(&Reconstruction) -> bool| {
+        reconstructions.iter().filter(|r| f(r)).count() as f64 / reconstructions.len().max(1) as f64
+    };
+    vec![
+        (format!("{prefix}.own_class_best"), fraction(&|r| r.best_class == r.class)),
+        (format!("{prefix}.own_task_best"), fraction(&|r| r.best_task == r.task)),
+        (
+            format!("{prefix}.own_task_rank"),
+            stats::mean(&reconstructions.iter().map(|r| r.own_task_rank).collect::<Vec<_>>()),
+        ),
+        (
+            format!("{prefix}.own_correlation_mean"),
+            stats::mean(&reconstructions.iter().map(|r| r.own_correlation).collect::<Vec<_>>()),
+        ),
+    ]
 }
 
 fn argmax(values: &[f64]) -> usize {
@@ -257,7 +285,7 @@ mod tests {
             decoder.extend(pattern(0, k));
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let out = reconstruct(&p, &decoder, &[context.clone(), context], &means, &mut rng);
+        let out = reconstruct(&p, &decoder, &[context.clone(), context], &means, true, &mut rng);
         assert_eq!(out.len(), 2 * CLASSES);
         for r in out.iter().filter(|r| r.task == 0) {
             assert!(r.own_correlation > 0.999, "{}", r.own_correlation);

@@ -124,25 +124,61 @@ pub fn best_other_is_adjacent(matrix: &[f64], n: usize, topology: Topology) -> f
     hits as f64 / n as f64
 }
 
+/// Whether `members` are `anchor`'s most similar tasks, as a margin: the
+/// smallest similarity of `anchor` to a member minus the largest to any
+/// other task (positive: they are its `members.len()` nearest). NaN when
+/// no task is left outside.
+pub fn nearest_margin(matrix: &[f64], n: usize, anchor: usize, members: &[usize]) -> f64 {
+    let inside = members
+        .iter()
+        .map(|&m| matrix[anchor * n + m])
+        .fold(f64::INFINITY, f64::min);
+    let outside = (0..n)
+        .filter(|&j| j != anchor && !members.contains(&j))
+        .map(|j| matrix[anchor * n + j])
+        .fold(f64::NEG_INFINITY, f64::max);
+    if members.is_empty() || outside == f64::NEG_INFINITY {
+        f64::NAN
+    } else {
+        inside - outside
+    }
+}
+
+/// The matrix with its tasks relabelled: `out[i][j] = matrix[p[i]][p[j]]`
+/// (the task-order permutation null).
+pub fn permuted(matrix: &[f64], n: usize, p: &[usize]) -> Vec<f64> {
+    let mut out = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            out[i * n + j] = matrix[p[i] * n + p[j]];
+        }
+    }
+    out
+}
+
+/// The statistics of one similarity matrix that every state shares:
+/// `similarity.off_diagonal_abs_mean`, `similarity.nearest_is_adjacent`,
+/// `similarity.distance_spearman`.
+pub fn statistics(matrix: &[f64], n: usize, topology: Topology) -> Vec<(String, f64)> {
+    vec![
+        ("similarity.off_diagonal_abs_mean".into(), off_diagonal_abs_mean(matrix, n)),
+        (
+            "similarity.nearest_is_adjacent".into(),
+            best_other_is_adjacent(matrix, n, topology),
+        ),
+        (
+            "similarity.distance_spearman".into(),
+            distance_correlation(matrix, n, topology),
+        ),
+    ]
+}
+
 /// Mean `|cos|` over the off-diagonal entries.
 pub fn off_diagonal_abs_mean(matrix: &[f64], n: usize) -> f64 {
     let values: Vec<f64> = (0..n)
         .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| matrix[i * n + j].abs()))
         .collect();
     stats::mean(&values)
-}
-
-/// The off-diagonal entries `i < j` of `matrix` restricted to the tasks
-/// `0, every, 2 every, ...` (the 1px shifts that are also 2px shifts).
-pub fn subsampled_upper(matrix: &[f64], n: usize, every: usize) -> Vec<f64> {
-    let kept: Vec<usize> = (0..n).step_by(every.max(1)).collect();
-    let mut out = Vec::new();
-    for (a, &i) in kept.iter().enumerate() {
-        for &j in &kept[a + 1..] {
-            out.push(matrix[i * n + j]);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -213,11 +249,12 @@ mod tests {
     }
 
     #[test]
-    fn subsampling_keeps_every_other_task() {
-        // 4 tasks; keep 0 and 2: the one pair (0, 2).
-        let m: Vec<f64> = (0..16).map(|v| v as f64).collect();
-        assert_eq!(subsampled_upper(&m, 4, 2), vec![2.0]);
-        assert_eq!(subsampled_upper(&m, 4, 1), vec![1.0, 2.0, 3.0, 6.0, 7.0, 11.0]);
+    fn permuting_relabels_rows_and_columns_together() {
+        let m: Vec<f64> = (0..9).map(|v| v as f64).collect();
+        // p = (2, 0, 1): out[0][1] = m[2][0] = 6.
+        let out = permuted(&m, 3, &[2, 0, 1]);
+        assert_eq!(out, vec![8.0, 6.0, 7.0, 2.0, 0.0, 1.0, 5.0, 3.0, 4.0]);
+        assert_eq!(permuted(&m, 3, &[0, 1, 2]), m);
     }
 
     proptest! {

@@ -16,6 +16,13 @@
 //! Inter pairs include one image under two tasks (a `1/per_class` share of
 //! them, as in the notebook). Every statistic uses every pair; a uniform
 //! sample of pairs is stored as the distribution.
+//!
+//! Definition 1b, that representations of well-separated task manifolds
+//! are far apart, is measured with the same images: the similarity of one
+//! image's representations under two tasks ([`same_image_similarity`]),
+//! as a function of task distance. Every statistic here is computed the
+//! same way on the trained contexts and on the controls (the contexts
+//! before training, and no modulation, every `c_t = 1`).
 
 use crate::stats;
 use rand::seq::SliceRandom;
@@ -104,6 +111,29 @@ pub fn pairs(reps: &[Vec<Vec<f32>>], groups: &[usize]) -> Pairs {
     Pairs { intra, inter }
 }
 
+/// Definition 1b: for every pair of tasks `(t, u)`, the mean over images
+/// `x` of `cos(rep_t(x), rep_u(x))`, one image under two tasks, as a
+/// row-major `T x T` matrix (the diagonal is 1 for non-zero
+/// representations). `reps[task][image]` are unit-normalised.
+pub fn same_image_similarity(reps: &[Vec<Vec<f32>>]) -> Vec<f64> {
+    let tasks = reps.len();
+    let rows: Vec<Vec<f64>> = (0..tasks)
+        .into_par_iter()
+        .map(|t| {
+            (0..tasks)
+                .map(|u| {
+                    let images = reps[t].len().min(reps[u].len());
+                    let sum: f64 = (0..images)
+                        .map(|x| tgsh_model::forward::dot(&reps[t][x], &reps[u][x]) as f64)
+                        .sum();
+                    sum / images.max(1) as f64
+                })
+                .collect()
+        })
+        .collect();
+    rows.concat()
+}
+
 /// `v / |v|` (zero stays zero).
 pub fn normalised(v: Vec<f32>) -> Vec<f32> {
     let norm = v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
@@ -177,6 +207,18 @@ mod tests {
         assert_eq!(p.inter.iter().sum::<f64>(), 4.0);
         let s = statistics("label", &p);
         assert_eq!(s[0], ("tgsh.label.auc".to_string(), 0.25)); // intra never beats inter 1s, ties with 0s
+    }
+
+    #[test]
+    fn same_image_similarity_averages_one_image_under_two_tasks() {
+        // Two tasks, two images: task 1 keeps image 0 and turns image 1 by 90 degrees.
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        let task0 = vec![vec![1.0, 0.0], vec![s, s]];
+        let task1 = vec![vec![1.0, 0.0], vec![-s, s]];
+        let m = same_image_similarity(&[task0, task1]);
+        // cos = 1 for image 0, 0 for image 1: mean 0.5 off the diagonal.
+        assert!((m[1] - 0.5).abs() < 1e-6 && (m[2] - 0.5).abs() < 1e-6);
+        assert!((m[0] - 1.0).abs() < 1e-6 && (m[3] - 1.0).abs() < 1e-6);
     }
 
     #[test]

@@ -426,7 +426,7 @@ pub enum DeviceChoice {
     Auto,
 }
 
-/// `[train]`: the CRWN model and its optimiser (REFERENCE.md §1-2).
+/// `[train]`: the CRWN model and its optimiser (docs/METHOD.md, "The model").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
@@ -608,6 +608,15 @@ pub enum ClaimSpec {
         #[serde(default = "default_clusters")]
         clusters: usize,
     },
+    /// The tasks `nearest` are the ones most similar to `task`, and with it
+    /// they form a cluster of the merge tree before any of them joins
+    /// another task (two claims).
+    NearestGroup {
+        /// The task the group gathers around.
+        task: String,
+        /// The tasks that should be its nearest.
+        nearest: Vec<String>,
+    },
     /// This task's context has negative similarity to every other task's.
     Outgroup {
         /// The task.
@@ -628,17 +637,30 @@ pub enum ClaimSpec {
         #[serde(default)]
         source: String,
     },
+    /// Mean final test accuracy over tasks equals `percent` within
+    /// `±margin` percentage points (two one-sided tests at 95 %).
+    MeanAccuracyEquivalent {
+        /// The reference, in percent.
+        percent: f64,
+        /// The equivalence margin, in percentage points.
+        margin: f64,
+        /// Where the reference comes from.
+        #[serde(default)]
+        source: String,
+    },
     /// The after-training similarity matrix is the matrix of pipeline
-    /// `pipeline` at every `every`-th task (Shift-2px vs Shift-1px).
+    /// `pipeline` at every `every`-th task (Shift-2px vs Shift-1px): at each
+    /// task distance `d`, this family's similarity equals `pipeline`'s at
+    /// `every d` within `±margin`, and differs from `pipeline`'s at `d`.
     SubsampleOf {
         /// The finer pipeline (a file name in the same folder, without `.toml`).
         pipeline: String,
         /// The subsampling step.
         #[serde(default = "default_every")]
         every: usize,
-        /// The correlation required.
-        #[serde(default = "default_subsample_correlation")]
-        min_correlation: f64,
+        /// The equivalence margin, in cosine similarity (docs/METHOD.md).
+        #[serde(default = "default_subsample_margin")]
+        margin: f64,
     },
 }
 
@@ -648,8 +670,8 @@ fn default_clusters() -> usize {
 fn default_every() -> usize {
     2
 }
-fn default_subsample_correlation() -> f64 {
-    0.5
+fn default_subsample_margin() -> f64 {
+    0.05
 }
 
 /// `[analyze]`: how the trained contexts are analysed.
@@ -766,6 +788,28 @@ impl AnalyzeConfig {
                         ));
                     }
                 }
+                ClaimSpec::NearestGroup { task: t, nearest } => {
+                    task(t)?;
+                    nearest.iter().try_for_each(|t| task(t))?;
+                    if nearest.is_empty() || nearest.len() + 1 >= n || nearest.contains(t) {
+                        return Err(format!(
+                            "analyze.claims: nearest_group needs 1 to {} tasks other than `{t}` in `nearest`, and at least one task outside the group",
+                            n.saturating_sub(2)
+                        ));
+                    }
+                }
+                ClaimSpec::MeanAccuracyEquivalent { percent, margin, .. } => {
+                    if !(percent.is_finite() && *percent > 0.0 && *percent <= 100.0) {
+                        return Err(format!(
+                            "analyze.claims: mean_accuracy_equivalent percent = {percent} is invalid: need 0 < percent <= 100"
+                        ));
+                    }
+                    if !(margin.is_finite() && *margin > 0.0 && *margin < 100.0) {
+                        return Err(format!(
+                            "analyze.claims: mean_accuracy_equivalent margin = {margin} is invalid: need 0 < margin < 100 (percentage points)"
+                        ));
+                    }
+                }
                 ClaimSpec::Outgroup { task: t } => task(t)?,
                 ClaimSpec::MoreSimilar { pair, than } => pair.iter().chain(than).try_for_each(|t| task(t))?,
                 ClaimSpec::MeanAccuracyAtLeast { percent, .. } => {
@@ -778,7 +822,7 @@ impl AnalyzeConfig {
                 ClaimSpec::SubsampleOf {
                     pipeline,
                     every,
-                    min_correlation,
+                    margin,
                 } => {
                     if pipeline.is_empty()
                         || !pipeline
@@ -792,9 +836,9 @@ impl AnalyzeConfig {
                     if *every < 1 {
                         return Err("analyze.claims: subsample_of every = 0 is invalid: need at least 1".into());
                     }
-                    if !(-1.0..=1.0).contains(min_correlation) {
+                    if !(margin.is_finite() && *margin > 0.0 && *margin < 1.0) {
                         return Err(format!(
-                            "analyze.claims: subsample_of min_correlation = {min_correlation} is invalid: need -1 to 1"
+                            "analyze.claims: subsample_of margin = {margin} is invalid: need 0 < margin < 1 (cosine similarity)"
                         ));
                     }
                 }
@@ -999,6 +1043,55 @@ mod tests {
         assert!(e.contains("train.seeds"), "{e}");
         let e = error_of(&format!("{ROTATION}\n[train]\nencoder = \"conv\"\n"));
         assert!(e.contains("conv") && e.contains("flyhash"), "{e}");
+    }
+
+    fn family_claims(p: &Pipeline) -> &[ClaimSpec] {
+        match &p.experiment {
+            Experiment::Family(f) => &f.analyze.claims,
+            Experiment::Heldout(_) => panic!("a task-family pipeline"),
+        }
+    }
+
+    #[test]
+    fn claim_kinds_with_controls_parse_and_validate() {
+        let augment = "[data.family]\nname = \"x\"\ntask_names = [\"A\", \"B\", \"C\", \"D\"]\n\
+                       tasks = [{ transform = \"identity\" }, { transform = \"hflip\" }, { transform = \"vflip\" }, { transform = \"invert\" }]\n";
+        let p = parse(&format!(
+            "{augment}[analyze]\nclaims = [{{ kind = \"nearest_group\", task = \"A\", nearest = [\"B\", \"C\"] }}]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            family_claims(&p),
+            vec![ClaimSpec::NearestGroup {
+                task: "A".into(),
+                nearest: vec!["B".into(), "C".into()]
+            }]
+        );
+        // The whole family as the group leaves nothing outside it.
+        let e = error_of(&format!(
+            "{augment}[analyze]\nclaims = [{{ kind = \"nearest_group\", task = \"A\", nearest = [\"B\", \"C\", \"D\"] }}]\n"
+        ));
+        assert!(e.contains("nearest_group"), "{e}");
+        let e = error_of(&format!(
+            "{ROTATION}\n[analyze]\nclaims = [{{ kind = \"mean_accuracy_equivalent\", percent = 94.4, margin = 0 }}]\n"
+        ));
+        assert!(e.contains("margin = 0"), "{e}");
+        let e = error_of(&format!(
+            "{ROTATION}\n[analyze]\nclaims = [{{ kind = \"subsample_of\", pipeline = \"x\", margin = 1.5 }}]\n"
+        ));
+        assert!(e.contains("margin = 1.5"), "{e}");
+        let p = parse(&format!(
+            "{ROTATION}\n[analyze]\nclaims = [{{ kind = \"subsample_of\", pipeline = \"x\" }}]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            family_claims(&p),
+            vec![ClaimSpec::SubsampleOf {
+                pipeline: "x".into(),
+                every: 2,
+                margin: 0.05
+            }]
+        );
     }
 
     #[test]

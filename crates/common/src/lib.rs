@@ -62,3 +62,23 @@ pub const SIDE: usize = 28;
 pub const PIXELS: usize = SIDE * SIDE;
 /// Number of MNIST classes.
 pub const CLASSES: usize = 10;
+
+/// `n` and a noun, plural unless `n` is 1: `1 epoch`, `3 epochs`. For
+/// nouns whose plural adds an `s`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plurals_take_an_s_except_for_one() {
+        assert_eq!(super::plural(1, "epoch"), "1 epoch");
+        assert_eq!(super::plural(3, "epoch"), "3 epochs");
+        assert_eq!(super::plural(0, "seed"), "0 seeds");
+    }
+}

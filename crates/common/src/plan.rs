@@ -18,7 +18,8 @@ use crate::config::{ClaimSpec, Experiment, FamilyExperiment, HeldoutExperiment, 
 use crate::error::Result;
 use crate::schema::analysis::{
     AccuracySummaryRow, AdjacencyRow, AdjacencySummaryRow, ClaimRow, ClassMeanRow, ClusterRow, ContextCosineRow,
-    CrossTaskRow, DendrogramRow, HeldoutCurveRow, HeldoutRow, ReconstructionRow, SeedStatisticRow, SimilarityRow,
+    ContextsPcaRow, CrossTaskRow, DendrogramRow, HeldoutCurveRow, HeldoutRow, ReconstructionRow,
+    RepresentationProfileRow, RepresentationProfileSummaryRow, SeedStatisticRow, SimilarityRow, SubsamplingRow,
     TgshPairRow, TgshSummaryRow,
 };
 use crate::schema::{HeldoutMetricsRow, MetricsRow, Table, TaskRow, TimingRow, TEST_IMAGES_FILE};
@@ -325,6 +326,8 @@ fn family_shard_files() -> Vec<String> {
         TgshPairRow::FILE,
         DendrogramRow::FILE,
         ClusterRow::FILE,
+        ContextsPcaRow::FILE,
+        RepresentationProfileRow::FILE,
         SeedStatisticRow::FILE,
         TimingRow::FILE,
     ]
@@ -409,23 +412,38 @@ pub fn references(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Vec<(Str
     Ok(out)
 }
 
+/// Whether a family pipeline compares itself with a finer one
+/// (`subsample_of`), which adds `subsampling.parquet` to its summary.
+pub fn has_subsampling(family: &FamilyExperiment) -> bool {
+    family
+        .analyze
+        .claims
+        .iter()
+        .any(|c| matches!(c, ClaimSpec::SubsampleOf { .. }))
+}
+
 fn summary_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Job> {
     let seeds = &pipeline.train.seeds;
     let dir = artifacts.analyze_summary();
     let args = vec!["--summary".to_string()];
     Ok(match &pipeline.experiment {
         Experiment::Family(family) => {
-            let files = [
+            let mut files = [
                 crate::schema::analysis::StatisticRow::FILE,
                 ClaimRow::FILE,
                 TgshSummaryRow::FILE,
                 AdjacencySummaryRow::FILE,
+                RepresentationProfileSummaryRow::FILE,
                 AccuracySummaryRow::FILE,
                 crate::schema::analysis::DendrogramSummaryRow::FILE,
                 crate::schema::analysis::ClusterSummaryRow::FILE,
                 ClassMeanRow::FILE,
             ]
-            .map(String::from);
+            .map(String::from)
+            .to_vec();
+            if has_subsampling(family) {
+                files.push(SubsamplingRow::FILE.into());
+            }
             let mut job = Job::new(artifacts, "summary", args, dir, &files);
             job.inputs = vec![artifacts.tasks(), artifacts.test_images()];
             for &seed in seeds {
@@ -433,7 +451,7 @@ fn summary_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Job> {
                     SeedStatisticRow::FILE,
                     SimilarityRow::FILE,
                     AdjacencyRow::FILE,
-                    TgshPairRow::FILE,
+                    RepresentationProfileRow::FILE,
                 ] {
                     job.inputs.push(artifacts.analysis(seed, file));
                 }
@@ -441,7 +459,7 @@ fn summary_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Job> {
             let references = references(pipeline, artifacts)?;
             for (_, other, other_seeds) in &references {
                 job.inputs
-                    .extend(other_seeds.iter().map(|&s| other.analysis(s, SimilarityRow::FILE)));
+                    .extend(other_seeds.iter().map(|&s| other.analysis(s, AdjacencyRow::FILE)));
             }
             job.params = serde_json::json!({
                 "analyze": family.analyze,
@@ -484,7 +502,7 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
     job.exact_outputs = false;
     let seeds = &pipeline.train.seeds;
     match &pipeline.experiment {
-        Experiment::Family(_) => {
+        Experiment::Family(family) => {
             job.inputs = vec![artifacts.tasks(), artifacts.test_images()];
             for &seed in seeds {
                 job.inputs.push(artifacts.metrics(seed));
@@ -493,6 +511,8 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
                     CrossTaskRow::FILE,
                     TgshPairRow::FILE,
                     ReconstructionRow::FILE,
+                    ContextsPcaRow::FILE,
+                    SeedStatisticRow::FILE,
                 ] {
                     job.inputs.push(artifacts.analysis(seed, file));
                 }
@@ -502,12 +522,16 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
                 crate::schema::analysis::StatisticRow::FILE,
                 AccuracySummaryRow::FILE,
                 AdjacencySummaryRow::FILE,
+                RepresentationProfileSummaryRow::FILE,
                 TgshSummaryRow::FILE,
                 crate::schema::analysis::DendrogramSummaryRow::FILE,
                 crate::schema::analysis::ClusterSummaryRow::FILE,
                 ClassMeanRow::FILE,
             ] {
                 job.inputs.push(artifacts.summary(file));
+            }
+            if has_subsampling(family) {
+                job.inputs.push(artifacts.summary(SubsamplingRow::FILE));
             }
             job.params =
                 serde_json::json!({ "report": pipeline.report, "description": pipeline.description, "seeds": seeds });

@@ -447,7 +447,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    /// The encoder as REFERENCE.md writes it: normalise, dense 0/1 matmul,
+    /// The encoder as docs/METHOD.md writes it: normalise, dense 0/1 matmul,
     /// subtract the mean over units, ReLU.
     fn reference(w: &[f32], image: &[u8]) -> Vec<f32> {
         centred_pre_activation(w, image)

@@ -1,6 +1,6 @@
 //! The CRWN's math, written once and shared by the train and analyze stages.
 //!
-//! The model (REFERENCE.md §1): a fixed sparse random encoder `W1` (the fly
+//! The model (docs/METHOD.md, "The model"): a fixed sparse random encoder `W1` (the fly
 //! hash, [`Encoder`]) gives `r(x) = relu(W1 x - mean(W1 x))`; a fixed random
 //! decoder `W2` (`10 x H`) reads the representation `c_t ⊙ r(x)`, where the
 //! context vector `c_t = s_t m_t` is the only thing a task learns:

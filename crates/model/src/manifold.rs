@@ -1,5 +1,5 @@
 //! Context manifolds: the context vector as a smooth function of the task
-//! variable `s` in `[0, 1)` ("Walking the Weight Manifold", REFERENCE.md §5).
+//! variable `s` in `[0, 1)` ("Walking the Weight Manifold", docs/METHOD.md).
 //!
 //! A CRWN learns one free context per task, so a task it never trained on
 //! has no context. A manifold learns `K` coefficient vectors `P_k` (each of

@@ -195,7 +195,7 @@ mod tests {
             threshold: 0.5,
             direction: ">".into(),
             verdict: verdict.into(),
-            note: String::new(),
+            ..Default::default()
         }
     }
 

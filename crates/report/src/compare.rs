@@ -178,7 +178,7 @@ mod tests {
             threshold: 0.5,
             direction: ">".into(),
             verdict: verdict.into(),
-            note: String::new(),
+            ..Default::default()
         }
     }
 

@@ -91,6 +91,15 @@ fn interval(mean: f64, low: f64, high: f64) -> String {
     format!("{} [{}, {}]", percent(mean), percent(low), percent(high))
 }
 
+/// A difference already in percentage points (the claims table's unit).
+fn points(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:+.2}")
+    } else {
+        "–".into()
+    }
+}
+
 /// What every section of the page reads.
 struct Page<'a> {
     pipeline: &'a Pipeline,
@@ -155,41 +164,53 @@ pub fn build(
 
 fn intro(page: &Page) -> String {
     format!(
-        "<p>{}</p>\n<p>Pipeline <code>{}</code>, tgsh {}, {} seeds. Each method is trained on the same {} training \
-         tasks with the same budget ({} over each training task's images) and tested on all {} tasks.</p>\n",
+        "<p>{}</p>\n<p>Pipeline <code>{}</code>, tgsh {}, {}. Each method is trained on the same {} training \
+         tasks with the same budget ({} over each training task's images) and tested on all {} tasks. Intervals \
+         are across seeds, the independent units (95 %, the expanded percentile bootstrap over seeds, which keeps \
+         accuracies in 0-100 %); accuracies in %, their differences in percentage points.</p>\n",
         html::escape(&page.pipeline.description),
         html::escape(&page.pipeline.name),
         tgsh_common::VERSION,
-        page.seeds(),
+        tgsh_common::plural(page.seeds() as usize, "seed"),
         page.heldout.train_tasks.len(),
-        plural(page.pipeline.train.epochs, "epoch"),
+        tgsh_common::plural(page.pipeline.train.epochs, "epoch"),
         page.names.len(),
     )
 }
 
-/// `1 epoch`, `3 epochs`.
-fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-/// The claims, and what the main one says in words.
+/// The claims (the paper's, then this project's own questions), and what
+/// the main one says in words.
 fn claims_section(page: &Page) -> Result<String, ReportError> {
     let claims = ClaimRow::read(&page.artifacts.summary(ClaimRow::FILE))?;
-    let mut table = String::from(
-        "<table>\n<tr><th>claim</th><th>source</th><th>difference (points) [95 % CI]</th><th>verdict</th><th>statistic</th></tr>\n",
-    );
-    for c in &claims {
+    let mut table = String::new();
+    for (section, heading) in [
+        ("paper", "The paper's claims"),
+        ("beyond", "Beyond the paper: this project's own question"),
+    ] {
+        let rows: Vec<&ClaimRow> = claims.iter().filter(|c| c.section == section).collect();
+        if rows.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             table,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
-            html::escape(&c.claim),
-            html::escape(&c.figure),
-            interval(c.mean, c.ci_low, c.ci_high),
-            html::escape(&c.verdict),
-            html::escape(&c.note)
+            "<h3>{heading}</h3>\n<table>\n<tr><th>claim</th><th>source</th><th>difference (percentage points) \
+             [95 % interval across seeds]</th><th>verdict</th><th>statistic</th></tr>"
         );
+        for c in rows {
+            let _ = writeln!(
+                table,
+                "<tr><td>{}</td><td>{}</td><td>{} [{}, {}]</td><td><b>{}</b></td><td>{}</td></tr>",
+                html::escape(&c.claim),
+                html::escape(&c.figure),
+                points(c.mean),
+                points(c.ci_low),
+                points(c.ci_high),
+                html::escape(&c.verdict),
+                html::escape(&c.note)
+            );
+        }
+        table.push_str("</table>\n");
     }
-    table.push_str("</table>\n");
     let mut verdicts = String::new();
     let accuracy = |method: &str, split: &str| page.row(method, split).map(|r| interval(r.mean, r.ci_low, r.ci_high));
     for split in ["interpolated", "extrapolated"] {
@@ -225,11 +246,11 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
         let _ = write!(
             verdicts,
             "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} \
-             ({} points, 95 % CI [{}, {}], {} seeds). {best}{crwn} (chance: 10 %).</li>",
-            percent(c.mean),
-            percent(c.ci_low),
-            percent(c.ci_high),
-            page.seeds(),
+             ({} points, 95 % interval [{}, {}] across {}). {best}{crwn} (chance: 10 %).</li>",
+            points(c.mean),
+            points(c.ci_low),
+            points(c.ci_high),
+            tgsh_common::plural(page.seeds() as usize, "seed"),
         );
     }
     Ok(format!(
@@ -355,7 +376,7 @@ fn accuracy_section(page: &Page) -> Result<String, ReportError> {
     table.push_str("</table>\n");
     Ok(format!(
         "<h2>Accuracy on seen and unseen tasks</h2>\n<p>Mean over seeds of each seed's mean test accuracy over the \
-         split's tasks, with the 95 % Student-t interval across seeds. <i>interpolated</i>: untrained tasks inside the \
+         split's tasks, with the 95 % bootstrap interval across seeds (expanded percentile). <i>interpolated</i>: untrained tasks inside the \
          training arc; <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>\n{table}{figures_html}"
     ))
 }
@@ -402,7 +423,18 @@ fn context_section(page: &Page) -> Result<String, ReportError> {
         ),
     ] {
         if let Some(m) = matrix(method, kind).filter(|m| m.iter().all(|v| v.is_finite())) {
-            figures::heatmap(&page.dir.join(stem), title, &m, t, &labels, (-1.0, 1.0))?;
+            figures::heatmap_with(
+                &page.dir.join(stem),
+                title,
+                &m,
+                t,
+                &labels,
+                figures::HeatmapOptions {
+                    colormap: figures::Colormap::Diverging,
+                    range: (-1.0, 1.0),
+                    tree: None,
+                },
+            )?;
             figures_html.push_str(&html::figure(
                 stem,
                 &format!("{title}, training tasks, mean over seeds"),
@@ -434,7 +466,7 @@ fn context_section(page: &Page) -> Result<String, ReportError> {
     }
     table.push_str("</table>\n");
     Ok(format!(
-        "<h2>The circle's contexts against the CRWN's</h2>\n<p>Cosine similarity at the training tasks, mean over seeds; \
-         colour scale fixed to -1..1.</p>\n{table}{figures_html}"
+        "<h2>The circle's contexts against the CRWN's</h2>\n<p>Cosine similarity at the training tasks, mean over seeds, \
+         on the diverging scale centred at 0 used on every page (blue negative, red positive).</p>\n{table}{figures_html}"
     ))
 }

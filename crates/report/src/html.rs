@@ -1,5 +1,7 @@
 //! Small HTML pieces shared by the pipeline pages and the index: escaping,
-//! a polars DataFrame as a table, the claims table (HTML and Markdown), and
+//! a polars DataFrame as a table, the claims tables (HTML and Markdown:
+//! each claim's value beside its controls, the paired differences and the
+//! verdict in words, the papers' claims apart from this project's own), and
 //! the style sheet. Pages use no script and no network: they open from disk.
 
 use crate::results::ClaimRow;
@@ -14,7 +16,8 @@ figure{display:inline-block;margin:0.5em;vertical-align:top} img{max-width:560px
 figure.wide img{max-width:1150px} figcaption{font-size:0.9em;color:#444;max-width:560px}
 table{border-collapse:collapse;margin:0.5em 0 1.5em} td,th{border:1px solid #ccc;padding:2px 8px}
 td.num{text-align:right;font-variant-numeric:tabular-nums} th{background:#f3f3f3}
-.pass{background:#d9f2d9} .fail{background:#f8d0d0} .inconclusive{background:#fbefc7}
+.pass{background:#d9f2d9} .fail{background:#f8d0d0} .inconclusive{background:#fbefc7} .untrained{background:#dde7f7}
+tr.reading td{font-size:0.85em;color:#333;border-top:none;padding-bottom:6px} table.claims td{vertical-align:top}
 nav a{margin-right:1em} .note{font-size:0.85em;color:#555}";
 
 /// Where a page sits: the index across pipelines, or a pipeline's report
@@ -104,8 +107,13 @@ pub fn frame_table(df: &DataFrame, decimals: usize) -> String {
 /// The page section that shows a statistic's figure (an anchor on the
 /// pipeline page).
 pub fn section_for(statistic: &str) -> &'static str {
+    if statistic.starts_with("similarity.subsample") {
+        return "subsampling";
+    }
     let prefix = statistic.split(['.', '[']).next().unwrap_or("");
     match prefix {
+        "representation" => "definition-1b",
+        "contexts" => "pca",
         "accuracy" => "accuracy",
         "similarity" => "similarity",
         "tgsh" => "tgsh",
@@ -117,62 +125,242 @@ pub fn section_for(statistic: &str) -> &'static str {
     }
 }
 
-/// The claims as an HTML table. `pipeline`: a first column naming the
-/// pipeline (the index); `link`: where each claim's figure is.
+/// A claim's verdict for tables: a symbol and a word.
+pub fn verdict_label(verdict: &str) -> &'static str {
+    match verdict {
+        "pass" => "✓ pass",
+        "untrained" => "○ holds untrained",
+        "fail" => "✗ fail",
+        _ => "? inconclusive",
+    }
+}
+
+/// What the verdicts mean, for every page that shows claims.
+pub const VERDICTS: &str = "<b>✓ pass</b>: the trained value meets its test (the whole interval beyond the bar, or inside the equivalence margin) \
+     and, where the paper attributes the property to training, beats every control (the paired difference lies wholly on the claim's side of 0). \
+     <b>○ holds untrained</b>: it meets its test, but so does a control that training does not beat (the contexts before training, or no modulation \
+     at all): the property is there without the learning. <b>✗ fail</b>: shown not to meet its test. <b>? inconclusive</b>: anything else. \
+     Controls: <i>before training</i> (the initial contexts), <i>without modulation</i> (every c<sub>t</sub> = 1), <i>task order shuffled</i> \
+     (the trained matrices with the task labels permuted, mean of 200 permutations). Every statistic is measured on the trained model and on its \
+     controls by the same code, with the same seeds and images. The unit is the seed: each seed is one independently trained model, and every \
+     interval is across seeds (95 %; Student t for unbounded statistics, the expanded percentile bootstrap over seeds for statistics with a \
+     bounded range, which keeps them inside it; 90 % for the two one-sided tests of an equivalence). Accuracies are in %, their differences in \
+     percentage points.";
+
+/// A number in a claim's unit, without the unit: `94.50`, `+4.48`, `0.956`.
+pub fn in_unit(v: f64, unit: &str) -> String {
+    if v.is_nan() {
+        return "n/a".into();
+    }
+    match unit {
+        "%" => format!("{v:.2}"),
+        "points" => format!("{v:+.2}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
+/// `mean [low, high] unit` (the interval omitted when unknown): `94.50
+/// [94.35, 94.65] %`, `+4.48 [+2.10, +6.00] points`, `0.956 [0.941, 0.970]`.
+pub fn with_interval(mean: f64, low: f64, high: f64, unit: &str) -> String {
+    let suffix = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+    if low.is_nan() || high.is_nan() {
+        format!("{}{suffix}", in_unit(mean, unit))
+    } else {
+        format!("{} [{}, {}]{suffix}", in_unit(mean, unit), in_unit(low, unit), in_unit(high, unit))
+    }
+}
+
+/// A paired difference, signed, in the unit differences of `unit` take:
+/// `+84.54 [+84.11, +84.92] points`, `-0.044 [-0.046, -0.042]`.
+pub fn difference_interval(mean: f64, low: f64, high: f64, unit: &str) -> String {
+    let unit = difference_unit(unit);
+    if !unit.is_empty() {
+        return with_interval(mean, low, high, unit);
+    }
+    let signed = |v: f64| if v.is_nan() { "n/a".to_string() } else { format!("{v:+.3}") };
+    if low.is_nan() || high.is_nan() {
+        signed(mean)
+    } else {
+        format!("{} [{}, {}]", signed(mean), signed(low), signed(high))
+    }
+}
+
+/// The unit of a difference of values in `unit`.
+fn difference_unit(unit: &str) -> &str {
+    if unit == "%" {
+        "points"
+    } else {
+        unit
+    }
+}
+
+/// A claim's test in words: `> 0.500`, `94.40 % ± 0.3`.
+pub fn test_words(c: &ClaimRow) -> String {
+    if c.direction == "within" {
+        if c.id == "subsample-of" {
+            format!("matched pixel within ±{}, matched index beyond", c.margin)
+        } else {
+            format!("{} ± {} {}", in_unit(c.threshold, &c.unit), c.margin, difference_unit(&c.unit))
+        }
+    } else {
+        let suffix = if c.unit.is_empty() { String::new() } else { format!(" {}", c.unit) };
+        format!("{} {}{suffix}", c.direction, in_unit(c.threshold, &c.unit))
+    }
+}
+
+/// A control's name for tables.
+pub fn control_name(state: &str) -> String {
+    match state {
+        "before" => "before training".into(),
+        "after" => "after training".into(),
+        "unmodulated" => "no modulation (c<sub>t</sub> = 1)".into(),
+        "permuted" => "task order shuffled".into(),
+        other => escape(other),
+    }
+}
+
+/// The claims as HTML tables, the papers' claims first and the project's
+/// own questions in a section of their own. `pipeline`: a first column
+/// naming the pipeline (the index); `link`: where each claim's figure is.
 pub fn claims_table(rows: &[(Option<&str>, &ClaimRow, String)]) -> String {
+    let mut html = String::new();
+    for (section, heading) in [
+        ("paper", "The papers' claims"),
+        ("beyond", "Beyond the papers: this project's own questions"),
+    ] {
+        let part: Vec<&(Option<&str>, &ClaimRow, String)> =
+            rows.iter().filter(|(_, c, _)| (c.section == "beyond") == (section == "beyond")).collect();
+        if part.is_empty() {
+            continue;
+        }
+        let _ = writeln!(html, "<h3 class=\"claims-{section}\">{heading}</h3>");
+        html.push_str(&claims_section(&part));
+    }
+    html
+}
+
+fn claims_section(rows: &[&(Option<&str>, &ClaimRow, String)]) -> String {
     let with_pipeline = rows.iter().any(|(p, _, _)| p.is_some());
-    let mut html = String::from("<table>\n<tr>");
+    let columns = if with_pipeline { 10 } else { 9 };
+    let mut html = String::from("<table class=\"claims\">\n<tr>");
     if with_pipeline {
         html.push_str("<th>pipeline</th>");
     }
     html.push_str(
-        "<th>claim</th><th>figure</th><th>statistic</th><th>mean</th><th>95 % interval</th><th>bar</th><th>seeds</th><th>verdict</th></tr>\n",
+        "<th>claim</th><th>figure</th><th>value (interval across seeds)</th><th>test</th><th>control</th><th>value − control</th>\
+         <th>second control</th><th>value − control</th><th>verdict</th></tr>\n",
     );
     for (pipeline, c, link) in rows {
         html.push_str("<tr>");
         if let Some(p) = pipeline {
             let _ = write!(html, "<td>{}</td>", escape(p));
         }
-        let _ = writeln!(
+        let state = match c.state.as_str() {
+            "before" => " (before training)",
+            _ => "",
+        };
+        let _ = write!(
             html,
-            "<td>{}</td><td><a href=\"{}\">{}</a></td><td><span title=\"{}\">{}</span></td><td class=\"num\">{}</td><td class=\"num\">[{}, {}]</td><td class=\"num\">{} {}</td><td class=\"num\">{}</td><td class=\"{}\">{}</td></tr>",
+            "<td>{}</td><td><a href=\"{}\">{}</a></td><td class=\"num\"><span title=\"{}: {}\">{}</span>{state}</td><td class=\"num\">{}</td>",
             escape(&c.claim),
             escape(link),
             escape(&c.figure),
-            escape(&c.note),
             escape(&c.statistic),
-            number(c.mean),
-            number(c.ci_low),
-            number(c.ci_high),
-            escape(&c.direction),
-            number(c.threshold),
-            c.seeds,
+            escape(&c.interval),
+            with_interval(c.mean, c.ci_low, c.ci_high, &c.unit),
+            escape(&test_words(c)),
+        );
+        for k in 0..2 {
+            match c.controls.get(k) {
+                Some(control) => {
+                    let _ = write!(
+                        html,
+                        "<td class=\"num\">{}: {}</td><td class=\"num\">{}</td>",
+                        control_name(&control.state),
+                        with_interval(control.value.mean, control.value.low, control.value.high, &c.unit),
+                        if control.difference.mean.is_nan() {
+                            "–".to_string()
+                        } else {
+                            difference_interval(
+                                control.difference.mean,
+                                control.difference.low,
+                                control.difference.high,
+                                &c.unit,
+                            )
+                        },
+                    );
+                }
+                None => html.push_str("<td>–</td><td>–</td>"),
+            }
+        }
+        let _ = writeln!(
+            html,
+            "<td class=\"{}\">{}</td></tr>\n<tr class=\"reading\"><td colspan=\"{columns}\">{} <span class=\"note\">Statistic: <code>{}</code>, {}; {}.</span></td></tr>",
             escape(&c.verdict),
-            escape(&c.verdict),
+            verdict_label(&c.verdict),
+            escape(&c.reading),
+            escape(&c.statistic),
+            escape(&c.note),
+            escape(&c.interval),
         );
     }
     html.push_str("</table>\n");
     html
 }
 
-/// The claims as a Markdown table (for CI logs and the README).
+/// The claims as Markdown tables (for CI logs and the README), the papers'
+/// claims and this project's own questions apart.
 pub fn claims_markdown(rows: &[(&str, &ClaimRow)]) -> String {
-    let mut md = String::from(
-        "| pipeline | claim | mean | 95 % interval | bar | seeds | verdict |\n|---|---|---|---|---|---|---|\n",
-    );
-    for (pipeline, c) in rows {
-        let _ = writeln!(
+    let mut md = String::new();
+    for (section, heading) in [
+        ("paper", "The papers' claims"),
+        ("beyond", "Beyond the papers: this project's own questions"),
+    ] {
+        let part: Vec<&(&str, &ClaimRow)> =
+            rows.iter().filter(|(_, c)| (c.section == "beyond") == (section == "beyond")).collect();
+        if part.is_empty() {
+            continue;
+        }
+        let _ = write!(
             md,
-            "| {pipeline} | {} | {} | [{}, {}] | {} {} | {} | **{}** |",
-            c.claim.replace('|', "\\|"),
-            number(c.mean),
-            number(c.ci_low),
-            number(c.ci_high),
-            c.direction,
-            number(c.threshold),
-            c.seeds,
-            c.verdict
+            "## {heading}\n\n| pipeline | claim | value [interval] | test | control | value − control | second control | value − control | verdict | in words |\n|---|---|---|---|---|---|---|---|---|---|\n"
         );
+        for (pipeline, c) in part {
+            let mut controls = String::new();
+            for k in 0..2 {
+                match c.controls.get(k) {
+                    Some(control) => {
+                        let _ = write!(
+                            controls,
+                            " {}: {} | {} |",
+                            control_name(&control.state).replace("<sub>", "").replace("</sub>", ""),
+                            with_interval(control.value.mean, control.value.low, control.value.high, &c.unit),
+                            if control.difference.mean.is_nan() {
+                                "–".to_string()
+                            } else {
+                                difference_interval(
+                                    control.difference.mean,
+                                    control.difference.low,
+                                    control.difference.high,
+                                    &c.unit,
+                                )
+                            }
+                        );
+                    }
+                    None => controls.push_str(" – | – |"),
+                }
+            }
+            let _ = writeln!(
+                md,
+                "| {pipeline} | {} | {} | {} |{controls} **{}** | {} |",
+                c.claim.replace('|', "\\|"),
+                with_interval(c.mean, c.ci_low, c.ci_high, &c.unit),
+                test_words(c).replace('|', "\\|"),
+                verdict_label(&c.verdict),
+                c.reading.replace('|', "\\|"),
+            );
+        }
+        md.push('\n');
     }
     md
 }
@@ -196,6 +384,68 @@ mod tests {
         assert_eq!(section_for("clustering.group_margin[T1, T4]@3"), "clustering");
         assert_eq!(section_for("cross_task.similarity_spearman"), "cross-task");
         assert_eq!(section_for("something.else"), "claims");
+        assert_eq!(section_for("representation.distance_spearman"), "definition-1b");
+        assert_eq!(section_for("similarity.subsample_matched_pixel[shift-1px every 2]"), "subsampling");
+    }
+
+    fn claim(id: &str, section: &str, unit: &str) -> ClaimRow {
+        use crate::results::{Control, Measured};
+        let m = |mean: f64, low: f64, high: f64| Measured { mean, low, high };
+        ClaimRow {
+            id: id.into(),
+            section: section.into(),
+            claim: format!("claim {id}"),
+            figure: "Fig. 1a".into(),
+            statistic: "tgsh.label.auc".into(),
+            state: "after".into(),
+            unit: unit.into(),
+            interval: "95 %".into(),
+            mean: 0.956,
+            ci_low: 0.94,
+            ci_high: 0.97,
+            seeds: 5,
+            threshold: 0.5,
+            direction: ">".into(),
+            margin: f64::NAN,
+            controls: vec![Control {
+                state: "before".into(),
+                value: m(1.0, 0.9999, 1.0),
+                difference: m(-0.044, -0.06, -0.03),
+            }],
+            needs_training: true,
+            verdict: "untrained".into(),
+            reading: "Holds at initialisation too.".into(),
+            note: "AUC".into(),
+        }
+    }
+
+    #[test]
+    fn claims_tables_show_controls_words_and_keep_the_papers_claims_apart() {
+        let paper = claim("tgsh-label", "paper", "");
+        let beyond = claim("contexts-trace-a-loop", "beyond", "");
+        let rows = vec![(None, &paper, "#tgsh".to_string()), (None, &beyond, "#pca".to_string())];
+        let html = claims_table(&rows);
+        let (p, b) = (html.find("The papers' claims").unwrap(), html.find("Beyond the papers").unwrap());
+        assert!(p < html.find("claim tgsh-label").unwrap() && html.find("claim tgsh-label").unwrap() < b);
+        assert!(html.find("claim contexts-trace-a-loop").unwrap() > b);
+        assert!(html.contains("before training: 1.000 [1.000, 1.000]"), "{html}");
+        assert!(html.contains("-0.044 [-0.060, -0.030]") && html.contains("○ holds untrained"));
+        assert!(html.contains("Holds at initialisation too."));
+        let md = claims_markdown(&[("rotation", &paper), ("rotation", &beyond)]);
+        assert!(md.find("## The papers' claims").unwrap() < md.find("## Beyond the papers").unwrap());
+        assert!(md.contains("before training: 1.000 [1.000, 1.000]"), "{md}");
+    }
+
+    #[test]
+    fn numbers_carry_one_unit_per_kind() {
+        assert_eq!(with_interval(94.5, 94.35, 94.65, "%"), "94.50 [94.35, 94.65] %");
+        assert_eq!(with_interval(4.48, 2.1, 6.0, "points"), "+4.48 [+2.10, +6.00] points");
+        assert_eq!(with_interval(0.5, f64::NAN, f64::NAN, ""), "0.500");
+        let mut accuracy = claim("mean-accuracy", "paper", "%");
+        accuracy.threshold = 94.4;
+        accuracy.margin = 0.3;
+        accuracy.direction = "within".into();
+        assert_eq!(test_words(&accuracy), "94.40 ± 0.3 points");
     }
 
     #[test]

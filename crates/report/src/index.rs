@@ -61,9 +61,10 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
             .unwrap_or_else(|_| "n/a".into());
         let _ = writeln!(
             list,
-            "<li><a href=\"{name}/report/index.html\"><b>{name}</b></a>: {}. Mean test accuracy {accuracy}; claims: {} pass, {} fail, {} inconclusive.</li>",
+            "<li><a href=\"{name}/report/index.html\"><b>{name}</b></a>: {}. Mean test accuracy {accuracy}; claims: {} pass, {} hold untrained too, {} fail, {} inconclusive.</li>",
             escape(pipeline.description.trim_end().trim_end_matches('.')),
             count("pass"),
+            count("untrained"),
             count("fail"),
             count("inconclusive")
         );
@@ -97,9 +98,10 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
         .collect();
     let body = format!(
         "<p>Randomly weighted neuromodulation (T-GSH, CRWN), reproduced. Each pipeline's page has every figure; this page has \
-         every claim. A claim passes when the whole 95 % interval across seeds meets its bar, fails when none of it does, and is \
-         inconclusive otherwise; failing claims are reported as failing.</p>\n<h2>Pipelines</h2>\n<ul>\n{list}</ul>\n\
+         every claim, each beside its controls. Failing claims are reported as failing; bars are fixed before any run \
+         (docs/METHOD.md in the repository).</p>\n<p class=\"note\">{}</p>\n<h2>Pipelines</h2>\n<ul>\n{list}</ul>\n\
          <h2 id=\"claims\">Claims of every family</h2>\n{}\n<h2>After-training similarity</h2>\n{figures}",
+        html::VERDICTS,
         if rows.is_empty() { "<p>No pipeline has been run yet.</p>".to_string() } else { html::claims_table(&rows) }
     );
     html::write_page(

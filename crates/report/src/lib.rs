@@ -22,6 +22,7 @@ pub mod index;
 pub mod page;
 pub mod provenance;
 pub mod results;
+pub mod sections;
 
 use polars::prelude::PolarsError;
 use tgsh_common::cli::RunOptions;
@@ -108,7 +109,7 @@ fn check_family(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<
     }
     let claims = results::claims(&artifacts.summary("claims.parquet"))?;
     for c in &claims {
-        if !c.mean.is_finite() || !["pass", "fail", "inconclusive"].contains(&c.verdict.as_str()) {
+        if !c.mean.is_finite() || !["pass", "untrained", "fail", "inconclusive"].contains(&c.verdict.as_str()) {
             failures.push(format!(
                 "claim {} has no value ({}) or verdict ({})",
                 c.id, c.mean, c.verdict

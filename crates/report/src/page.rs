@@ -4,14 +4,14 @@
 //! page itself is the same bytes whenever the results are.
 
 use crate::figures::{self, Band, Colormap, HeatmapOptions, Tree};
-use crate::html::{self, escape, figure, number};
+use crate::html::{self, escape, figure};
 use crate::results::{self, Tasks};
-use crate::ReportError;
+use crate::{sections, ReportError};
 use polars::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
-use tgsh_common::config::{FamilyExperiment, Topology};
-use tgsh_common::{Artifacts, Pipeline, CLASSES, SIDE};
+use tgsh_common::config::{ClaimSpec, FamilyExperiment, Topology};
+use tgsh_common::{plural, Artifacts, Pipeline, SIDE};
 
 /// Signed similarities get a diverging scale over [-1, 1], centred at 0.
 fn similarity_options() -> HeatmapOptions {
@@ -51,14 +51,16 @@ pub fn build(
         .collect();
     let _ = write!(
         body,
-        "<h2 id=\"claims\">Claims</h2>\n<p>{} claims: <b>{} pass</b>, <b>{} fail</b>, <b>{} inconclusive</b>. \
-         A claim passes when the whole 95 % interval across {} seeds meets its bar, fails when none of it does, \
-         and is inconclusive otherwise. Bars are fixed before any run (see each statistic's note, on hover).</p>\n{}",
-        claims.len(),
+        "<h2 id=\"claims\">Claims</h2>\n<p>{}: <b>{} pass</b>, <b>{} hold untrained</b>, <b>{} fail</b>, <b>{} inconclusive</b>, \
+         over {} of {}. Bars and margins are fixed before any run (docs/METHOD.md in the repository).</p>\n<p class=\"note\">{}</p>\n{}",
+        plural(claims.len(), "claim"),
         count("pass"),
+        count("untrained"),
         count("fail"),
         count("inconclusive"),
-        seeds.len(),
+        plural(seeds.len(), "seed"),
+        escape(&family),
+        html::VERDICTS,
         html::claims_table(&rows)
     );
 
@@ -68,8 +70,8 @@ pub fn build(
     figures::band_chart(
         &dir.join("accuracy"),
         &format!(
-            "{family}: final test accuracy per task, mean and 95 % interval over {} seeds",
-            seeds.len()
+            "{family}: final test accuracy per task, mean and 95 % interval over {}",
+            plural(seeds.len(), "seed")
         ),
         "task",
         "test accuracy (%)",
@@ -84,15 +86,38 @@ pub fn build(
     )?;
     let (epochs, curves) = results::learning_curves(&seeds.iter().map(|&s| artifacts.metrics(s)).collect::<Vec<_>>())?;
     let epoch_ticks: Vec<String> = epochs.iter().map(|e| e.to_string()).collect();
+    // The accuracy curve starts at the contexts before training (epoch 0,
+    // the analysis' control), so even one epoch draws a line.
+    let mut before = Vec::new();
+    for &seed in &seeds {
+        before.push(
+            results::seed_statistics(artifacts, seed)?
+                .get(&("accuracy.mean_final".to_string(), "before".to_string()))
+                .copied(),
+        );
+    }
+    let with_start = before.iter().all(Option::is_some);
+    let accuracy_ticks: Vec<String> = if with_start {
+        std::iter::once("0 (before)".to_string()).chain(epoch_ticks.iter().cloned()).collect()
+    } else {
+        epoch_ticks.clone()
+    };
     figures::line_chart(
         &dir.join("learning_curve"),
         &format!("{family}: mean test accuracy over tasks after each epoch"),
         "epoch",
         "mean test accuracy (%)",
-        &epoch_ticks,
+        &accuracy_ticks,
         &curves
             .iter()
-            .map(|(s, a, _)| (format!("seed {s}"), a.clone()))
+            .zip(&before)
+            .map(|((s, a, _), b)| {
+                let values = match b {
+                    Some(b) if with_start => std::iter::once(*b).chain(a.iter().copied()).collect(),
+                    _ => a.clone(),
+                };
+                (format!("seed {s}"), values)
+            })
             .collect::<Vec<_>>(),
         None,
     )?;
@@ -131,12 +156,39 @@ pub fn build(
     let overall: Vec<f64> = (0..seeds.len())
         .map(|k| 100.0 * accuracy.values.iter().map(|v| v[k]).sum::<f64>() / n.max(1) as f64)
         .collect();
+    // "At or above the reference" is a statistic without a verdict; the
+    // claim is the equivalence.
+    let reference = family_experiment.analyze.claims.iter().find_map(|c| match c {
+        ClaimSpec::MeanAccuracyEquivalent { percent, .. } | ClaimSpec::MeanAccuracyAtLeast { percent, .. } => Some(*percent),
+        _ => None,
+    });
+    let above = match reference {
+        Some(reference) => results::statistics(artifacts)?
+            .get(&("accuracy.mean_final_minus_reference".to_string(), "after".to_string()))
+            .map(|m| {
+                format!(
+                    " Mean minus the reference {reference:.2} %: {} (95 % interval across seeds; whether the mean is at or above \
+                     the reference is reported without a verdict: the claim tests equivalence, in the claims table).",
+                    html::with_interval(m.mean, m.low, m.high, "points")
+                )
+            })
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     let _ = write!(
         body,
-        "<h2 id=\"accuracy\">Test accuracy</h2>\n<p>Mean over tasks, per seed: {}.</p>\n{}{}{}<details><summary>Per task and seed</summary>\n{}</details>\n",
+        "<h2 id=\"accuracy\">Test accuracy</h2>\n<p>Mean over tasks, per seed: {}.{above}</p>\n{}{}{}<details><summary>Per task and seed</summary>\n{}</details>\n",
         seeds.iter().zip(&overall).map(|(s, a)| format!("seed {s}: <b>{a:.2} %</b>")).collect::<Vec<_>>().join(", "),
-        figure("accuracy", "Final test accuracy of each task; the band is the 95 % Student-t interval across seeds", true),
-        figure("learning_curve", "Mean test accuracy over tasks after each epoch, per seed", false),
+        figure(
+            "accuracy",
+            "Final test accuracy of each task; the band is the 95 % interval across seeds (expanded percentile bootstrap, within 0-100 %)",
+            true
+        ),
+        figure(
+            "learning_curve",
+            "Mean test accuracy over tasks after each epoch, per seed; epoch 0 is the contexts before training",
+            false
+        ),
         figure("loss_curve", "Mean training cross-entropy over tasks, per epoch and seed", false),
         html::frame_table(&table, 2),
     );
@@ -148,7 +200,7 @@ pub fn build(
         let mean = results::mean_matrix(seeds.iter().filter_map(|&s| sims.get(&(s, state.to_string()))));
         figures::heatmap_with(
             &dir.join(format!("similarity_{state}_mean")),
-            &format!("Context similarity {state} training, mean of {} seeds", seeds.len()),
+            &format!("Context similarity {state} training, mean of {}", plural(seeds.len(), "seed")),
             &mean,
             n,
             &axis,
@@ -219,6 +271,7 @@ pub fn build(
             ));
         }
     }
+    body.push_str(&sections::subsampling(dir, artifacts, &family)?);
 
     // Clustering.
     let (merges, order) = results::tree(artifacts, n)?;
@@ -270,100 +323,11 @@ pub fn build(
         figure("cross_task", "Cross-task accuracy; compare its pattern with the similarity matrix above", false)
     );
 
-    // T-GSH.
-    let tgsh = results::tgsh_summary(artifacts)?;
-    let mut tgsh_html = String::new();
-    for (grouping, what) in [
-        ("label", "groups are digits (the caption of Fig. 1a)"),
-        (
-            "position",
-            "groups are random sets of images regardless of digit (the notebook, Definition 1)",
-        ),
-    ] {
-        let (intra, inter) = results::tgsh_samples(artifacts, &seeds, grouping)?;
-        let (d, lo, hi, auc) = tgsh
-            .get(grouping)
-            .copied()
-            .unwrap_or((f64::NAN, f64::NAN, f64::NAN, f64::NAN));
-        if !intra.is_empty() && !inter.is_empty() {
-            // Down to the lowest similarity (negative ones too), in steps of 0.2.
-            let lowest = intra.iter().chain(&inter).copied().fold(0.0f64, f64::min);
-            let range = ((lowest * 5.0).floor() / 5.0 - 0.2, 1.0);
-            figures::histograms(
-                &dir.join(format!("tgsh_{grouping}")),
-                &format!("Representation similarity, {grouping} grouping"),
-                "cosine similarity of c_t ⊙ r(x)",
-                &[
-                    (format!("intra: same task (AUC P(intra > inter) = {auc:.3})"), intra),
-                    ("inter: same group, different tasks".to_string(), inter),
-                ],
-                80,
-                range,
-            )?;
-            tgsh_html.push_str(&figure(
-                &format!("tgsh_{grouping}"),
-                &format!(
-                    "{what}; intra - inter = {} (bootstrap 95 % interval [{}, {}])",
-                    number(d),
-                    number(lo),
-                    number(hi)
-                ),
-                false,
-            ));
-        }
-    }
-    let _ = write!(
-        body,
-        "<h2 id=\"tgsh\">T-GSH property (Fig. 1a)</h2>\n<p>Pairs of representations <i>c<sub>t</sub> ⊙ r(x)</i> of {} test images per \
-         class per task; both groupings shown, pooled over seeds.</p>\n{tgsh_html}",
-        family_experiment.analyze.tgsh_per_class
-    );
-
-    // Reconstruction.
-    let seed = seeds[0];
-    let recon = results::reconstructions(artifacts, seed, n)?;
-    let means = results::class_means(artifacts, n)?;
-    let digits: Vec<String> = (0..CLASSES).map(|k| k.to_string()).collect();
-    let recon_images: Vec<Vec<u8>> = recon
-        .iter()
-        .flat_map(|row| row.iter().map(|(im, _)| im.clone()))
-        .collect();
-    let mean_images: Vec<Vec<u8>> = means.iter().flat_map(|row| row.iter().cloned()).collect();
-    figures::image_grid(
-        &dir.join("reconstruction"),
-        &format!("pinv(W1) z per task and class (seed {seed})"),
-        &recon_images,
-        SIDE,
-        n,
-        CLASSES,
-        &tasks.labels,
-        Some(&digits),
-    )?;
-    figures::image_grid(
-        &dir.join("class_means"),
-        "Mean test image per task and class",
-        &mean_images,
-        SIDE,
-        n,
-        CLASSES,
-        &tasks.labels,
-        Some(&digits),
-    )?;
-    let own_task = recon
-        .iter()
-        .enumerate()
-        .flat_map(|(t, row)| row.iter().map(move |(_, b)| *b == t))
-        .filter(|&b| b)
-        .count();
-    let _ = write!(
-        body,
-        "<h2 id=\"reconstruction\">Recoverability (Fig. 3)</h2>\n<p>Each reconstruction (left, stretched to its own range) is scored by \
-         its correlation with the mean test images (right); for seed {seed}, {own_task} of {} reconstructions match their own task's class \
-         mean best among all tasks.</p>\n{}{}",
-        n * CLASSES,
-        figure("reconstruction", "Pseudo-inverse reconstruction of each class (column) in each task (row)", false),
-        figure("class_means", "What they are scored against: the mean test image of each class in each task", false),
-    );
+    // T-GSH, Definition 1b, recoverability, the contexts as a manifold.
+    body.push_str(&sections::tgsh(dir, artifacts, &seeds, family_experiment.analyze.tgsh_per_class)?);
+    body.push_str(&sections::representation(dir, artifacts, &family, topology)?);
+    body.push_str(&sections::reconstruction(dir, artifacts, &tasks, seeds[0])?);
+    body.push_str(&sections::contexts_pca(dir, artifacts, &tasks, &seeds, topology)?);
 
     // Samples.
     let k = pipeline.report.samples_per_task;
@@ -410,11 +374,16 @@ pub fn build(
     let header = format!(
         "<nav><a href=\"#claims\">Claims</a><a href=\"#accuracy\">Accuracy</a>\
          <a href=\"#similarity\">Similarity</a><a href=\"#clustering\">Clustering</a><a href=\"#cross-task\">Cross-task</a>\
-         <a href=\"#tgsh\">T-GSH</a><a href=\"#reconstruction\">Reconstruction</a><a href=\"#samples\">Samples</a>\
-         <a href=\"timings.html\">Timings</a><a href=\"#provenance\">Provenance</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({} tasks, seeds {:?}), tgsh {}.</p>\n",
+         <a href=\"#tgsh\">T-GSH</a>{}<a href=\"#reconstruction\">Reconstruction</a><a href=\"#pca\">PCA</a><a href=\"#samples\">Samples</a>\
+         <a href=\"timings.html\">Timings</a><a href=\"#provenance\">Provenance</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({}, seeds {:?}), tgsh {}.</p>\n",
+        if topology == Topology::None {
+            ""
+        } else {
+            "<a href=\"#definition-1b\">Definition 1b</a>"
+        },
         escape(&pipeline.description),
         escape(&pipeline.name),
-        n,
+        plural(n, "task"),
         seeds,
         tgsh_common::VERSION
     );

@@ -142,31 +142,69 @@ impl Tasks {
     }
 }
 
+/// A value with its interval across seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Interval, low end.
+    pub low: f64,
+    /// Interval, high end.
+    pub high: f64,
+}
+
+/// One control of a claim, as the claims table holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Control {
+    /// `before`, `unmodulated`, `permuted`, `after`, or a description.
+    pub state: String,
+    /// The statistic on the control.
+    pub value: Measured,
+    /// The claim's state minus the control, paired by seed.
+    pub difference: Measured,
+}
+
 /// One claim's row, as the claims table holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimRow {
     /// Stable id.
     pub id: String,
+    /// `paper` or `beyond`.
+    pub section: String,
     /// In words.
     pub claim: String,
     /// Where the paper shows it.
     pub figure: String,
     /// The statistic tested.
     pub statistic: String,
+    /// The state judged (`after`, or `before`).
+    pub state: String,
+    /// `%`, `points` or empty.
+    pub unit: String,
+    /// How the interval was computed.
+    pub interval: String,
     /// Mean across seeds.
     pub mean: f64,
-    /// 95 % interval.
+    /// Interval.
     pub ci_low: f64,
-    /// 95 % interval.
+    /// Interval.
     pub ci_high: f64,
     /// Seeds.
     pub seeds: u64,
-    /// The bar.
+    /// The bar (the reference of an equivalence).
     pub threshold: f64,
-    /// `>`, `>=`, `<`.
+    /// `>`, `>=`, `<`, `within`.
     pub direction: String,
-    /// `pass`, `fail`, `inconclusive`.
+    /// The equivalence margin (NaN for a bar).
+    pub margin: f64,
+    /// The controls (up to two).
+    pub controls: Vec<Control>,
+    /// Whether the claim attributes the property to training.
+    pub needs_training: bool,
+    /// `pass`, `untrained`, `fail`, `inconclusive`.
     pub verdict: String,
+    /// The verdict in words.
+    pub reading: String,
     /// How it is computed.
     pub note: String,
 }
@@ -174,37 +212,75 @@ pub struct ClaimRow {
 /// Reads `summary/claims.parquet` with polars.
 pub fn claims(path: &Path) -> Result<Vec<ClaimRow>, ReportError> {
     let df = read_frame(path)?;
-    let (id, claim, figure, statistic) = (
-        strings(&df, "id", path)?,
-        strings(&df, "claim", path)?,
-        strings(&df, "figure", path)?,
-        strings(&df, "statistic", path)?,
+    let text = |name: &str| strings(&df, name, path);
+    let number = |name: &str| f64s(&df, name, path);
+    let (id, section, claim, figure, statistic, state, unit, interval) = (
+        text("id")?,
+        text("section")?,
+        text("claim")?,
+        text("figure")?,
+        text("statistic")?,
+        text("state")?,
+        text("unit")?,
+        text("interval")?,
     );
-    let (mean, lo, hi, thr) = (
-        f64s(&df, "mean", path)?,
-        f64s(&df, "ci_low", path)?,
-        f64s(&df, "ci_high", path)?,
-        f64s(&df, "threshold", path)?,
+    let (mean, lo, hi, thr, margin) = (
+        number("mean")?,
+        number("ci_low")?,
+        number("ci_high")?,
+        number("threshold")?,
+        number("margin")?,
     );
     let seeds = u64s(&df, "seeds", path)?;
-    let (direction, verdict, note) = (
-        strings(&df, "direction", path)?,
-        strings(&df, "verdict", path)?,
-        strings(&df, "note", path)?,
-    );
+    let (direction, verdict, reading, note) = (text("direction")?, text("verdict")?, text("reading")?, text("note")?);
+    let needs_training: Vec<bool> = df
+        .column("needs_training")
+        .and_then(|c| c.bool().map(|b| b.iter().map(|v| v.unwrap_or(false)).collect()))
+        .map_err(polars_err(path))?;
+    let mut controls: Vec<Vec<Control>> = vec![Vec::new(); df.height()];
+    for (c, d) in [("control", "difference"), ("control2", "difference2")] {
+        let names = text(c)?;
+        let (cm, cl, ch) = (number(&format!("{c}_mean"))?, number(&format!("{c}_low"))?, number(&format!("{c}_high"))?);
+        let (dm, dl, dh) = (number(d)?, number(&format!("{d}_low"))?, number(&format!("{d}_high"))?);
+        for k in 0..df.height() {
+            if !names[k].is_empty() {
+                controls[k].push(Control {
+                    state: names[k].clone(),
+                    value: Measured {
+                        mean: cm[k],
+                        low: cl[k],
+                        high: ch[k],
+                    },
+                    difference: Measured {
+                        mean: dm[k],
+                        low: dl[k],
+                        high: dh[k],
+                    },
+                });
+            }
+        }
+    }
     Ok((0..df.height())
         .map(|k| ClaimRow {
             id: id[k].clone(),
+            section: section[k].clone(),
             claim: claim[k].clone(),
             figure: figure[k].clone(),
             statistic: statistic[k].clone(),
+            state: state[k].clone(),
+            unit: unit[k].clone(),
+            interval: interval[k].clone(),
             mean: mean[k],
             ci_low: lo[k],
             ci_high: hi[k],
             seeds: seeds[k],
             threshold: thr[k],
             direction: direction[k].clone(),
+            margin: margin[k],
+            controls: std::mem::take(&mut controls[k]),
+            needs_training: needs_training[k],
             verdict: verdict[k].clone(),
+            reading: reading[k].clone(),
             note: note[k].clone(),
         })
         .collect())
@@ -305,19 +381,21 @@ pub fn mean_matrix<'a>(matrices: impl Iterator<Item = &'a Vec<f64>>) -> Vec<f64>
     sum.iter().map(|s| s / count.max(1) as f64).collect()
 }
 
-/// Every seed's cross-task accuracy matrix (`[i * n + j]`: context i on task j).
+/// Every seed's cross-task accuracy matrix of the trained contexts
+/// (`[i * n + j]`: context i on task j).
 pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<Vec<f64>>, ReportError> {
     seeds
         .iter()
         .map(|&seed| {
             let path = artifacts.analysis(seed, "cross_task.parquet");
             let table = schema::read_parquet(&path, &analysis::cross_task_schema())?;
+            let state = table.strings("state")?;
             let i = table.primitive::<arrow::datatypes::UInt16Type>("context_task")?;
             let j = table.primitive::<arrow::datatypes::UInt16Type>("data_task")?;
             let a = table.finite_f64("accuracy")?;
             let mut m = vec![f64::NAN; n * n];
             for k in 0..a.len() {
-                if (i[k] as usize) < n && (j[k] as usize) < n {
+                if state[k] == "after" && (i[k] as usize) < n && (j[k] as usize) < n {
                     m[i[k] as usize * n + j[k] as usize] = a[k];
                 }
             }
@@ -326,12 +404,18 @@ pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<
         .collect()
 }
 
-/// The adjacency profile across seeds: `[(state, distances, mean, low, high)]`.
+/// A profile across seeds: `[(state, distances, mean, low, high)]`.
 pub type Adjacency = Vec<(String, Vec<u32>, Vec<f64>, Vec<f64>, Vec<f64>)>;
 
-/// Reads `summary/adjacency.parquet`.
+/// Reads `summary/adjacency.parquet` (context similarity by task distance).
 pub fn adjacency(artifacts: &Artifacts) -> Result<Adjacency, ReportError> {
-    let path = artifacts.summary("adjacency.parquet");
+    profile(artifacts, "adjacency.parquet")
+}
+
+/// Reads a profile table of the summary (`adjacency.parquet`,
+/// `representation_profile.parquet`).
+pub fn profile(artifacts: &Artifacts, name: &str) -> Result<Adjacency, ReportError> {
+    let path = artifacts.summary(name);
     let df = read_frame(&path)?;
     let state = strings(&df, "state", &path)?;
     let distance = u64s(&df, "distance", &path)?;
@@ -380,17 +464,23 @@ pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
     Ok((merges, order))
 }
 
-/// Pooled pair samples of one grouping: `(intra, inter)`.
-pub fn tgsh_samples(artifacts: &Artifacts, seeds: &[u64], grouping: &str) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
+/// Pooled pair samples of one state and grouping: `(intra, inter)`.
+pub fn tgsh_samples(
+    artifacts: &Artifacts,
+    seeds: &[u64],
+    state: &str,
+    grouping: &str,
+) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
     let (mut intra, mut inter) = (Vec::new(), Vec::new());
     for &seed in seeds {
         let path = artifacts.analysis(seed, "tgsh_pairs.parquet");
         let table = schema::read_parquet(&path, &analysis::tgsh_pairs_schema())?;
+        let states = table.strings("state")?;
         let groupings = table.strings("grouping")?;
         let kinds = table.strings("kind")?;
         let values = table.finite_f64("cosine")?;
         for k in 0..values.len() {
-            if groupings[k] == grouping {
+            if states[k] == state && groupings[k] == grouping {
                 if kinds[k] == "intra" { &mut intra } else { &mut inter }.push(values[k]);
             }
         }
@@ -398,34 +488,198 @@ pub fn tgsh_samples(artifacts: &Artifacts, seeds: &[u64], grouping: &str) -> Res
     Ok((intra, inter))
 }
 
-/// Intra minus inter similarity with its bootstrap interval, and the AUC:
-/// `(difference, low, high, auc)`.
-pub type TgshPooled = (f64, f64, f64, f64);
+/// Intra minus inter similarity and the AUC, each with its interval across
+/// seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TgshSummary {
+    /// Intra minus inter.
+    pub difference: Measured,
+    /// `P(intra > inter)`.
+    pub auc: Measured,
+}
 
-/// The pooled T-GSH summary per grouping.
-pub fn tgsh_summary(artifacts: &Artifacts) -> Result<BTreeMap<String, TgshPooled>, ReportError> {
+/// The T-GSH summary by (state, grouping).
+pub fn tgsh_summary(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), TgshSummary>, ReportError> {
     let path = artifacts.summary("tgsh.parquet");
     let df = read_frame(&path)?;
+    let state = strings(&df, "state", &path)?;
     let grouping = strings(&df, "grouping", &path)?;
-    let (d, lo, hi, auc) = (
-        f64s(&df, "difference", &path)?,
-        f64s(&df, "difference_low", &path)?,
-        f64s(&df, "difference_high", &path)?,
-        f64s(&df, "auc", &path)?,
+    let f = |name: &str| f64s(&df, name, &path);
+    let (d, dl, dh, a, al, ah) = (
+        f("difference")?,
+        f("difference_low")?,
+        f("difference_high")?,
+        f("auc")?,
+        f("auc_low")?,
+        f("auc_high")?,
     );
     Ok((0..grouping.len())
-        .map(|k| (grouping[k].clone(), (d[k], lo[k], hi[k], auc[k])))
+        .map(|k| {
+            (
+                (state[k].clone(), grouping[k].clone()),
+                TgshSummary {
+                    difference: Measured {
+                        mean: d[k],
+                        low: dl[k],
+                        high: dh[k],
+                    },
+                    auc: Measured {
+                        mean: a[k],
+                        low: al[k],
+                        high: ah[k],
+                    },
+                },
+            )
+        })
         .collect())
+}
+
+/// One seed's contexts on PCs 1-3, by state: `[(state, [task scores])]`.
+pub fn contexts_pca(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec<(String, Vec<[f64; 3]>)>, ReportError> {
+    let path = artifacts.analysis(seed, "contexts_pca.parquet");
+    let table = schema::read_parquet(&path, &analysis::contexts_pca_schema())?;
+    let state = table.strings("state")?;
+    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+    let pcs = [
+        table.primitive::<arrow::datatypes::Float64Type>("pc1")?,
+        table.primitive::<arrow::datatypes::Float64Type>("pc2")?,
+        table.primitive::<arrow::datatypes::Float64Type>("pc3")?,
+    ];
+    let mut out: Vec<(String, Vec<[f64; 3]>)> = Vec::new();
+    for k in 0..task.len() {
+        if out.last().is_none_or(|(s, _)| *s != state[k]) {
+            out.push((state[k].clone(), vec![[f64::NAN; 3]; n]));
+        }
+        let t = task[k] as usize;
+        if t < n {
+            out.last_mut().expect("pushed").1[t] = [pcs[0][k], pcs[1][k], pcs[2][k]];
+        }
+    }
+    Ok(out)
+}
+
+/// The summary statistics, by (statistic, state): mean and interval.
+pub fn statistics(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), Measured>, ReportError> {
+    let path = artifacts.summary("statistics.parquet");
+    let df = read_frame(&path)?;
+    let (name, state) = (strings(&df, "statistic", &path)?, strings(&df, "state", &path)?);
+    let (m, l, h) = (
+        f64s(&df, "mean", &path)?,
+        f64s(&df, "ci_low", &path)?,
+        f64s(&df, "ci_high", &path)?,
+    );
+    Ok((0..name.len())
+        .map(|k| {
+            (
+                (name[k].clone(), state[k].clone()),
+                Measured {
+                    mean: m[k],
+                    low: l[k],
+                    high: h[k],
+                },
+            )
+        })
+        .collect())
+}
+
+/// One seed shard's statistics, by (statistic, state).
+pub fn seed_statistics(artifacts: &Artifacts, seed: u64) -> Result<BTreeMap<(String, String), f64>, ReportError> {
+    let path = artifacts.analysis(seed, "statistics.parquet");
+    let table = schema::read_parquet(&path, &analysis::seed_statistics_schema())?;
+    let (names, states) = (table.strings("statistic")?, table.strings("state")?);
+    let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
+    Ok(names.into_iter().zip(states).zip(values).collect())
+}
+
+/// One row of `summary/subsampling.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubsamplingRow {
+    /// `after` or `before`.
+    pub state: String,
+    /// Task distance in the coarse family.
+    pub distance: u32,
+    /// Pixel offset.
+    pub pixels: f64,
+    /// The coarse family at `d`.
+    pub coarse: Measured,
+    /// The finer family at the same pixel offset.
+    pub same_pixel: Measured,
+    /// The finer family at the same task index.
+    pub same_index: Measured,
+    /// Coarse minus same pixel (90 %).
+    pub pixel: Measured,
+    /// Within the margin.
+    pub pixel_equivalent: bool,
+    /// Coarse minus same index (90 %).
+    pub index: Measured,
+    /// Beyond the margin.
+    pub index_outside: bool,
+    /// The margin.
+    pub margin: f64,
+}
+
+/// Reads `summary/subsampling.parquet`, if the pipeline has one.
+pub fn subsampling(artifacts: &Artifacts) -> Result<Option<Vec<SubsamplingRow>>, ReportError> {
+    let path = artifacts.summary("subsampling.parquet");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let df = read_frame(&path)?;
+    let f = |name: &str| f64s(&df, name, &path);
+    let b = |name: &str| -> Result<Vec<bool>, ReportError> {
+        df.column(name)
+            .and_then(|c| c.bool().map(|b| b.iter().map(|v| v.unwrap_or(false)).collect()))
+            .map_err(polars_err(&path))
+    };
+    let measured = |prefix: &str, mean: &str| -> Result<Vec<Measured>, ReportError> {
+        let (m, l, h) = (f(mean)?, f(&format!("{prefix}_low"))?, f(&format!("{prefix}_high"))?);
+        Ok((0..m.len())
+            .map(|k| Measured {
+                mean: m[k],
+                low: l[k],
+                high: h[k],
+            })
+            .collect())
+    };
+    let state = strings(&df, "state", &path)?;
+    let distance = u64s(&df, "distance", &path)?;
+    let pixels = f("pixels")?;
+    let (coarse, same_pixel, same_index) = (
+        measured("coarse", "coarse_mean")?,
+        measured("same_pixel", "same_pixel_mean")?,
+        measured("same_index", "same_index_mean")?,
+    );
+    let (pixel, index) = (measured("pixel", "pixel_difference")?, measured("index", "index_difference")?);
+    let (pe, io, margin) = (b("pixel_equivalent")?, b("index_outside")?, f("margin")?);
+    Ok(Some(
+        (0..state.len())
+            .map(|k| SubsamplingRow {
+                state: state[k].clone(),
+                distance: distance[k] as u32,
+                pixels: pixels[k],
+                coarse: coarse[k],
+                same_pixel: same_pixel[k],
+                same_index: same_index[k],
+                pixel: pixel[k],
+                pixel_equivalent: pe[k],
+                index: index[k],
+                index_outside: io[k],
+                margin: margin[k],
+            })
+            .collect(),
+    ))
 }
 
 /// A reconstruction for display (0-255) and the task whose class mean it matches best.
 pub type Shown = (Vec<u8>, usize);
 
-/// One seed's reconstructions as `[task][class]` images scaled to 0-255
-/// for display (each image's own min-max), with each one's `best_task`.
-pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec<Vec<Shown>>, ReportError> {
+/// One seed's reconstructions from `z` (`noisy` or `noise-free`) as
+/// `[task][class]` images scaled to 0-255 for display (each image's own
+/// min-max), with each one's `best_task`.
+pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize, z: &str) -> Result<Vec<Vec<Shown>>, ReportError> {
     let path = artifacts.analysis(seed, "reconstruction.parquet");
     let table = schema::read_parquet(&path, &analysis::reconstruction_schema())?;
+    let zs = table.strings("z")?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
     let best = table.primitive::<arrow::datatypes::UInt16Type>("best_task")?;
@@ -433,7 +687,7 @@ pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec
     let mut out = vec![vec![(vec![0u8; PIXELS], usize::MAX); tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
         let (t, c) = (task[k] as usize, class[k] as usize);
-        if t < n && c < tgsh_common::CLASSES {
+        if zs[k] == z && t < n && c < tgsh_common::CLASSES {
             out[t][c] = (to_grey(&images[k * PIXELS..(k + 1) * PIXELS]), best[k] as usize);
         }
     }
@@ -513,31 +767,3 @@ pub fn samples(artifacts: &Artifacts, n: usize, k: usize) -> Result<Vec<Vec<u8>>
     Ok(images)
 }
 
-/// Every input the page is made from (the stage record hashes them).
-pub fn input_files(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<PathBuf> {
-    let mut files = vec![artifacts.tasks(), artifacts.test_images()];
-    for &seed in &pipeline.train.seeds {
-        files.push(artifacts.metrics(seed));
-        for name in [
-            "similarity.parquet",
-            "cross_task.parquet",
-            "tgsh_pairs.parquet",
-            "reconstruction.parquet",
-        ] {
-            files.push(artifacts.analysis(seed, name));
-        }
-    }
-    for name in [
-        "claims.parquet",
-        "statistics.parquet",
-        "accuracy.parquet",
-        "adjacency.parquet",
-        "tgsh.parquet",
-        "dendrogram.parquet",
-        "clusters.parquet",
-        "class_means.parquet",
-    ] {
-        files.push(artifacts.summary(name));
-    }
-    files
-}

@@ -47,10 +47,15 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
         "adjacency.png",
         "dendrogram.svg",
         "cross_task.png",
-        "tgsh_label.png",
-        "tgsh_position.svg",
+        "tgsh_label_after.png",
+        "tgsh_label_before.png",
+        "tgsh_position_unmodulated.svg",
+        "representation_profile.png",
         "reconstruction.png",
+        "reconstruction_noise_free.png",
         "class_means.svg",
+        "contexts_pca_seed0.png",
+        "contexts_pca_seed1.svg",
     ] {
         assert!(report.join(file).exists(), "{file} missing");
     }
@@ -69,12 +74,14 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
             cross.primitive::<UInt16Type>("context_task").unwrap(),
             cross.primitive::<UInt16Type>("data_task").unwrap(),
         );
+        let state = cross.strings("state").unwrap();
         let acc = cross.primitive::<Float64Type>("accuracy").unwrap();
         let trained = metrics.primitive::<Float64Type>("test_accuracy").unwrap(); // 1 epoch: one row per task
         let tasks = metrics.primitive::<UInt16Type>("task").unwrap();
-        assert_eq!(acc.len(), 16);
+        // The trained contexts and the initial ones (the control), 4 x 4 each.
+        assert_eq!(acc.len(), 32);
         for k in 0..acc.len() {
-            if ci[k] == dj[k] {
+            if state[k] == "after" && ci[k] == dj[k] {
                 let t = tasks.iter().position(|&t| t == ci[k]).unwrap();
                 assert_eq!(acc[k], trained[t], "seed {seed} task {}", ci[k]);
             }
@@ -89,18 +96,39 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
         "adjacent-most-similar",
         "tgsh-label",
         "tgsh-position",
+        "representation-falls-with-distance",
         "cross-task-follows-similarity",
+        "reconstruction-shows-task-noise-free",
+        "contexts-trace-a-loop",
     ] {
         assert!(ids.iter().any(|i| i == id), "claim {id} missing from {ids:?}");
     }
     let means = claims.primitive::<Float64Type>("mean").unwrap();
     let verdicts = claims.strings("verdict").unwrap();
-    for ((id, mean), verdict) in ids.iter().zip(&means).zip(&verdicts) {
-        assert!(mean.is_finite(), "claim {id} has no value");
+    let (controls, control_means) = (
+        claims.strings("control").unwrap(),
+        claims.primitive::<Float64Type>("control_mean").unwrap(),
+    );
+    let (lows, highs) = (
+        claims.primitive::<Float64Type>("ci_low").unwrap(),
+        claims.primitive::<Float64Type>("ci_high").unwrap(),
+    );
+    let readings = claims.strings("reading").unwrap();
+    for k in 0..ids.len() {
+        let id = &ids[k];
+        assert!(means[k].is_finite(), "claim {id} has no value");
         assert!(
-            ["pass", "fail", "inconclusive"].contains(&verdict.as_str()),
-            "{id}: {verdict}"
+            ["pass", "untrained", "fail", "inconclusive"].contains(&verdicts[k].as_str()),
+            "{id}: {}",
+            verdicts[k]
         );
+        // Every claim has its control beside it, measured.
+        assert!(!controls[k].is_empty() && control_means[k].is_finite(), "{id} has no control");
+        assert!(!readings[k].is_empty(), "{id} has no words");
+        // Two seeds: the intervals of bounded statistics stay in range.
+        if id.starts_with("tgsh") || id.starts_with("adjacent") || id.starts_with("reconstruction") {
+            assert!((0.0..=1.0).contains(&lows[k]) && (0.0..=1.0).contains(&highs[k]), "{id}: [{}, {}]", lows[k], highs[k]);
+        }
     }
 
     // An impossible bar fails the check with the offending tasks named.

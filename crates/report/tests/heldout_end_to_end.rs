@@ -90,6 +90,15 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
     for v in claims.strings("verdict").unwrap() {
         assert!(["pass", "fail", "inconclusive"].contains(&v.as_str()), "{v}");
     }
+    // Differences of accuracies are in percentage points, like every page's.
+    for unit in claims.strings("unit").unwrap() {
+        assert_eq!(unit, "points");
+    }
+    let sections = claims.strings("section").unwrap();
+    for (id, section) in ids.iter().zip(&sections) {
+        let beyond = id.starts_with("manifold-beats-crwn");
+        assert_eq!(section, if beyond { "beyond" } else { "paper" }, "{id}");
+    }
     let curve = read_parquet(
         &artifacts.summary("heldout_curve.parquet"),
         &analysis::heldout_curve_schema(),

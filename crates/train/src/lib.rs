@@ -1,6 +1,6 @@
 //! Stage 2, `train`: one CRWN per seed, one context vector per task.
 //!
-//! The model (REFERENCE.md §1): a fixed sparse random encoder `W1` (the fly
+//! The model (docs/METHOD.md, "The model"): a fixed sparse random encoder `W1` (the fly
 //! hash, [`encoder`]), a fixed random decoder `W2` (`10 x H`), and per task
 //! `t` a modulation vector `m_t` and a strength `s_t`, learned; the context
 //! vector is `c_t = s_t m_t` and `logits = W2 (c_t ⊙ r(x))`. Tasks arrive in
@@ -352,9 +352,10 @@ pub fn run_on(
     }
     bar.finish_and_clear();
     eprintln!(
-        "train: {} seed(s) x {task_count} tasks x {} epochs in {:.1} s on {}",
-        shards.len(),
-        config.epochs,
+        "train: {} x {} x {} in {:.1} s on {}",
+        tgsh_common::plural(shards.len(), "seed"),
+        tgsh_common::plural(task_count, "task"),
+        tgsh_common::plural(config.epochs, "epoch"),
         start.elapsed().as_secs_f64(),
         backend.name()
     );

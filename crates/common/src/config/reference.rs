@@ -176,6 +176,11 @@ pub const CLAIM_KINDS: &[(&str, &str, &str)] = &[
         "these tasks fall in one cluster when the tree is cut into `clusters` (default 3)",
     ),
     (
+        "nearest_group",
+        r#"{ kind = "nearest_group", task = "T1 original", nearest = ["T4 blur", "T5 perspective", "T6 erasing"] }"#,
+        "the `nearest` tasks are `task`'s most similar ones, and with it they form a clade of the merge tree before any of them joins another task (two claims)",
+    ),
+    (
         "outgroup",
         r#"{ kind = "outgroup", task = "T7 invert" }"#,
         "this task's context has negative similarity to every other task's",
@@ -188,12 +193,17 @@ pub const CLAIM_KINDS: &[(&str, &str, &str)] = &[
     (
         "mean_accuracy_at_least",
         r#"{ kind = "mean_accuracy_at_least", percent = 94.40, source = "PyTorch reference" }"#,
-        "the mean final test accuracy over tasks is at least `percent`",
+        "the mean final test accuracy over tasks is at least `percent` (no control: a statistic beside the equivalence claim)",
+    ),
+    (
+        "mean_accuracy_equivalent",
+        r#"{ kind = "mean_accuracy_equivalent", percent = 94.40, margin = 0.3, source = "PyTorch reference" }"#,
+        "the mean final test accuracy over tasks equals `percent` within `margin` percentage points (two one-sided tests at 95 %)",
     ),
     (
         "subsample_of",
-        r#"{ kind = "subsample_of", pipeline = "shift-1px", every = 2, min_correlation = 0.5 }"#,
-        "the similarity matrix is `pipeline`'s at every `every`-th task (its file beside this one)",
+        r#"{ kind = "subsample_of", pipeline = "shift-1px", every = 2, margin = 0.05 }"#,
+        "at each task distance `d`, this family's similarity equals `pipeline`'s at `every d` (the same pixel offset) within `margin` and differs from `pipeline`'s at `d` (the same task index); `pipeline`'s file sits beside this one",
     ),
 ];
 
@@ -357,8 +367,11 @@ mod tests {
     /// no other kind.
     #[test]
     fn the_claim_kinds_are_the_parsers() {
-        let family = "[data.family]\nname = \"A\"\ntask_names = [\"T1 original\", \"T2 hflip\", \"T4 blur\", \"T7 invert\"]\n\
-                      tasks = [{ transform = \"identity\" }, { transform = \"hflip\" }, { transform = \"gaussian_blur\", kernel = 5, sigma = 2.0 }, { transform = \"invert\" }]\n";
+        // Names as the examples use them; the transforms only need to parse.
+        let family = "[data.family]\nname = \"A\"\n\
+                      task_names = [\"T1 original\", \"T2 hflip\", \"T4 blur\", \"T5 perspective\", \"T6 erasing\", \"T7 invert\"]\n\
+                      tasks = [{ transform = \"identity\" }, { transform = \"hflip\" }, { transform = \"gaussian_blur\", kernel = 5, sigma = 2.0 }, \
+                      { transform = \"vflip\" }, { transform = \"identity\" }, { transform = \"invert\" }]\n";
         for (kind, example, _) in CLAIM_KINDS {
             let text = format!("{family}[analyze]\nclaims = [{example}]\n");
             super::super::Pipeline::parse("pipelines/a.toml".as_ref(), &text)

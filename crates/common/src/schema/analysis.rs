@@ -57,7 +57,9 @@ crate::table! {
     pub struct CrossTaskRow in "cross_task.parquet" {
         /// model seed
         seed: u64,
-        /// whose trained context `c_i` is used
+        /// `after` (the trained contexts) or `before` (the initial ones, the control; scored on the first 1,000 test images of each task)
+        state: String,
+        /// whose context `c_i` is used
         context_task: u16,
         /// whose test images are classified
         data_task: u16,
@@ -70,10 +72,12 @@ crate::table! {
     /// `analyze/seed-<S>/reconstruction.parquet`: the pseudo-inverse
     /// reconstruction of every (task, class) (Eq. 3), `pinv(W1) z` with
     /// `z ~ N(W2[k] ⊙ c_t, (1/H)^2)`, and how it matches the test images'
-    /// class means (Fig. 3).
+    /// class means (Fig. 3), and the same with the noise-free `z`.
     pub struct ReconstructionRow in "reconstruction.parquet" {
         /// model seed
         seed: u64,
+        /// `noisy` (`z ~ N(W2[k] ⊙ c_t, (1/H)^2)`, the notebook's) or `noise-free` (`z = W2[k] ⊙ c_t`), trained contexts
+        z: String,
         /// the task reconstructed
         task: u16,
         /// the class reconstructed
@@ -98,6 +102,8 @@ crate::table! {
     pub struct TgshPairRow in "tgsh_pairs.parquet" {
         /// model seed
         seed: u64,
+        /// whose contexts modulate the representations: `after` (trained), `before` (initial), `unmodulated` (every `c_t = 1`)
+        state: String,
         /// `label` (groups are digits: the figure's caption) or `position` (groups are random sets of images, label-agnostic: the notebook and Definition 1)
         grouping: String,
         /// `intra` (same task, different groups) or `inter` (same group, different tasks)
@@ -178,9 +184,11 @@ crate::table! {
     pub struct SeedStatisticRow in "statistics.parquet" {
         /// model seed
         seed: u64,
-        /// dotted name, e.g. `similarity.after.nearest_is_adjacent`
+        /// dotted name, e.g. `similarity.nearest_is_adjacent`
         statistic: String,
-        /// the value (NaN where undefined, e.g. adjacency without a topology)
+        /// what it was measured on: `after` (trained), `before` (initial contexts), `unmodulated` (every `c_t = 1`), `permuted` (mean over task-order shuffles of the trained matrices)
+        state: String,
+        /// the value (NaN where undefined, e.g. adjacency without a topology); accuracies in %, accuracy differences in percentage points
         value: f64,
     }
 }
@@ -190,12 +198,16 @@ crate::table! {
     pub struct StatisticRow in "statistics.parquet" {
         /// as in the per-seed table
         statistic: String,
+        /// as in the per-seed table
+        state: String,
         /// mean over seeds
         mean: f64,
-        /// 95 % Student-t interval of the mean, low end (NaN with one seed)
+        /// 95 % interval across seeds, low end (NaN with one seed)
         ci_low: f64,
         /// high end
         ci_high: f64,
+        /// how: `Student t across seeds`, or for a statistic with a bounded range (fractions, AUC, accuracies, correlations, cosines) `expanded percentile bootstrap over seeds`, which stays in the range
+        interval: String,
         /// seeds with a finite value
         seeds: u32,
         /// the per-seed values, in seed order
@@ -204,54 +216,194 @@ crate::table! {
 }
 
 crate::table! {
-    /// `analyze/summary/claims.parquet`: one row per claim, with its verdict.
+    /// `analyze/summary/claims.parquet`: one row per claim: the trained
+    /// value, up to two controls with the paired difference, each with its
+    /// interval across seeds, and the verdict that uses them (docs/METHOD.md).
     pub struct ClaimRow in "claims.parquet" {
         /// short stable name
         id: String,
-        /// what the paper says, in words
+        /// `paper` (the papers' claims) or `beyond` (this project's own questions)
+        section: String,
+        /// the claim, in words
         claim: String,
         /// where the paper shows it
         figure: String,
-        /// the statistic tested (a row of `statistics.parquet`) and what it measures
+        /// the statistic tested (a row of `statistics.parquet`)
         statistic: String,
-        /// its mean across seeds
+        /// the state judged: `after` (trained), or `before` for a claim about the initialisation
+        state: String,
+        /// `%` (accuracies), `points` (differences of accuracies) or empty
+        unit: String,
+        /// how `ci_low`, `ci_high` were computed (95 % Student t or bootstrap over seeds; 90 % for two one-sided tests)
+        interval: String,
+        /// the statistic in `state`: mean across seeds
         mean: f64,
-        /// 95 % interval across seeds, low end
+        /// its interval across seeds, low end
         ci_low: f64,
         /// high end
         ci_high: f64,
         /// seeds
         seeds: u32,
-        /// the bar, fixed before looking
+        /// the bar (the reference for an equivalence), fixed before looking
         threshold: f64,
-        /// `>`, `>=`, `<` or `<=`: what the claim needs of the statistic
+        /// `>`, `>=`, `<`, or `within` (equivalence: `threshold ± margin`)
         direction: String,
-        /// `pass` (the whole interval meets the bar), `fail` (none of it does), `inconclusive` (it straddles the bar, or one seed gives no interval)
+        /// the equivalence margin (NaN for a bar)
+        margin: f64,
+        /// the first control (`before`, `unmodulated`, `permuted`, `after`, or a description; empty if none)
+        control: String,
+        /// the same statistic on the control, mean across seeds
+        control_mean: f64,
+        /// its interval, low end
+        control_low: f64,
+        /// high end
+        control_high: f64,
+        /// claim state minus control, paired by seed, mean across seeds
+        difference: f64,
+        /// its interval, low end
+        difference_low: f64,
+        /// high end
+        difference_high: f64,
+        /// the second control, as `control`
+        control2: String,
+        /// as `control_mean`
+        control2_mean: f64,
+        /// as `control_low`
+        control2_low: f64,
+        /// as `control_high`
+        control2_high: f64,
+        /// as `difference`, against the second control
+        difference2: f64,
+        /// as `difference_low`
+        difference2_low: f64,
+        /// as `difference_high`
+        difference2_high: f64,
+        /// the claim attributes the property to training: it passes only when it also beats every control
+        needs_training: bool,
+        /// `pass`, `untrained` (holds, but so does a control training does not beat), `fail`, `inconclusive`
         verdict: String,
+        /// the verdict in words, written from the numbers
+        reading: String,
         /// how the statistic is computed
         note: String,
     }
 }
 
 crate::table! {
-    /// `analyze/summary/tgsh.parquet`: the T-GSH comparison pooled over seeds.
+    /// `analyze/summary/tgsh.parquet`: the T-GSH comparison across seeds.
+    /// Each seed measures over all its pairs; the seeds are the independent
+    /// units (pairs are not: one image is in hundreds of them).
     pub struct TgshSummaryRow in "tgsh.parquet" {
+        /// `after`, `before`, `unmodulated`
+        state: String,
         /// `label` or `position` (see `tgsh_pairs`)
         grouping: String,
-        /// mean of the pooled intra pair samples
+        /// mean over seeds of each seed's mean intra pair similarity
         intra_mean: f64,
-        /// mean of the pooled inter pair samples
+        /// the same for inter pairs
         inter_mean: f64,
-        /// `intra_mean - inter_mean`
+        /// `intra - inter`, mean over seeds
         difference: f64,
-        /// percentile bootstrap 95 % interval of the difference, low end
+        /// its 95 % bootstrap interval across seeds, low end
         difference_low: f64,
         /// high end
         difference_high: f64,
-        /// `P(intra > inter)` on the pooled samples
+        /// `P(intra > inter)`, mean over seeds
         auc: f64,
-        /// seeds pooled
+        /// its 95 % bootstrap interval across seeds, low end
+        auc_low: f64,
+        /// high end
+        auc_high: f64,
+        /// seeds
         seeds: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/contexts_pca.parquet`: each task's context on the
+    /// first three principal components of its seed's contexts (PCA over
+    /// tasks).
+    pub struct ContextsPcaRow in "contexts_pca.parquet" {
+        /// model seed
+        seed: u64,
+        /// `after` or `before` training (each state has its own PCA)
+        state: String,
+        /// task index
+        task: u16,
+        /// score on PC1 (each PC's sign: its largest score positive)
+        pc1: f64 where finite,
+        /// score on PC2
+        pc2: f64 where finite,
+        /// score on PC3
+        pc3: f64 where finite,
+    }
+}
+
+crate::table! {
+    /// `analyze/seed-<S>/representation_profile.parquet` (Definition 1b):
+    /// the mean over the T-GSH images `x` of `cos(c_i ⊙ r(x), c_j ⊙ r(x))`,
+    /// one image under two tasks, at each task distance.
+    pub struct RepresentationProfileRow in "representation_profile.parquet" {
+        /// model seed
+        seed: u64,
+        /// `before`, `after` or `unmodulated`
+        state: String,
+        /// task distance (circular for circles)
+        distance: u32,
+        /// mean cosine over images and ordered task pairs at that distance
+        mean_similarity: f64 where finite,
+        /// ordered pairs of tasks at that distance
+        pairs: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/subsampling.parquet` (with a `subsample_of` claim):
+    /// the coarse family against the finer one at each task distance `d` of
+    /// the coarse family, trained and before training.
+    pub struct SubsamplingRow in "subsampling.parquet" {
+        /// `after` or `before`
+        state: String,
+        /// task distance `d` in this family
+        distance: u32,
+        /// the pixel offset at `d` (`d` times this family's step)
+        pixels: f64,
+        /// this family's mean similarity at `d`
+        coarse_mean: f64,
+        /// its 95 % interval across seeds, low end
+        coarse_low: f64,
+        /// high end
+        coarse_high: f64,
+        /// the finer family's at `every d` (same pixel offset)
+        same_pixel_mean: f64,
+        /// low end
+        same_pixel_low: f64,
+        /// high end
+        same_pixel_high: f64,
+        /// the finer family's at `d` (same task index)
+        same_index_mean: f64,
+        /// low end
+        same_index_low: f64,
+        /// high end
+        same_index_high: f64,
+        /// coarse minus same pixel
+        pixel_difference: f64,
+        /// Welch 90 % interval (two one-sided tests at 95 %), low end
+        pixel_low: f64,
+        /// high end
+        pixel_high: f64,
+        /// the 90 % interval lies within `±margin`
+        pixel_equivalent: bool,
+        /// coarse minus same index
+        index_difference: f64,
+        /// Welch 90 % interval, low end
+        index_low: f64,
+        /// high end
+        index_high: f64,
+        /// the 90 % interval lies wholly beyond `±margin`
+        index_outside: bool,
+        /// the equivalence margin
+        margin: f64,
     }
 }
 
@@ -264,7 +416,26 @@ crate::table! {
         distance: u32,
         /// mean similarity at that distance over seeds
         mean: f64,
-        /// 95 % Student-t interval across seeds, low end
+        /// 95 % bootstrap interval across seeds, low end
+        ci_low: f64,
+        /// high end
+        ci_high: f64,
+        /// seeds
+        seeds: u32,
+    }
+}
+
+crate::table! {
+    /// `analyze/summary/representation_profile.parquet` (Definition 1b):
+    /// the representation profile across seeds.
+    pub struct RepresentationProfileSummaryRow in "representation_profile.parquet" {
+        /// `before`, `after` or `unmodulated`
+        state: String,
+        /// task distance
+        distance: u32,
+        /// mean similarity at that distance over seeds
+        mean: f64,
+        /// 95 % bootstrap interval across seeds, low end
         ci_low: f64,
         /// high end
         ci_high: f64,
@@ -296,7 +467,7 @@ crate::table! {
         task: u16,
         /// mean final-epoch test accuracy (fraction)
         mean: f64,
-        /// 95 % Student-t interval across seeds, low end
+        /// 95 % bootstrap interval across seeds, low end
         ci_low: f64,
         /// high end
         ci_high: f64,
@@ -505,4 +676,12 @@ pub fn heldout_curve_schema() -> SchemaRef {
 /// [`ContextCosineSummaryRow`]'s schema.
 pub fn context_cosine_summary_schema() -> SchemaRef {
     ContextCosineSummaryRow::schema()
+}
+/// [`ContextsPcaRow`]'s schema.
+pub fn contexts_pca_schema() -> SchemaRef {
+    ContextsPcaRow::schema()
+}
+/// [`SubsamplingRow`]'s schema.
+pub fn subsampling_schema() -> SchemaRef {
+    SubsamplingRow::schema()
 }

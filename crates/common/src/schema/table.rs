@@ -185,7 +185,7 @@ impl Column for Vec<f64> {
 /// `fixed_size_binary[784]`. (As a list of 784 uint8 values the Parquet
 /// writer would encode 55 million values with repetition levels per task and
 /// take ~10x longer; numpy reads either kind without a copy.)
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Image(pub Vec<u8>);
 
 impl Column for Image {
@@ -218,7 +218,7 @@ impl Column for Image {
 }
 
 /// A 28x28 float image, row-major: `fixed_size_list<float32>[784]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FloatImage(pub Vec<f32>);
 
 impl Column for FloatImage {
@@ -373,7 +373,7 @@ macro_rules! table {
         }
     ) => {
         $(#[doc = $doc])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Default)]
         pub struct $row {
             $(
                 $(#[doc = $field_doc])*

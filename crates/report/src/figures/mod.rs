@@ -1,7 +1,7 @@
 //! Report figures, each written as `<stem>.png` and `<stem>.svg`: heatmaps
 //! (sequential or diverging colour scale, optionally ordered by a
 //! dendrogram drawn beside them), line charts, lines with interval bands,
-//! overlaid histograms and image grids.
+//! overlaid histograms, labelled scatter plots and image grids.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary, so rendering never
 //! needs a system font library. Every figure is drawn by one generic routine
@@ -317,6 +317,7 @@ mod heatmap;
 mod histogram;
 mod images;
 mod lines;
+mod scatter;
 #[cfg(test)]
 mod tests;
 
@@ -325,4 +326,5 @@ pub use heatmap::{heatmap, heatmap_with, HeatmapOptions, Tree};
 pub use histogram::histograms;
 pub use images::image_grid;
 pub use lines::line_chart;
+pub use scatter::{scatter_panels, Panel};
 pub(crate) use lines::SERIES_COLOURS;

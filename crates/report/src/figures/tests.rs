@@ -517,3 +517,32 @@ fn image_grid_svg_embeds_bitmaps_not_pixel_rectangles() {
     assert!(svg.len() < 200_000, "{} bytes", svg.len());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn scatter_panels_are_written_and_bad_input_is_refused() {
+    let dir = temp_dir("scatter");
+    let circle: Vec<(f64, f64)> = (0..12)
+        .map(|k| {
+            let a = std::f64::consts::TAU * k as f64 / 12.0;
+            (a.cos(), a.sin())
+        })
+        .collect();
+    let panel = Panel {
+        title: "after training".into(),
+        points: circle,
+        labels: labels("t", 12),
+    };
+    scatter_panels(&dir.join("pca"), "PCA", "PC1", "PC2", &[panel.clone(), panel.clone()], true).unwrap();
+    assert_written(&dir, "pca");
+    let mut bad = panel;
+    bad.labels.pop();
+    assert!(matches!(
+        scatter_panels(&dir.join("bad"), "", "", "", &[bad], true),
+        Err(FigureError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        scatter_panels(&dir.join("none"), "", "", "", &[], true),
+        Err(FigureError::InvalidInput(_))
+    ));
+    fs::remove_dir_all(&dir).unwrap();
+}
