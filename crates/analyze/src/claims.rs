@@ -192,7 +192,10 @@ pub fn range_of(statistic: &str) -> Option<Range> {
     let name = statistic.split('[').next().unwrap_or(statistic);
     let last = name.rsplit('.').next().unwrap_or(name);
     match name {
-        "accuracy.mean_final" | "accuracy.min_final" | "cross_task.diagonal_mean" | "cross_task.off_diagonal_mean"
+        "accuracy.mean_final"
+        | "accuracy.min_final"
+        | "cross_task.diagonal_mean"
+        | "cross_task.off_diagonal_mean"
         | "heldout.accuracy" => Some(Range::PERCENT),
         "accuracy.mean_final_minus_reference" | "heldout.difference" => bounded(-100.0, 100.0),
         "similarity.off_diagonal_abs_mean"
@@ -644,7 +647,10 @@ mod tests {
         assert_eq!(unit_of("heldout.difference[circle - input].interpolated"), "points");
         assert_eq!(unit_of("heldout.accuracy[circle].seen"), "%");
         assert_eq!(unit_of("tgsh.label.auc"), "");
-        assert_eq!(range_of("reconstruction.noise_free.own_task_best"), Some(Range::FRACTION));
+        assert_eq!(
+            range_of("reconstruction.noise_free.own_task_best"),
+            Some(Range::FRACTION)
+        );
         assert_eq!(range_of("clustering.clade_margin[T1, T4]"), Some(Range::Unbounded));
         assert_eq!(range_of("no.such.statistic"), None);
     }

@@ -48,7 +48,11 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split]) ->
                 id,
                 claim,
                 figure: figure.into(),
-                section: if figure == beyond { Section::Beyond } else { Section::Paper },
+                section: if figure == beyond {
+                    Section::Beyond
+                } else {
+                    Section::Paper
+                },
                 statistic,
                 state: AFTER,
                 controls: Vec::new(),
@@ -315,7 +319,10 @@ mod tests {
     fn claims_exist_only_for_measured_statistics_and_present_splits() {
         let stats = BTreeMap::from([
             (
-                ("heldout.difference[circle - input].interpolated".to_string(), AFTER.to_string()),
+                (
+                    "heldout.difference[circle - input].interpolated".to_string(),
+                    AFTER.to_string(),
+                ),
                 vec![0.1],
             ),
             (

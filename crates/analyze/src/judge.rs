@@ -149,7 +149,11 @@ fn format_interval(i: &Interval, unit: &str) -> String {
         "points" if v.is_finite() => format!("{v:+.2}"),
         _ => format_value(v, ""),
     };
-    let suffix = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+    let suffix = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
     if i.known() {
         format!("{} [{}, {}]{suffix}", bare(i.mean), bare(i.low), bare(i.high))
     } else {
@@ -162,7 +166,13 @@ fn format_difference(i: &Interval, unit: &str) -> String {
     if unit == "%" || unit == "points" {
         return format_interval(i, "points");
     }
-    let signed = |v: f64| if v.is_finite() { format!("{v:+.3}") } else { "n/a".into() };
+    let signed = |v: f64| {
+        if v.is_finite() {
+            format!("{v:+.3}")
+        } else {
+            "n/a".into()
+        }
+    };
     if i.known() {
         format!("{} [{}, {}]", signed(i.mean), signed(i.low), signed(i.high))
     } else {
@@ -294,7 +304,9 @@ fn reading(
             ("before", Side::Better) if control_meets(c) => {
                 format!("it holds at initialisation too ({cv}), and training improves it by {d}")
             }
-            ("before", Side::Better) => format!("before training it is {cv}: training brings it about (difference {d})"),
+            ("before", Side::Better) => {
+                format!("before training it is {cv}: training brings it about (difference {d})")
+            }
             ("before", Side::Worse) if control_meets(c) => {
                 format!("it holds at initialisation ({cv}); training lowers it (difference {d})")
             }
@@ -358,7 +370,11 @@ mod tests {
             ],
         );
         assert_eq!(row.verdict, "untrained");
-        assert!(row.reading.contains("holds at initialisation") && row.reading.contains("lowers"), "{}", row.reading);
+        assert!(
+            row.reading.contains("holds at initialisation") && row.reading.contains("lowers"),
+            "{}",
+            row.reading
+        );
         assert!(row.controls[0].difference.high < 0.0);
         // Every interval of a bounded statistic stays in its range.
         assert!(row.controls[0].value.high <= 1.0);

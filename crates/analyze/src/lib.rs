@@ -136,24 +136,23 @@ fn analyze_shard(
     let mut timings: Vec<(String, f64)> = Vec::new();
     let (mut current, mut since) = ("load model".to_string(), start);
     let trained = shard::final_accuracies(&artifacts.metrics(seed), test.names.len())?;
-    let tables = shard::analyze_seed(
-        &model,
-        test,
-        &family.analyze,
-        family.topology,
-        |step| {
-            timings.push((
-                std::mem::replace(&mut current, step.to_string()),
-                since.elapsed().as_secs_f64(),
-            ));
-            since = Instant::now();
-            bar.set_message(format!("seed {seed}: {step}"));
-            bar.inc(1);
-        },
-    )?;
+    let tables = shard::analyze_seed(&model, test, &family.analyze, family.topology, |step| {
+        timings.push((
+            std::mem::replace(&mut current, step.to_string()),
+            since.elapsed().as_secs_f64(),
+        ));
+        since = Instant::now();
+        bar.set_message(format!("seed {seed}: {step}"));
+        bar.inc(1);
+    })?;
     timings.push((current, since.elapsed().as_secs_f64()));
     bar.finish_and_clear();
-    tables.check_diagonal(&trained, test.labels.len(), &artifacts.model(seed), &artifacts.metrics(seed))?;
+    tables.check_diagonal(
+        &trained,
+        test.labels.len(),
+        &artifacts.model(seed),
+        &artifacts.metrics(seed),
+    )?;
     let dir = stage.begin()?;
     tables.write(&dir)?;
     tgsh_common::schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;

@@ -55,7 +55,9 @@ pub fn pca(contexts: &[Vec<f32>]) -> Pca {
     if t < 2 {
         return Pca { scores, explained };
     }
-    let (values, vectors) = gram.eigh(UPLO::Upper).expect("a symmetric Gram matrix has an eigendecomposition");
+    let (values, vectors) = gram
+        .eigh(UPLO::Upper)
+        .expect("a symmetric Gram matrix has an eigendecomposition");
     // Ascending eigenvalues: the last are the leading components.
     let total: f64 = values.iter().map(|&v| v.max(0.0)).sum();
     for k in 0..3.min(t) {
@@ -63,7 +65,10 @@ pub fn pca(contexts: &[Vec<f32>]) -> Pca {
         let lambda = values[col].max(0.0);
         explained[k] = if total > 0.0 { lambda / total } else { 0.0 };
         let column: Vec<f64> = (0..t).map(|i| vectors[[i, col]] * lambda.sqrt()).collect();
-        let largest = column.iter().copied().fold(0.0f64, |a, v| if v.abs() > a.abs() { v } else { a });
+        let largest = column
+            .iter()
+            .copied()
+            .fold(0.0f64, |a, v| if v.abs() > a.abs() { v } else { a });
         let sign = if largest < 0.0 { -1.0 } else { 1.0 };
         for (s, v) in scores.iter_mut().zip(&column) {
             s[k] = sign * v;
@@ -107,7 +112,14 @@ mod tests {
         (0..t)
             .map(|k| {
                 let a = std::f64::consts::TAU * order(k) as f64 / t as f64;
-                vec![2.0 * a.cos() as f32 + 1.0, 2.0 * a.sin() as f32 - 3.0, 0.5, 0.5, 0.5, 0.5]
+                vec![
+                    2.0 * a.cos() as f32 + 1.0,
+                    2.0 * a.sin() as f32 - 3.0,
+                    0.5,
+                    0.5,
+                    0.5,
+                    0.5,
+                ]
             })
             .collect()
     }
@@ -116,7 +128,11 @@ mod tests {
     fn a_circle_has_two_equal_components_and_a_perfect_loop() {
         // Σ cos² = Σ sin² = T/2 for T >= 3: half the variance on each of two PCs.
         let p = pca(&circle(12, |k| k));
-        assert!((p.explained[0] - 0.5).abs() < 1e-6 && (p.explained[1] - 0.5).abs() < 1e-6, "{:?}", p.explained);
+        assert!(
+            (p.explained[0] - 0.5).abs() < 1e-6 && (p.explained[1] - 0.5).abs() < 1e-6,
+            "{:?}",
+            p.explained
+        );
         assert!(p.explained[2].abs() < 1e-6);
         // Radius 2: every task's score vector has length 2.
         for s in &p.scores {

@@ -177,7 +177,10 @@ pub fn statistics(prefix: &str, reconstructions: &[Reconstruction]) -> Vec<(Stri
         reconstructions.iter().filter(|r| f(r)).count() as f64 / reconstructions.len().max(1) as f64
     };
     vec![
-        (format!("{prefix}.own_class_best"), fraction(&|r| r.best_class == r.class)),
+        (
+            format!("{prefix}.own_class_best"),
+            fraction(&|r| r.best_class == r.class),
+        ),
         (format!("{prefix}.own_task_best"), fraction(&|r| r.best_task == r.task)),
         (
             format!("{prefix}.own_task_rank"),

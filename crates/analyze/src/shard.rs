@@ -234,10 +234,7 @@ fn spec_values(specs: &[ClaimSpec], sim: &[f64], tree: &clustering::Dendrogram, 
             ClaimSpec::NearestGroup { task, nearest } => {
                 let anchor = test.task(task);
                 let members: Vec<usize> = nearest.iter().map(|t| test.task(t)).collect();
-                out.push((
-                    names[0].clone(),
-                    similarity::nearest_margin(sim, n, anchor, &members),
-                ));
+                out.push((names[0].clone(), similarity::nearest_margin(sim, n, anchor, &members)));
                 let mut group = vec![anchor];
                 group.extend(&members);
                 out.push((names[1].clone(), tree.clade_margin(&group)));
@@ -286,10 +283,7 @@ fn cross_task_values(cross: &[f64], sim: &[f64], n: usize, topology: Topology) -
             similarity::best_other_is_adjacent(cross, n, topology),
         ),
         ("cross_task.diagonal_mean".into(), stats::mean(&diagonal)),
-        (
-            "cross_task.off_diagonal_mean".into(),
-            100.0 * stats::mean(&acc_off),
-        ),
+        ("cross_task.off_diagonal_mean".into(), 100.0 * stats::mean(&acc_off)),
     ]
 }
 
@@ -559,7 +553,12 @@ impl ShardTables {
         model: &Path,
         metrics: &Path,
     ) -> Result<(), AnalyzeError> {
-        let after = &self.cross_task.iter().find(|(s, _)| *s == AFTER).expect("the trained contexts' matrix").1;
+        let after = &self
+            .cross_task
+            .iter()
+            .find(|(s, _)| *s == AFTER)
+            .expect("the trained contexts' matrix")
+            .1;
         check_diagonal(after, trained, test_images, model, metrics)
     }
 
@@ -646,7 +645,9 @@ impl ShardTables {
                 schema::float_image_column(r.iter().flat_map(|r| r.1.image.iter().copied()).collect()),
                 floats(r.iter().map(|r| r.1.own_correlation)),
                 u16s(r.iter().map(|r| r.1.best_task as u16)),
-                Arc::new(UInt8Array::from(r.iter().map(|r| r.1.best_class as u8).collect::<Vec<_>>())),
+                Arc::new(UInt8Array::from(
+                    r.iter().map(|r| r.1.best_class as u8).collect::<Vec<_>>(),
+                )),
                 floats(r.iter().map(|r| r.1.own_task_rank)),
             ],
         )?;
@@ -791,7 +792,10 @@ mod tests {
         let mut compared = 0;
         for (name, state, value) in tables.statistics.iter().filter(|s| s.1 == AFTER) {
             let Some(before) = tables.statistic(name, BEFORE) else {
-                assert_eq!(name, "clustering.cophenetic_correlation", "{name} has no before-training value");
+                assert_eq!(
+                    name, "clustering.cophenetic_correlation",
+                    "{name} has no before-training value"
+                );
                 continue;
             };
             assert!(

@@ -161,7 +161,10 @@ pub fn permuted(matrix: &[f64], n: usize, p: &[usize]) -> Vec<f64> {
 /// `similarity.distance_spearman`.
 pub fn statistics(matrix: &[f64], n: usize, topology: Topology) -> Vec<(String, f64)> {
     vec![
-        ("similarity.off_diagonal_abs_mean".into(), off_diagonal_abs_mean(matrix, n)),
+        (
+            "similarity.off_diagonal_abs_mean".into(),
+            off_diagonal_abs_mean(matrix, n),
+        ),
         (
             "similarity.nearest_is_adjacent".into(),
             best_other_is_adjacent(matrix, n, topology),

@@ -470,7 +470,10 @@ mod tests {
         let e = tost_one_sample(&values, 94.40, 0.3);
         assert!((e.difference - 0.1).abs() < 1e-9);
         assert_eq!(e.df, 4);
-        assert!((e.low + 0.050755).abs() < 1e-6 && (e.high - 0.250755).abs() < 1e-6, "{e:?}");
+        assert!(
+            (e.low + 0.050755).abs() < 1e-6 && (e.high - 0.250755).abs() < 1e-6,
+            "{e:?}"
+        );
         // t against -0.3: 0.4 / 0.0707107 = 5.65685; against +0.3: -0.2 / 0.0707107 = -2.82843.
         assert!((e.t_lower - 5.656854).abs() < 1e-5 && (e.t_upper + 2.828427).abs() < 1e-5);
         assert!(e.equivalent && !e.outside);
@@ -486,7 +489,10 @@ mod tests {
         let e = tost_welch(&[1.0, 2.0, 3.0], &[2.0, 4.0], 0.5);
         assert_eq!(e.df, 1);
         assert!((e.difference + 1.0).abs() < 1e-12);
-        assert!((e.low + 8.290779).abs() < 1e-5 && (e.high - 6.290779).abs() < 1e-5, "{e:?}");
+        assert!(
+            (e.low + 8.290779).abs() < 1e-5 && (e.high - 6.290779).abs() < 1e-5,
+            "{e:?}"
+        );
         assert!(!e.equivalent && !e.outside);
         // Identical constant samples: a zero-width interval at 0, equivalent.
         let e = tost_welch(&[0.5, 0.5], &[0.5, 0.5, 0.5], 0.05);
@@ -510,7 +516,10 @@ mod tests {
         assert!(lo >= 0.9 && hi <= 1.0 && lo <= m && m <= hi, "{lo} {m} {hi}");
         assert!(interval(&[0.5], Range::FRACTION).1.is_nan());
         // Unbounded statistics keep Student t.
-        assert_eq!(interval(&[1.0, 2.0, 3.0], Range::Unbounded), t_interval(&[1.0, 2.0, 3.0]));
+        assert_eq!(
+            interval(&[1.0, 2.0, 3.0], Range::Unbounded),
+            t_interval(&[1.0, 2.0, 3.0])
+        );
     }
 
     #[test]

@@ -20,9 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::{ClaimSpec, FamilyExperiment};
-use tgsh_common::schema::analysis::{
-    AdjacencyRow, AdjacencySummaryRow, RepresentationProfileSummaryRow,
-};
+use tgsh_common::schema::analysis::{AdjacencyRow, AdjacencySummaryRow, RepresentationProfileSummaryRow};
 use tgsh_common::schema::{self, analysis, Table};
 use tgsh_common::{Artifacts, Pipeline};
 
@@ -330,7 +328,9 @@ fn write_subsampling(
         .flat_map(|(state, o)| o.iter().map(move |o| (*state, o)))
         .collect();
     let interval = |f: &dyn Fn(&subsampling::Offset) -> &Vec<f64>| -> Vec<Interval> {
-        rows.iter().map(|(_, o)| Interval::of(f(o), Range::CORRELATION)).collect()
+        rows.iter()
+            .map(|(_, o)| Interval::of(f(o), Range::CORRELATION))
+            .collect()
     };
     let mut columns = vec![
         texts(rows.iter().map(|r| r.0)),
@@ -350,11 +350,15 @@ fn write_subsampling(
         floats(rows.iter().map(|r| r.1.pixel.difference)),
         floats(rows.iter().map(|r| r.1.pixel.low)),
         floats(rows.iter().map(|r| r.1.pixel.high)),
-        Arc::new(BooleanArray::from(rows.iter().map(|r| r.1.pixel.equivalent).collect::<Vec<_>>())) as ArrayRef,
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| r.1.pixel.equivalent).collect::<Vec<_>>(),
+        )) as ArrayRef,
         floats(rows.iter().map(|r| r.1.index.difference)),
         floats(rows.iter().map(|r| r.1.index.low)),
         floats(rows.iter().map(|r| r.1.index.high)),
-        Arc::new(BooleanArray::from(rows.iter().map(|r| r.1.index.outside).collect::<Vec<_>>())) as ArrayRef,
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| r.1.index.outside).collect::<Vec<_>>(),
+        )) as ArrayRef,
         floats(vec![margin; rows.len()]),
     ]);
     write("subsampling.parquet", analysis::subsampling_schema(), columns)
@@ -367,7 +371,13 @@ fn subsample_row(claim: Claim, offsets: &[(&str, Vec<subsampling::Offset>)]) -> 
         Test::Subsample { margin } => margin,
         _ => f64::NAN,
     };
-    let of = |state: &str| offsets.iter().find(|(s, _)| *s == state).map(|(_, o)| o.as_slice()).unwrap_or(&[]);
+    let of = |state: &str| {
+        offsets
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map(|(_, o)| o.as_slice())
+            .unwrap_or(&[])
+    };
     let (after, before) = (of(AFTER), of(BEFORE));
     let verdict = subsampling::verdict(after);
     let as_interval = |e: &stats::Equivalence, seeds: usize| Interval {
@@ -433,7 +443,9 @@ pub(crate) fn read_seed_statistics(artifacts: &Artifacts, seeds: &[u64]) -> Resu
         let states = table.strings("state")?;
         let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
         for ((name, state), value) in names.into_iter().zip(states).zip(values) {
-            per_seed.entry((name, state)).or_insert_with(|| vec![f64::NAN; seeds.len()])[k] = value;
+            per_seed
+                .entry((name, state))
+                .or_insert_with(|| vec![f64::NAN; seeds.len()])[k] = value;
         }
     }
     Ok(per_seed)
@@ -488,7 +500,9 @@ pub(crate) fn write_claims(
         }
     }
     columns.extend([
-        Arc::new(BooleanArray::from(rows.iter().map(|r| r.claim.needs_training).collect::<Vec<_>>())) as ArrayRef,
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| r.claim.needs_training).collect::<Vec<_>>(),
+        )) as ArrayRef,
         s(&|r| r.verdict.into()),
         s(&|r| r.reading.clone()),
         s(&|r| r.claim.note.clone()),

@@ -162,11 +162,20 @@ pub fn in_unit(v: f64, unit: &str) -> String {
 /// `mean [low, high] unit` (the interval omitted when unknown): `94.50
 /// [94.35, 94.65] %`, `+4.48 [+2.10, +6.00] points`, `0.956 [0.941, 0.970]`.
 pub fn with_interval(mean: f64, low: f64, high: f64, unit: &str) -> String {
-    let suffix = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+    let suffix = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
     if low.is_nan() || high.is_nan() {
         format!("{}{suffix}", in_unit(mean, unit))
     } else {
-        format!("{} [{}, {}]{suffix}", in_unit(mean, unit), in_unit(low, unit), in_unit(high, unit))
+        format!(
+            "{} [{}, {}]{suffix}",
+            in_unit(mean, unit),
+            in_unit(low, unit),
+            in_unit(high, unit)
+        )
     }
 }
 
@@ -177,7 +186,13 @@ pub fn difference_interval(mean: f64, low: f64, high: f64, unit: &str) -> String
     if !unit.is_empty() {
         return with_interval(mean, low, high, unit);
     }
-    let signed = |v: f64| if v.is_nan() { "n/a".to_string() } else { format!("{v:+.3}") };
+    let signed = |v: f64| {
+        if v.is_nan() {
+            "n/a".to_string()
+        } else {
+            format!("{v:+.3}")
+        }
+    };
     if low.is_nan() || high.is_nan() {
         signed(mean)
     } else {
@@ -200,10 +215,19 @@ pub fn test_words(c: &ClaimRow) -> String {
         if c.id == "subsample-of" {
             format!("matched pixel within ±{}, matched index beyond", c.margin)
         } else {
-            format!("{} ± {} {}", in_unit(c.threshold, &c.unit), c.margin, difference_unit(&c.unit))
+            format!(
+                "{} ± {} {}",
+                in_unit(c.threshold, &c.unit),
+                c.margin,
+                difference_unit(&c.unit)
+            )
         }
     } else {
-        let suffix = if c.unit.is_empty() { String::new() } else { format!(" {}", c.unit) };
+        let suffix = if c.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", c.unit)
+        };
         format!("{} {}{suffix}", c.direction, in_unit(c.threshold, &c.unit))
     }
 }
@@ -228,8 +252,10 @@ pub fn claims_table(rows: &[(Option<&str>, &ClaimRow, String)]) -> String {
         ("paper", "The papers' claims"),
         ("beyond", "Beyond the papers: this project's own questions"),
     ] {
-        let part: Vec<&(Option<&str>, &ClaimRow, String)> =
-            rows.iter().filter(|(_, c, _)| (c.section == "beyond") == (section == "beyond")).collect();
+        let part: Vec<&(Option<&str>, &ClaimRow, String)> = rows
+            .iter()
+            .filter(|(_, c, _)| (c.section == "beyond") == (section == "beyond"))
+            .collect();
         if part.is_empty() {
             continue;
         }
@@ -316,8 +342,10 @@ pub fn claims_markdown(rows: &[(&str, &ClaimRow)]) -> String {
         ("paper", "The papers' claims"),
         ("beyond", "Beyond the papers: this project's own questions"),
     ] {
-        let part: Vec<&(&str, &ClaimRow)> =
-            rows.iter().filter(|(_, c)| (c.section == "beyond") == (section == "beyond")).collect();
+        let part: Vec<&(&str, &ClaimRow)> = rows
+            .iter()
+            .filter(|(_, c)| (c.section == "beyond") == (section == "beyond"))
+            .collect();
         if part.is_empty() {
             continue;
         }
@@ -385,7 +413,10 @@ mod tests {
         assert_eq!(section_for("cross_task.similarity_spearman"), "cross-task");
         assert_eq!(section_for("something.else"), "claims");
         assert_eq!(section_for("representation.distance_spearman"), "definition-1b");
-        assert_eq!(section_for("similarity.subsample_matched_pixel[shift-1px every 2]"), "subsampling");
+        assert_eq!(
+            section_for("similarity.subsample_matched_pixel[shift-1px every 2]"),
+            "subsampling"
+        );
     }
 
     fn claim(id: &str, section: &str, unit: &str) -> ClaimRow {
@@ -425,7 +456,10 @@ mod tests {
         let beyond = claim("contexts-trace-a-loop", "beyond", "");
         let rows = vec![(None, &paper, "#tgsh".to_string()), (None, &beyond, "#pca".to_string())];
         let html = claims_table(&rows);
-        let (p, b) = (html.find("The papers' claims").unwrap(), html.find("Beyond the papers").unwrap());
+        let (p, b) = (
+            html.find("The papers' claims").unwrap(),
+            html.find("Beyond the papers").unwrap(),
+        );
         assert!(p < html.find("claim tgsh-label").unwrap() && html.find("claim tgsh-label").unwrap() < b);
         assert!(html.find("claim contexts-trace-a-loop").unwrap() > b);
         assert!(html.contains("before training: 1.000 [1.000, 1.000]"), "{html}");

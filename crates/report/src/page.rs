@@ -98,7 +98,9 @@ pub fn build(
     }
     let with_start = before.iter().all(Option::is_some);
     let accuracy_ticks: Vec<String> = if with_start {
-        std::iter::once("0 (before)".to_string()).chain(epoch_ticks.iter().cloned()).collect()
+        std::iter::once("0 (before)".to_string())
+            .chain(epoch_ticks.iter().cloned())
+            .collect()
     } else {
         epoch_ticks.clone()
     };
@@ -159,7 +161,9 @@ pub fn build(
     // "At or above the reference" is a statistic without a verdict; the
     // claim is the equivalence.
     let reference = family_experiment.analyze.claims.iter().find_map(|c| match c {
-        ClaimSpec::MeanAccuracyEquivalent { percent, .. } | ClaimSpec::MeanAccuracyAtLeast { percent, .. } => Some(*percent),
+        ClaimSpec::MeanAccuracyEquivalent { percent, .. } | ClaimSpec::MeanAccuracyAtLeast { percent, .. } => {
+            Some(*percent)
+        }
         _ => None,
     });
     let above = match reference {
@@ -200,7 +204,10 @@ pub fn build(
         let mean = results::mean_matrix(seeds.iter().filter_map(|&s| sims.get(&(s, state.to_string()))));
         figures::heatmap_with(
             &dir.join(format!("similarity_{state}_mean")),
-            &format!("Context similarity {state} training, mean of {}", plural(seeds.len(), "seed")),
+            &format!(
+                "Context similarity {state} training, mean of {}",
+                plural(seeds.len(), "seed")
+            ),
             &mean,
             n,
             &axis,
@@ -324,7 +331,12 @@ pub fn build(
     );
 
     // T-GSH, Definition 1b, recoverability, the contexts as a manifold.
-    body.push_str(&sections::tgsh(dir, artifacts, &seeds, family_experiment.analyze.tgsh_per_class)?);
+    body.push_str(&sections::tgsh(
+        dir,
+        artifacts,
+        &seeds,
+        family_experiment.analyze.tgsh_per_class,
+    )?);
     body.push_str(&sections::representation(dir, artifacts, &family, topology)?);
     body.push_str(&sections::reconstruction(dir, artifacts, &tasks, seeds[0])?);
     body.push_str(&sections::contexts_pca(dir, artifacts, &tasks, &seeds, topology)?);

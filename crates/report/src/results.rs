@@ -240,7 +240,11 @@ pub fn claims(path: &Path) -> Result<Vec<ClaimRow>, ReportError> {
     let mut controls: Vec<Vec<Control>> = vec![Vec::new(); df.height()];
     for (c, d) in [("control", "difference"), ("control2", "difference2")] {
         let names = text(c)?;
-        let (cm, cl, ch) = (number(&format!("{c}_mean"))?, number(&format!("{c}_low"))?, number(&format!("{c}_high"))?);
+        let (cm, cl, ch) = (
+            number(&format!("{c}_mean"))?,
+            number(&format!("{c}_low"))?,
+            number(&format!("{c}_high"))?,
+        );
         let (dm, dl, dh) = (number(d)?, number(&format!("{d}_low"))?, number(&format!("{d}_high"))?);
         for k in 0..df.height() {
             if !names[k].is_empty() {
@@ -534,8 +538,11 @@ pub fn tgsh_summary(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), 
         .collect())
 }
 
-/// One seed's contexts on PCs 1-3, by state: `[(state, [task scores])]`.
-pub fn contexts_pca(artifacts: &Artifacts, seed: u64, n: usize) -> Result<Vec<(String, Vec<[f64; 3]>)>, ReportError> {
+/// Each state's scores of every task on PC1-PC3: `[(state, [task scores])]`.
+pub type PcaScores = Vec<(String, Vec<[f64; 3]>)>;
+
+/// One seed's contexts on PCs 1-3, by state.
+pub fn contexts_pca(artifacts: &Artifacts, seed: u64, n: usize) -> Result<PcaScores, ReportError> {
     let path = artifacts.analysis(seed, "contexts_pca.parquet");
     let table = schema::read_parquet(&path, &analysis::contexts_pca_schema())?;
     let state = table.strings("state")?;
@@ -649,7 +656,10 @@ pub fn subsampling(artifacts: &Artifacts) -> Result<Option<Vec<SubsamplingRow>>,
         measured("same_pixel", "same_pixel_mean")?,
         measured("same_index", "same_index_mean")?,
     );
-    let (pixel, index) = (measured("pixel", "pixel_difference")?, measured("index", "index_difference")?);
+    let (pixel, index) = (
+        measured("pixel", "pixel_difference")?,
+        measured("index", "index_difference")?,
+    );
     let (pe, io, margin) = (b("pixel_equivalent")?, b("index_outside")?, f("margin")?);
     Ok(Some(
         (0..state.len())
@@ -766,4 +776,3 @@ pub fn samples(artifacts: &Artifacts, n: usize, k: usize) -> Result<Vec<Vec<u8>>
     }
     Ok(images)
 }
-

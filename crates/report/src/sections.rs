@@ -84,7 +84,12 @@ pub fn tgsh(dir: &Path, artifacts: &Artifacts, seeds: &[u64], per_class: usize) 
 
 /// Definition 1b: one image's representations under two tasks against
 /// task distance, in three states.
-pub fn representation(dir: &Path, artifacts: &Artifacts, family: &str, topology: Topology) -> Result<String, ReportError> {
+pub fn representation(
+    dir: &Path,
+    artifacts: &Artifacts,
+    family: &str,
+    topology: Topology,
+) -> Result<String, ReportError> {
     if topology == Topology::None {
         return Ok(String::new());
     }
@@ -143,7 +148,10 @@ pub fn subsampling(dir: &Path, artifacts: &Artifacts, family: &str) -> Result<St
         return Ok(String::new());
     }
     let margin = after[0].margin;
-    let ticks: Vec<String> = after.iter().map(|r| format!("{} px (d = {})", r.pixels, r.distance)).collect();
+    let ticks: Vec<String> = after
+        .iter()
+        .map(|r| format!("{} px (d = {})", r.pixels, r.distance))
+        .collect();
     let band = |name: &str, f: &dyn Fn(&results::SubsamplingRow) -> Measured| Band {
         name: name.to_string(),
         mean: after.iter().map(|r| f(r).mean).collect(),
@@ -288,7 +296,11 @@ pub fn contexts_pca(
                 })
             })
             .collect();
-        if panels.is_empty() || panels.iter().any(|p| p.points.iter().any(|(x, y)| !(x.is_finite() && y.is_finite()))) {
+        if panels.is_empty()
+            || panels
+                .iter()
+                .any(|p| p.points.iter().any(|(x, y)| !(x.is_finite() && y.is_finite())))
+        {
             continue;
         }
         let stem = format!("contexts_pca_seed{seed}");
@@ -311,7 +323,9 @@ pub fn contexts_pca(
             rest.push_str(&html);
         }
     }
-    let mut table = String::from("<table>\n<tr><th>state</th><th>variance on PC1</th><th>PC2</th><th>PC3</th><th>loop correlation</th></tr>\n");
+    let mut table = String::from(
+        "<table>\n<tr><th>state</th><th>variance on PC1</th><th>PC2</th><th>PC3</th><th>loop correlation</th></tr>\n",
+    );
     for state in ["after", "before"] {
         let cell = |name: &str| {
             statistics

@@ -123,11 +123,19 @@ fn tiny_pipeline_runs_end_to_end_and_then_skips_every_stage() {
             verdicts[k]
         );
         // Every claim has its control beside it, measured.
-        assert!(!controls[k].is_empty() && control_means[k].is_finite(), "{id} has no control");
+        assert!(
+            !controls[k].is_empty() && control_means[k].is_finite(),
+            "{id} has no control"
+        );
         assert!(!readings[k].is_empty(), "{id} has no words");
         // Two seeds: the intervals of bounded statistics stay in range.
         if id.starts_with("tgsh") || id.starts_with("adjacent") || id.starts_with("reconstruction") {
-            assert!((0.0..=1.0).contains(&lows[k]) && (0.0..=1.0).contains(&highs[k]), "{id}: [{}, {}]", lows[k], highs[k]);
+            assert!(
+                (0.0..=1.0).contains(&lows[k]) && (0.0..=1.0).contains(&highs[k]),
+                "{id}: [{}, {}]",
+                lows[k],
+                highs[k]
+            );
         }
     }
 

@@ -326,5 +326,5 @@ pub use heatmap::{heatmap, heatmap_with, HeatmapOptions, Tree};
 pub use histogram::histograms;
 pub use images::image_grid;
 pub use lines::line_chart;
-pub use scatter::{scatter_panels, Panel};
 pub(crate) use lines::SERIES_COLOURS;
+pub use scatter::{scatter_panels, Panel};

@@ -532,7 +532,15 @@ fn scatter_panels_are_written_and_bad_input_is_refused() {
         points: circle,
         labels: labels("t", 12),
     };
-    scatter_panels(&dir.join("pca"), "PCA", "PC1", "PC2", &[panel.clone(), panel.clone()], true).unwrap();
+    scatter_panels(
+        &dir.join("pca"),
+        "PCA",
+        "PC1",
+        "PC2",
+        &[panel.clone(), panel.clone()],
+        true,
+    )
+    .unwrap();
     assert_written(&dir, "pca");
     let mut bad = panel;
     bad.labels.pop();
