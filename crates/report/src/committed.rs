@@ -133,26 +133,36 @@ fn within(value: f64, committed: &ClaimRow) -> bool {
     }
 }
 
-/// The README's results table: one row per claim (by id, in the order the
-/// families list them), one column per pipeline, each cell the mean and a
-/// verdict mark, rendered from the committed claims of `pipelines`
-/// (`(name, column heading)`).
+/// The README's results table: one row per claim (by id, the papers'
+/// claims first, then this project's own questions, each in the order the
+/// families list them), one column per pipeline, each cell the mean with its
+/// interval across seeds and a verdict mark, rendered from the committed
+/// claims of `pipelines` (`(name, column heading)`).
 pub fn readme_table(results: &Path, pipelines: &[(&str, &str)]) -> Result<String, ReportError> {
-    let mut order: Vec<(String, String)> = Vec::new();
+    let mut order: Vec<(String, String, bool)> = Vec::new();
     let mut cells: BTreeMap<(String, usize), String> = BTreeMap::new();
     for (column, (name, _)) in pipelines.iter().enumerate() {
         for c in ClaimRow::read(&claims_file(results, name))? {
-            if !order.iter().any(|(id, _)| *id == c.id) {
-                order.push((c.id.clone(), c.claim.clone()));
+            if !order.iter().any(|(id, _, _)| *id == c.id) {
+                order.push((c.id.clone(), c.claim.clone(), c.section == "beyond"));
             }
             let mark = match c.verdict.as_str() {
                 "pass" => "✓",
+                "untrained" => "○",
                 "fail" => "✗",
                 _ => "?",
             };
-            cells.insert((c.id.clone(), column), format!("{} {mark}", number(c.mean)));
+            cells.insert(
+                (c.id.clone(), column),
+                format!(
+                    "{} {mark}",
+                    crate::html::with_interval(c.mean, c.ci_low, c.ci_high, &c.unit)
+                ),
+            );
         }
     }
+    // The papers' claims first; sort is stable, so each keeps its order.
+    order.sort_by_key(|(_, _, beyond)| *beyond);
     let mut out = format!(
         "| claim | {} |\n|---|{}\n",
         pipelines
@@ -162,13 +172,33 @@ pub fn readme_table(results: &Path, pipelines: &[(&str, &str)]) -> Result<String
             .join(" | "),
         "---|".repeat(pipelines.len())
     );
-    for (id, claim) in &order {
+    for (id, claim, beyond) in &order {
         let row: Vec<String> = (0..pipelines.len())
             .map(|k| cells.get(&(id.clone(), k)).cloned().unwrap_or_else(|| "–".into()))
             .collect();
+        let claim = if *beyond {
+            format!("*beyond the papers:* {claim}")
+        } else {
+            claim.clone()
+        };
         out.push_str(&format!("| {} | {} |\n", claim.replace('|', "\\|"), row.join(" | ")));
     }
     Ok(out)
+}
+
+/// The README's results table for the reproduction pipelines: the table
+/// [`readme_table`] renders from `results/reproduction/`, between the
+/// README's `<!-- results: reproduction -->` and `<!-- /results -->`
+/// markers. `root` is the repository; `pipelines` the reproduction's names
+/// (the justfile's `reproduction`).
+pub fn readme_results(root: &Path, pipelines: &[&str]) -> Result<String, ReportError> {
+    let mut columns = Vec::new();
+    for name in pipelines {
+        let pipeline = Pipeline::load(&root.join("pipelines").join(format!("{name}.toml")))?;
+        columns.push((name.to_string(), pipeline.data.family.name.clone()));
+    }
+    let columns: Vec<(&str, &str)> = columns.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    readme_table(&root.join("results/reproduction"), &columns)
 }
 
 fn create_dir(dir: &Path) -> Result<(), ReportError> {
@@ -253,5 +283,41 @@ mod tests {
             "{table}"
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The README's results table is the one the committed reproduction
+    /// gives (`TGSH_BLESS=1 cargo test --release --workspace readme_results`
+    /// rewrites it after `just bless-results`).
+    #[test]
+    fn readme_results_are_the_committed_ones() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let justfile = std::fs::read_to_string(root.join("justfile")).unwrap();
+        let names: Vec<&str> = justfile
+            .lines()
+            .find_map(|l| l.strip_prefix("reproduction := "))
+            .expect("the justfile names the reproduction pipelines")
+            .trim_matches('"')
+            .split_whitespace()
+            .collect();
+        if !root.join("results/reproduction").exists() {
+            panic!("results/reproduction/ is missing: run `just bless-results`");
+        }
+        let table = readme_results(&root, &names).unwrap();
+        let readme_path = root.join("README.md");
+        let readme = std::fs::read_to_string(&readme_path).unwrap();
+        let (open, close) = ("<!-- results: reproduction -->\n", "<!-- /results -->");
+        let start = readme.find(open).expect("README.md has the results markers") + open.len();
+        let end = start + readme[start..].find(close).expect("a closing marker");
+        if std::env::var_os("TGSH_BLESS").is_some() {
+            let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+            std::fs::write(&readme_path, updated).unwrap();
+        } else {
+            assert_eq!(
+                readme[start..end],
+                table,
+                "README.md's results table differs from results/reproduction/: \
+                 TGSH_BLESS=1 cargo test --release --workspace readme_results"
+            );
+        }
     }
 }

@@ -22,6 +22,25 @@ fn similarity_options() -> HeatmapOptions {
     }
 }
 
+/// What every section of a family page reads.
+struct Page<'a> {
+    pipeline: &'a Pipeline,
+    experiment: &'a FamilyExperiment,
+    artifacts: &'a Artifacts,
+    dir: &'a Path,
+    tasks: Tasks,
+    n: usize,
+    seeds: Vec<u64>,
+    /// The family's name, as `tasks.parquet` records it.
+    family: String,
+    topology: Topology,
+    /// Task names where they fit on small figures' axes (AugmentMNIST's
+    /// "T7 invert"), else the short labels.
+    axis: Vec<String>,
+    /// Every seed's similarity matrices, by (seed, state).
+    sims: std::collections::BTreeMap<(u64, String), Vec<f64>>,
+}
+
 /// Writes every figure and the page into `dir`.
 pub fn build(
     pipeline: &Pipeline,
@@ -32,16 +51,60 @@ pub fn build(
     let tasks = Tasks::load(artifacts)?;
     let n = tasks.len();
     let seeds = pipeline.train.seeds.clone();
-    let family = tasks.family.clone();
-    let topology = family_experiment.topology;
-    // Task names fit on small figures' axes (AugmentMNIST's "T7 invert").
     let axis: Vec<String> = if n <= 12 {
         tasks.names.clone()
     } else {
         tasks.labels.clone()
     };
-    let mut body = String::new();
+    let page = Page {
+        pipeline,
+        experiment: family_experiment,
+        artifacts,
+        dir,
+        family: tasks.family.clone(),
+        sims: results::similarities(artifacts, &seeds, n)?,
+        tasks,
+        n,
+        seeds,
+        topology: family_experiment.topology,
+        axis,
+    };
+    let body = [
+        claims_section(&page)?,
+        accuracy_section(&page)?,
+        similarity_section(&page)?,
+        clustering_section(&page)?,
+        cross_task_section(&page)?,
+        representation_sections(&page)?,
+        samples_section(&page)?,
+        crate::provenance::section(pipeline, artifacts, dir)?,
+    ]
+    .concat();
+    timings_page(&page)?;
+    let (n, seeds, family, topology) = (page.n, &page.seeds, &page.family, page.topology);
+    let header = format!(
+        "<nav><a href=\"#claims\">Claims</a><a href=\"#accuracy\">Accuracy</a>\
+         <a href=\"#similarity\">Similarity</a><a href=\"#clustering\">Clustering</a><a href=\"#cross-task\">Cross-task</a>\
+         <a href=\"#tgsh\">T-GSH</a>{}<a href=\"#reconstruction\">Reconstruction</a><a href=\"#pca\">PCA</a><a href=\"#samples\">Samples</a>\
+         <a href=\"timings.html\">Timings</a><a href=\"#provenance\">Provenance</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({}, seeds {:?}), tgsh {}.</p>\n",
+        if topology == Topology::None {
+            ""
+        } else {
+            "<a href=\"#definition-1b\">Definition 1b</a>"
+        },
+        escape(&pipeline.description),
+        escape(&pipeline.name),
+        plural(n, "task"),
+        seeds,
+        tgsh_common::VERSION
+    );
+    html::write_page(&dir.join("index.html"), html::Place::Report, family, &(header + &body))
+}
 
+/// The claims table and its counts.
+fn claims_section(page: &Page) -> Result<String, ReportError> {
+    let (artifacts, seeds, family) = (page.artifacts, &page.seeds, &page.family);
+    let mut body = String::new();
     // Claims.
     let claims = results::claims(&artifacts.summary("claims.parquet"))?;
     let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
@@ -59,11 +122,26 @@ pub fn build(
         count("fail"),
         count("inconclusive"),
         plural(seeds.len(), "seed"),
-        escape(&family),
+        escape(family),
         html::VERDICTS,
         html::claims_table(&rows)
     );
 
+    Ok(body)
+}
+
+/// Final test accuracy per task, the learning curves, the per-seed table.
+fn accuracy_section(page: &Page) -> Result<String, ReportError> {
+    let (family_experiment, artifacts, dir, tasks, n, seeds, family) = (
+        page.experiment,
+        page.artifacts,
+        page.dir,
+        &page.tasks,
+        page.n,
+        &page.seeds,
+        &page.family,
+    );
+    let mut body = String::new();
     // Accuracy.
     let accuracy = results::task_accuracy(artifacts)?;
     let pct = |v: &[f64]| v.iter().map(|a| 100.0 * a).collect::<Vec<_>>();
@@ -89,7 +167,7 @@ pub fn build(
     // The accuracy curve starts at the contexts before training (epoch 0,
     // the analysis' control), so even one epoch draws a line.
     let mut before = Vec::new();
-    for &seed in &seeds {
+    for &seed in seeds {
         before.push(
             results::seed_statistics(artifacts, seed)?
                 .get(&("accuracy.mean_final".to_string(), "before".to_string()))
@@ -197,8 +275,23 @@ pub fn build(
         html::frame_table(&table, 2),
     );
 
+    Ok(body)
+}
+
+/// The context-similarity matrices, the adjacency profile and the subsampling comparison.
+fn similarity_section(page: &Page) -> Result<String, ReportError> {
+    let (artifacts, dir, n, seeds, family, topology, axis) = (
+        page.artifacts,
+        page.dir,
+        page.n,
+        &page.seeds,
+        &page.family,
+        page.topology,
+        &page.axis,
+    );
+    let mut body = String::new();
     // Task similarity.
-    let sims = results::similarities(artifacts, &seeds, n)?;
+    let sims = &page.sims;
     let mut per_seed = String::new();
     for state in ["before", "after"] {
         let mean = results::mean_matrix(seeds.iter().filter_map(|&s| sims.get(&(s, state.to_string()))));
@@ -210,10 +303,10 @@ pub fn build(
             ),
             &mean,
             n,
-            &axis,
+            axis,
             similarity_options(),
         )?;
-        for &seed in &seeds {
+        for &seed in seeds {
             let stem = format!("similarity_{state}_seed{seed}");
             let m = sims
                 .get(&(seed, state.to_string()))
@@ -224,7 +317,7 @@ pub fn build(
                 &format!("Context similarity {state} training (seed {seed})"),
                 &m,
                 n,
-                &axis,
+                axis,
                 similarity_options(),
             )?;
             per_seed.push_str(&figure(&stem, &format!("{state} training, seed {seed}"), false));
@@ -278,8 +371,24 @@ pub fn build(
             ));
         }
     }
-    body.push_str(&sections::subsampling(dir, artifacts, &family)?);
+    body.push_str(&sections::subsampling(dir, artifacts, family)?);
 
+    Ok(body)
+}
+
+/// The similarity matrix in the dendrogram's leaf order (Fig. 7).
+fn clustering_section(page: &Page) -> Result<String, ReportError> {
+    let (family_experiment, artifacts, dir, n, seeds, family, axis) = (
+        page.experiment,
+        page.artifacts,
+        page.dir,
+        page.n,
+        &page.seeds,
+        &page.family,
+        &page.axis,
+    );
+    let sims = &page.sims;
+    let mut body = String::new();
     // Clustering.
     let (merges, order) = results::tree(artifacts, n)?;
     let mean_after = results::mean_matrix(seeds.iter().filter_map(|&s| sims.get(&(s, "after".to_string()))));
@@ -291,7 +400,7 @@ pub fn build(
         ),
         &mean_after,
         n,
-        &axis,
+        axis,
         HeatmapOptions {
             tree: Some(Tree { merges, order }),
             ..similarity_options()
@@ -307,15 +416,22 @@ pub fn build(
         )
     );
 
+    Ok(body)
+}
+
+/// Every context on every task's test images.
+fn cross_task_section(page: &Page) -> Result<String, ReportError> {
+    let (artifacts, dir, n, seeds, axis) = (page.artifacts, page.dir, page.n, &page.seeds, &page.axis);
+    let mut body = String::new();
     // Cross-task accuracy.
-    let cross = results::cross_task(artifacts, &seeds, n)?;
+    let cross = results::cross_task(artifacts, seeds, n)?;
     let cross_mean = results::mean_matrix(cross.iter());
     figures::heatmap_with(
         &dir.join("cross_task"),
         "Accuracy of task i's context (row) on task j's test images (column), mean over seeds",
         &cross_mean,
         n,
-        &axis,
+        axis,
         HeatmapOptions {
             colormap: Colormap::Sequential,
             range: (0.0, 1.0),
@@ -330,17 +446,46 @@ pub fn build(
         figure("cross_task", "Cross-task accuracy; compare its pattern with the similarity matrix above", false)
     );
 
+    Ok(body)
+}
+
+/// T-GSH, Definition 1b, recoverability and the contexts as a manifold.
+fn representation_sections(page: &Page) -> Result<String, ReportError> {
+    let (family_experiment, artifacts, dir, tasks, seeds, family, topology) = (
+        page.experiment,
+        page.artifacts,
+        page.dir,
+        &page.tasks,
+        &page.seeds,
+        &page.family,
+        page.topology,
+    );
+    let mut body = String::new();
     // T-GSH, Definition 1b, recoverability, the contexts as a manifold.
     body.push_str(&sections::tgsh(
         dir,
         artifacts,
-        &seeds,
+        seeds,
         family_experiment.analyze.tgsh_per_class,
     )?);
-    body.push_str(&sections::representation(dir, artifacts, &family, topology)?);
-    body.push_str(&sections::reconstruction(dir, artifacts, &tasks, seeds[0])?);
-    body.push_str(&sections::contexts_pca(dir, artifacts, &tasks, &seeds, topology)?);
+    body.push_str(&sections::representation(dir, artifacts, family, topology)?);
+    body.push_str(&sections::reconstruction(dir, artifacts, tasks, seeds[0])?);
+    body.push_str(&sections::contexts_pca(dir, artifacts, tasks, seeds, topology)?);
 
+    Ok(body)
+}
+
+/// The same test digits under every task.
+fn samples_section(page: &Page) -> Result<String, ReportError> {
+    let (pipeline, artifacts, dir, tasks, n, family) = (
+        page.pipeline,
+        page.artifacts,
+        page.dir,
+        &page.tasks,
+        page.n,
+        &page.family,
+    );
+    let mut body = String::new();
     // Samples.
     let k = pipeline.report.samples_per_task;
     let samples = results::samples(artifacts, n, k)?;
@@ -360,6 +505,12 @@ pub fn build(
         figure("samples", &format!("The first {k} test digits under every task"), false)
     );
 
+    Ok(body)
+}
+
+/// Wall times on their own page (`timings.html`): they differ run to run, the page must not.
+fn timings_page(page: &Page) -> Result<(), ReportError> {
+    let (pipeline, artifacts, dir, family) = (page.pipeline, page.artifacts, page.dir, &page.family);
     // Timings on their own page: wall times differ run to run.
     let timings = results::timings(pipeline, artifacts)?;
     let frame = DataFrame::new_infer_height(vec![
@@ -383,24 +534,7 @@ pub fn build(
         ),
     )?;
 
-    let header = format!(
-        "<nav><a href=\"#claims\">Claims</a><a href=\"#accuracy\">Accuracy</a>\
-         <a href=\"#similarity\">Similarity</a><a href=\"#clustering\">Clustering</a><a href=\"#cross-task\">Cross-task</a>\
-         <a href=\"#tgsh\">T-GSH</a>{}<a href=\"#reconstruction\">Reconstruction</a><a href=\"#pca\">PCA</a><a href=\"#samples\">Samples</a>\
-         <a href=\"timings.html\">Timings</a><a href=\"#provenance\">Provenance</a></nav>\n<p>{}</p>\n<p>Pipeline <code>{}</code> ({}, seeds {:?}), tgsh {}.</p>\n",
-        if topology == Topology::None {
-            ""
-        } else {
-            "<a href=\"#definition-1b\">Definition 1b</a>"
-        },
-        escape(&pipeline.description),
-        escape(&pipeline.name),
-        plural(n, "task"),
-        seeds,
-        tgsh_common::VERSION
-    );
-    body.push_str(&crate::provenance::section(pipeline, artifacts, dir)?);
-    html::write_page(&dir.join("index.html"), html::Place::Report, &family, &(header + &body))
+    Ok(())
 }
 
 /// A percent axis around fractions `values` (NaN skipped), padded and kept
