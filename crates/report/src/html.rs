@@ -297,7 +297,7 @@ fn claims_section(rows: &[&(Option<&str>, &ClaimRow, String)]) -> String {
             escape(&test_words(c)),
         );
         for k in 0..2 {
-            match c.controls.get(k) {
+            match crate::results::controls(c).get(k) {
                 Some(control) => {
                     let _ = write!(
                         html,
@@ -356,7 +356,7 @@ pub fn claims_markdown(rows: &[(&str, &ClaimRow)]) -> String {
         for (pipeline, c) in part {
             let mut controls = String::new();
             for k in 0..2 {
-                match c.controls.get(k) {
+                match crate::results::controls(c).get(k) {
                     Some(control) => {
                         let _ = write!(
                             controls,
@@ -420,8 +420,6 @@ mod tests {
     }
 
     fn claim(id: &str, section: &str, unit: &str) -> ClaimRow {
-        use crate::results::{Control, Measured};
-        let m = |mean: f64, low: f64, high: f64| Measured { mean, low, high };
         ClaimRow {
             id: id.into(),
             section: section.into(),
@@ -438,11 +436,20 @@ mod tests {
             threshold: 0.5,
             direction: ">".into(),
             margin: f64::NAN,
-            controls: vec![Control {
-                state: "before".into(),
-                value: m(1.0, 0.9999, 1.0),
-                difference: m(-0.044, -0.06, -0.03),
-            }],
+            control: "before".into(),
+            control_mean: 1.0,
+            control_low: 0.9999,
+            control_high: 1.0,
+            difference: -0.044,
+            difference_low: -0.06,
+            difference_high: -0.03,
+            control2: String::new(),
+            control2_mean: f64::NAN,
+            control2_low: f64::NAN,
+            control2_high: f64::NAN,
+            difference2: f64::NAN,
+            difference2_low: f64::NAN,
+            difference2_high: f64::NAN,
             needs_training: true,
             verdict: "untrained".into(),
             reading: "Holds at initialisation too.".into(),

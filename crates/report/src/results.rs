@@ -9,6 +9,8 @@ use crate::ReportError;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub use tgsh_common::schema::analysis::ClaimRow;
+use tgsh_common::schema::Table as _;
 use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline, Stage, PIXELS};
 
@@ -164,130 +166,34 @@ pub struct Control {
     pub difference: Measured,
 }
 
-/// One claim's row, as the claims table holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClaimRow {
-    /// Stable id.
-    pub id: String,
-    /// `paper` or `beyond`.
-    pub section: String,
-    /// In words.
-    pub claim: String,
-    /// Where the paper shows it.
-    pub figure: String,
-    /// The statistic tested.
-    pub statistic: String,
-    /// The state judged (`after`, or `before`).
-    pub state: String,
-    /// `%`, `points` or empty.
-    pub unit: String,
-    /// How the interval was computed.
-    pub interval: String,
-    /// Mean across seeds.
-    pub mean: f64,
-    /// Interval.
-    pub ci_low: f64,
-    /// Interval.
-    pub ci_high: f64,
-    /// Seeds.
-    pub seeds: u64,
-    /// The bar (the reference of an equivalence).
-    pub threshold: f64,
-    /// `>`, `>=`, `<`, `within`.
-    pub direction: String,
-    /// The equivalence margin (NaN for a bar).
-    pub margin: f64,
-    /// The controls (up to two).
-    pub controls: Vec<Control>,
-    /// Whether the claim attributes the property to training.
-    pub needs_training: bool,
-    /// `pass`, `untrained`, `fail`, `inconclusive`.
-    pub verdict: String,
-    /// The verdict in words.
-    pub reading: String,
-    /// How it is computed.
-    pub note: String,
+/// Reads `summary/claims.parquet` (the declared [`ClaimRow`]).
+pub fn claims(path: &Path) -> Result<Vec<ClaimRow>, ReportError> {
+    Ok(ClaimRow::read(path)?)
 }
 
-/// Reads `summary/claims.parquet` with polars.
-pub fn claims(path: &Path) -> Result<Vec<ClaimRow>, ReportError> {
-    let df = read_frame(path)?;
-    let text = |name: &str| strings(&df, name, path);
-    let number = |name: &str| f64s(&df, name, path);
-    let (id, section, claim, figure, statistic, state, unit, interval) = (
-        text("id")?,
-        text("section")?,
-        text("claim")?,
-        text("figure")?,
-        text("statistic")?,
-        text("state")?,
-        text("unit")?,
-        text("interval")?,
-    );
-    let (mean, lo, hi, thr, margin) = (
-        number("mean")?,
-        number("ci_low")?,
-        number("ci_high")?,
-        number("threshold")?,
-        number("margin")?,
-    );
-    let seeds = u64s(&df, "seeds", path)?;
-    let (direction, verdict, reading, note) = (text("direction")?, text("verdict")?, text("reading")?, text("note")?);
-    let needs_training: Vec<bool> = df
-        .column("needs_training")
-        .and_then(|c| c.bool().map(|b| b.iter().map(|v| v.unwrap_or(false)).collect()))
-        .map_err(polars_err(path))?;
-    let mut controls: Vec<Vec<Control>> = vec![Vec::new(); df.height()];
-    for (c, d) in [("control", "difference"), ("control2", "difference2")] {
-        let names = text(c)?;
-        let (cm, cl, ch) = (
-            number(&format!("{c}_mean"))?,
-            number(&format!("{c}_low"))?,
-            number(&format!("{c}_high"))?,
-        );
-        let (dm, dl, dh) = (number(d)?, number(&format!("{d}_low"))?, number(&format!("{d}_high"))?);
-        for k in 0..df.height() {
-            if !names[k].is_empty() {
-                controls[k].push(Control {
-                    state: names[k].clone(),
-                    value: Measured {
-                        mean: cm[k],
-                        low: cl[k],
-                        high: ch[k],
-                    },
-                    difference: Measured {
-                        mean: dm[k],
-                        low: dl[k],
-                        high: dh[k],
-                    },
-                });
-            }
-        }
-    }
-    Ok((0..df.height())
-        .map(|k| ClaimRow {
-            id: id[k].clone(),
-            section: section[k].clone(),
-            claim: claim[k].clone(),
-            figure: figure[k].clone(),
-            statistic: statistic[k].clone(),
-            state: state[k].clone(),
-            unit: unit[k].clone(),
-            interval: interval[k].clone(),
-            mean: mean[k],
-            ci_low: lo[k],
-            ci_high: hi[k],
-            seeds: seeds[k],
-            threshold: thr[k],
-            direction: direction[k].clone(),
-            margin: margin[k],
-            controls: std::mem::take(&mut controls[k]),
-            needs_training: needs_training[k],
-            verdict: verdict[k].clone(),
-            reading: reading[k].clone(),
-            note: note[k].clone(),
-        })
-        .collect())
+/// A claim's controls (up to two; the empty ones left out), in order.
+pub fn controls(c: &ClaimRow) -> Vec<Control> {
+    let m = |mean: f64, low: f64, high: f64| Measured { mean, low, high };
+    [
+        (
+            &c.control,
+            m(c.control_mean, c.control_low, c.control_high),
+            m(c.difference, c.difference_low, c.difference_high),
+        ),
+        (
+            &c.control2,
+            m(c.control2_mean, c.control2_low, c.control2_high),
+            m(c.difference2, c.difference2_low, c.difference2_high),
+        ),
+    ]
+    .into_iter()
+    .filter(|(state, ..)| !state.is_empty())
+    .map(|(state, value, difference)| Control {
+        state: state.clone(),
+        value,
+        difference,
+    })
+    .collect()
 }
 
 /// Per-task accuracy across seeds (`summary/accuracy.parquet`).
