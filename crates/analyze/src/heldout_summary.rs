@@ -23,6 +23,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::Split;
+use tgsh_common::schema::analysis::{
+    ContextCosineRow, ContextCosineSummaryRow, HeldoutCurveRow, HeldoutRow, HeldoutSummaryRow,
+};
+use tgsh_common::schema::Table as _;
 use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline};
 
@@ -138,7 +142,7 @@ pub fn summarise(
     let mut methods: Vec<MethodInfo> = Vec::new();
     let mut task_s = vec![f64::NAN; n];
     for (k, &seed) in seeds.iter().enumerate() {
-        let path = artifacts.analysis(seed, "heldout.parquet");
+        let path = artifacts.analysis(seed, HeldoutRow::FILE);
         let table = schema::read_parquet(&path, &analysis::heldout_schema())?;
         let names = table.strings("method")?;
         let (topologies, bases, updates) = (
@@ -203,7 +207,7 @@ pub fn summarise(
         Arc::new(StringArray::from(table.iter().map(|r| f(r.0)).collect::<Vec<_>>()))
     };
     write(
-        "heldout.parquet",
+        HeldoutSummaryRow::FILE,
         analysis::heldout_summary_schema(),
         vec![
             text(&|m| &m.name),
@@ -233,7 +237,7 @@ pub fn summarise(
         })
         .collect();
     write(
-        "heldout_curve.parquet",
+        HeldoutCurveRow::FILE,
         analysis::heldout_curve_schema(),
         vec![
             Arc::new(StringArray::from(
@@ -258,7 +262,7 @@ pub fn summarise(
     let mut order = Vec::new();
     for &seed in seeds {
         let table = schema::read_parquet(
-            &artifacts.analysis(seed, "context_cosine.parquet"),
+            &artifacts.analysis(seed, ContextCosineRow::FILE),
             &analysis::context_cosine_schema(),
         )?;
         let (m, kind) = (table.strings("method")?, table.strings("kind")?);
@@ -277,7 +281,7 @@ pub fn summarise(
         }
     }
     write(
-        "context_cosine.parquet",
+        ContextCosineSummaryRow::FILE,
         analysis::context_cosine_summary_schema(),
         vec![
             Arc::new(StringArray::from(
@@ -307,7 +311,7 @@ pub fn summarise(
             judge(claim, &values, &[])
         })
         .collect();
-    write_claims(&dir.join("claims.parquet"), &claims, &meta)?;
+    write_claims(&dir.join(tgsh_common::schema::analysis::ClaimRow::FILE), &claims, &meta)?;
     Ok(claims)
 }
 

@@ -19,6 +19,10 @@ use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::{AnalyzeConfig, ClaimSpec, Topology};
 use tgsh_common::schema::analysis::{AdjacencyRow, RepresentationProfileRow};
+use tgsh_common::schema::analysis::{
+    ClusterRow, ContextsPcaRow, CrossTaskRow, DendrogramRow, ReconstructionRow, SeedStatisticRow, SimilarityRow,
+    TgshPairRow,
+};
 use tgsh_common::schema::{self, analysis, Table};
 use tgsh_common::PIXELS;
 use tgsh_model::{model::ANALYSIS_STREAMS, seeded, EncodedImages, Model};
@@ -580,7 +584,7 @@ impl ShardTables {
 
         let (is, js) = pairs(n);
         write(
-            "similarity.parquet",
+            SimilarityRow::FILE,
             schema::similarity_schema(),
             vec![
                 u64s(seed, 2 * n * n),
@@ -593,7 +597,7 @@ impl ShardTables {
 
         let states = self.cross_task.len();
         write(
-            "cross_task.parquet",
+            CrossTaskRow::FILE,
             analysis::cross_task_schema(),
             vec![
                 u64s(seed, states * n * n),
@@ -635,7 +639,7 @@ impl ShardTables {
             .flat_map(|(z, rows)| rows.iter().map(move |r| (*z, r)))
             .collect();
         write(
-            "reconstruction.parquet",
+            ReconstructionRow::FILE,
             analysis::reconstruction_schema(),
             vec![
                 u64s(seed, r.len()),
@@ -658,7 +662,7 @@ impl ShardTables {
             .flat_map(|(s, g, k, values)| values.iter().map(move |&v| (*s, *g, *k, v)))
             .collect();
         write(
-            "tgsh_pairs.parquet",
+            TgshPairRow::FILE,
             analysis::tgsh_pairs_schema(),
             vec![
                 u64s(seed, samples.len()),
@@ -675,7 +679,7 @@ impl ShardTables {
             .flat_map(|(state, p)| p.scores.iter().enumerate().map(move |(t, s)| (*state, t, *s)))
             .collect();
         write(
-            "contexts_pca.parquet",
+            ContextsPcaRow::FILE,
             analysis::contexts_pca_schema(),
             vec![
                 u64s(seed, scores.len()),
@@ -689,12 +693,12 @@ impl ShardTables {
 
         let mut columns = vec![u64s(seed, self.tree.merges.len())];
         columns.extend(dendrogram_columns(&self.tree));
-        write("dendrogram.parquet", analysis::dendrogram_schema(true), columns)?;
+        write(DendrogramRow::FILE, analysis::dendrogram_schema(true), columns)?;
         let mut columns = vec![u64s(seed, n)];
         columns.extend(cluster_columns(&self.tree, &self.labels));
-        write("clusters.parquet", analysis::clusters_schema(true), columns)?;
+        write(ClusterRow::FILE, analysis::clusters_schema(true), columns)?;
 
-        write_seed_statistics(&dir.join("statistics.parquet"), seed, &self.statistics, &meta)
+        write_seed_statistics(&dir.join(SeedStatisticRow::FILE), seed, &self.statistics, &meta)
     }
 }
 

@@ -20,7 +20,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use tgsh_common::config::{ClaimSpec, FamilyExperiment};
-use tgsh_common::schema::analysis::{AdjacencyRow, AdjacencySummaryRow, RepresentationProfileSummaryRow};
+use tgsh_common::schema::analysis::RepresentationProfileSummaryRow;
+use tgsh_common::schema::analysis::{
+    AccuracySummaryRow, AdjacencyRow, AdjacencySummaryRow, ClassMeanRow, ClusterSummaryRow, DendrogramSummaryRow,
+    SeedStatisticRow, SimilarityRow, StatisticRow, SubsamplingRow, TgshSummaryRow,
+};
 use tgsh_common::schema::{self, analysis, Table};
 use tgsh_common::{Artifacts, Pipeline};
 
@@ -93,12 +97,12 @@ pub fn summarise(
             let step = pipeline.data.family.sweep.as_ref().map_or(f64::NAN, |s| s.step);
             let mut offsets = Vec::new();
             for state in [AFTER, BEFORE] {
-                let coarse = read_profiles(artifacts, seeds, "adjacency.parquet", state)?;
-                let fine = read_profiles(other, other_seeds, "adjacency.parquet", state)?;
+                let coarse = read_profiles(artifacts, seeds, AdjacencyRow::FILE, state)?;
+                let fine = read_profiles(other, other_seeds, AdjacencyRow::FILE, state)?;
                 if fine.is_empty() {
                     return Err(AnalyzeError::Inconsistent(format!(
                         "{}: no {state} adjacency profile; run `tgsh-analyze pipelines/{name}.toml` first",
-                        other.analysis(other_seeds[0], "adjacency.parquet").display()
+                        other.analysis(other_seeds[0], AdjacencyRow::FILE).display()
                     )));
                 }
                 offsets.push((state, subsampling::compare(&coarse, &fine, *every, *margin)));
@@ -127,7 +131,7 @@ pub fn summarise(
             }
         })
         .collect();
-    write_claims(&dir.join("claims.parquet"), &claim_rows, &meta)?;
+    write_claims(&dir.join(analysis::ClaimRow::FILE), &claim_rows, &meta)?;
 
     // tgsh.parquet: each seed's statistics across seeds, per state.
     let mut tgsh_rows = Vec::new();
@@ -155,7 +159,7 @@ pub fn summarise(
         }
     }
     write(
-        "tgsh.parquet",
+        TgshSummaryRow::FILE,
         analysis::tgsh_summary_schema(),
         vec![
             texts(tgsh_rows.iter().map(|r| r.0)),
@@ -210,7 +214,7 @@ pub fn summarise(
     }
     let intervals: Vec<Interval> = by_task.iter().map(|v| Interval::of(v, Range::FRACTION)).collect();
     write(
-        "accuracy.parquet",
+        AccuracySummaryRow::FILE,
         analysis::accuracy_summary_schema(),
         vec![
             Arc::new(UInt16Array::from((0..n as u16).collect::<Vec<_>>())),
@@ -225,7 +229,7 @@ pub fn summarise(
     // The tree of the seed-mean similarity matrix (the report's Fig. 7).
     let mut after = Vec::new();
     for &seed in seeds {
-        let path = artifacts.analysis(seed, "similarity.parquet");
+        let path = artifacts.analysis(seed, SimilarityRow::FILE);
         let m = read_similarity(&path, n)?;
         after.push(
             m.get(&(seed, AFTER.to_string()))
@@ -243,12 +247,12 @@ pub fn summarise(
     );
     let labels = clustering::linfa_labels(&mean_matrix, n, config.clusters, config.linkage);
     write(
-        "dendrogram.parquet",
+        DendrogramSummaryRow::FILE,
         analysis::dendrogram_schema(false),
         dendrogram_columns(&tree),
     )?;
     write(
-        "clusters.parquet",
+        ClusterSummaryRow::FILE,
         analysis::clusters_schema(false),
         cluster_columns(&tree, &labels),
     )?;
@@ -261,7 +265,7 @@ pub fn summarise(
         .flat_map(|(t, classes)| classes.iter().enumerate().map(move |(k, m)| (t, k, m)))
         .collect();
     write(
-        "class_means.parquet",
+        ClassMeanRow::FILE,
         analysis::class_means_schema(),
         vec![
             Arc::new(UInt16Array::from(cells.iter().map(|c| c.0 as u16).collect::<Vec<_>>())),
@@ -283,7 +287,7 @@ pub(crate) fn write_statistics(write: &Writer<'_>, per_seed: &PerSeed) -> Result
         })
         .collect();
     write(
-        "statistics.parquet",
+        StatisticRow::FILE,
         analysis::summary_statistics_schema(),
         vec![
             texts(rows.iter().map(|r| r.0)),
@@ -361,7 +365,7 @@ fn write_subsampling(
         )) as ArrayRef,
         floats(vec![margin; rows.len()]),
     ]);
-    write("subsampling.parquet", analysis::subsampling_schema(), columns)
+    write(SubsamplingRow::FILE, analysis::subsampling_schema(), columns)
 }
 
 /// The subsampling claim's row from its per-offset comparisons (trained and
@@ -436,7 +440,7 @@ pub(crate) fn read_seed_statistics(artifacts: &Artifacts, seeds: &[u64]) -> Resu
     let mut per_seed: PerSeed = BTreeMap::new();
     for (k, &seed) in seeds.iter().enumerate() {
         let table = schema::read_parquet(
-            &artifacts.analysis(seed, "statistics.parquet"),
+            &artifacts.analysis(seed, SeedStatisticRow::FILE),
             &analysis::seed_statistics_schema(),
         )?;
         let names = table.strings("statistic")?;

@@ -9,6 +9,7 @@ use crate::results::{self, ClaimRow};
 use crate::ReportError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use tgsh_common::schema::Table as _;
 use tgsh_common::{Artifacts, Pipeline};
 
 /// What the index found.
@@ -40,7 +41,7 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
     for pipeline in pipelines {
         let artifacts = Artifacts::new(root, &pipeline.name);
         let name = escape(&pipeline.name);
-        if !artifacts.report_page().exists() || !artifacts.summary("claims.parquet").exists() {
+        if !artifacts.report_page().exists() || !artifacts.summary(ClaimRow::FILE).exists() {
             let _ = writeln!(
                 list,
                 "<li><b>{name}</b>: not run yet (<code>just run {name}</code>). {}</li>",
@@ -49,7 +50,7 @@ pub fn write_index(root: &Path, pipelines: &[Pipeline]) -> Result<IndexSummary, 
             summary.missing.push(pipeline.name.clone());
             continue;
         }
-        let claims = results::claims(&artifacts.summary("claims.parquet"))?;
+        let claims = results::claims(&artifacts.summary(ClaimRow::FILE))?;
         let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
         let accuracy = results::task_accuracy(&artifacts)
             .map(|a| {

@@ -27,6 +27,8 @@ pub mod sections;
 use polars::prelude::PolarsError;
 use tgsh_common::cli::RunOptions;
 use tgsh_common::config::Experiment;
+use tgsh_common::schema::analysis::ClaimRow;
+use tgsh_common::schema::Table as _;
 use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 
 /// Errors of the report stage.
@@ -107,7 +109,7 @@ fn check_family(pipeline: &Pipeline, artifacts: &Artifacts, bar: f64) -> Result<
             }
         }
     }
-    let claims = results::claims(&artifacts.summary("claims.parquet"))?;
+    let claims = results::claims(&artifacts.summary(ClaimRow::FILE))?;
     for c in &claims {
         if !c.mean.is_finite() || !["pass", "untrained", "fail", "inconclusive"].contains(&c.verdict.as_str()) {
             failures.push(format!(

@@ -11,6 +11,8 @@ use polars::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
 use tgsh_common::config::{ClaimSpec, FamilyExperiment, Topology};
+use tgsh_common::schema::analysis::{AccuracySummaryRow, ClaimRow};
+use tgsh_common::schema::Table as _;
 use tgsh_common::{plural, Artifacts, Pipeline, SIDE};
 
 /// Signed similarities get a diverging scale over [-1, 1], centred at 0.
@@ -106,7 +108,7 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
     let (artifacts, seeds, family) = (page.artifacts, &page.seeds, &page.family);
     let mut body = String::new();
     // Claims.
-    let claims = results::claims(&artifacts.summary("claims.parquet"))?;
+    let claims = results::claims(&artifacts.summary(ClaimRow::FILE))?;
     let count = |v: &str| claims.iter().filter(|c| c.verdict == v).count();
     let rows: Vec<(Option<&str>, &results::ClaimRow, String)> = claims
         .iter()
@@ -229,7 +231,7 @@ fn accuracy_section(page: &Page) -> Result<String, ReportError> {
         columns.push(Column::new(format!("seed {seed} (%)").into(), values));
     }
     let table = DataFrame::new_infer_height(columns).map_err(|source| ReportError::Polars {
-        path: artifacts.summary("accuracy.parquet").display().to_string(),
+        path: artifacts.summary(AccuracySummaryRow::FILE).display().to_string(),
         source,
     })?;
     println!("{family}: final test accuracy (%) per task\n{table}");

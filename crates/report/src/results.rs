@@ -10,6 +10,11 @@ use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 pub use tgsh_common::schema::analysis::ClaimRow;
+use tgsh_common::schema::analysis::{
+    AccuracySummaryRow, AdjacencySummaryRow, ClassMeanRow, ClusterSummaryRow, ContextsPcaRow, CrossTaskRow,
+    DendrogramSummaryRow, ReconstructionRow, SeedStatisticRow, SimilarityRow, StatisticRow, TgshPairRow,
+    TgshSummaryRow,
+};
 use tgsh_common::schema::Table as _;
 use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline, Stage, PIXELS};
@@ -211,7 +216,7 @@ pub struct TaskAccuracy {
 
 /// Reads `summary/accuracy.parquet`.
 pub fn task_accuracy(artifacts: &Artifacts) -> Result<TaskAccuracy, ReportError> {
-    let path = artifacts.summary("accuracy.parquet");
+    let path = artifacts.summary(AccuracySummaryRow::FILE);
     let df = read_frame(&path)?;
     let table = schema::read_parquet(&path, &analysis::accuracy_summary_schema())?;
     Ok(TaskAccuracy {
@@ -268,7 +273,7 @@ pub fn similarities(
     let mut out = BTreeMap::new();
     for &seed in seeds {
         out.extend(schema::similarity_matrices(
-            &artifacts.analysis(seed, "similarity.parquet"),
+            &artifacts.analysis(seed, SimilarityRow::FILE),
             n,
         )?);
     }
@@ -297,7 +302,7 @@ pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<
     seeds
         .iter()
         .map(|&seed| {
-            let path = artifacts.analysis(seed, "cross_task.parquet");
+            let path = artifacts.analysis(seed, CrossTaskRow::FILE);
             let table = schema::read_parquet(&path, &analysis::cross_task_schema())?;
             let state = table.strings("state")?;
             let i = table.primitive::<arrow::datatypes::UInt16Type>("context_task")?;
@@ -319,7 +324,7 @@ pub type Adjacency = Vec<(String, Vec<u32>, Vec<f64>, Vec<f64>, Vec<f64>)>;
 
 /// Reads `summary/adjacency.parquet` (context similarity by task distance).
 pub fn adjacency(artifacts: &Artifacts) -> Result<Adjacency, ReportError> {
-    profile(artifacts, "adjacency.parquet")
+    profile(artifacts, AdjacencySummaryRow::FILE)
 }
 
 /// Reads a profile table of the summary (`adjacency.parquet`,
@@ -353,7 +358,7 @@ pub type MergeTree = (Vec<(usize, usize, f64)>, Vec<usize>);
 
 /// The summary's merge tree.
 pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
-    let path = artifacts.summary("dendrogram.parquet");
+    let path = artifacts.summary(DendrogramSummaryRow::FILE);
     let table = schema::read_parquet(&path, &analysis::dendrogram_schema(false))?;
     let left = table.primitive::<arrow::datatypes::UInt32Type>("left")?;
     let right = table.primitive::<arrow::datatypes::UInt32Type>("right")?;
@@ -361,7 +366,7 @@ pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
     let merges = (0..left.len())
         .map(|k| (left[k] as usize, right[k] as usize, height[k]))
         .collect();
-    let path = artifacts.summary("clusters.parquet");
+    let path = artifacts.summary(ClusterSummaryRow::FILE);
     let table = schema::read_parquet(&path, &analysis::clusters_schema(false))?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let position = table.primitive::<arrow::datatypes::UInt32Type>("leaf_position")?;
@@ -383,7 +388,7 @@ pub fn tgsh_samples(
 ) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
     let (mut intra, mut inter) = (Vec::new(), Vec::new());
     for &seed in seeds {
-        let path = artifacts.analysis(seed, "tgsh_pairs.parquet");
+        let path = artifacts.analysis(seed, TgshPairRow::FILE);
         let table = schema::read_parquet(&path, &analysis::tgsh_pairs_schema())?;
         let states = table.strings("state")?;
         let groupings = table.strings("grouping")?;
@@ -410,7 +415,7 @@ pub struct TgshSummary {
 
 /// The T-GSH summary by (state, grouping).
 pub fn tgsh_summary(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), TgshSummary>, ReportError> {
-    let path = artifacts.summary("tgsh.parquet");
+    let path = artifacts.summary(TgshSummaryRow::FILE);
     let df = read_frame(&path)?;
     let state = strings(&df, "state", &path)?;
     let grouping = strings(&df, "grouping", &path)?;
@@ -449,7 +454,7 @@ pub type PcaScores = Vec<(String, Vec<[f64; 3]>)>;
 
 /// One seed's contexts on PCs 1-3, by state.
 pub fn contexts_pca(artifacts: &Artifacts, seed: u64, n: usize) -> Result<PcaScores, ReportError> {
-    let path = artifacts.analysis(seed, "contexts_pca.parquet");
+    let path = artifacts.analysis(seed, ContextsPcaRow::FILE);
     let table = schema::read_parquet(&path, &analysis::contexts_pca_schema())?;
     let state = table.strings("state")?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
@@ -473,7 +478,7 @@ pub fn contexts_pca(artifacts: &Artifacts, seed: u64, n: usize) -> Result<PcaSco
 
 /// The summary statistics, by (statistic, state): mean and interval.
 pub fn statistics(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), Measured>, ReportError> {
-    let path = artifacts.summary("statistics.parquet");
+    let path = artifacts.summary(StatisticRow::FILE);
     let df = read_frame(&path)?;
     let (name, state) = (strings(&df, "statistic", &path)?, strings(&df, "state", &path)?);
     let (m, l, h) = (
@@ -497,7 +502,7 @@ pub fn statistics(artifacts: &Artifacts) -> Result<BTreeMap<(String, String), Me
 
 /// One seed shard's statistics, by (statistic, state).
 pub fn seed_statistics(artifacts: &Artifacts, seed: u64) -> Result<BTreeMap<(String, String), f64>, ReportError> {
-    let path = artifacts.analysis(seed, "statistics.parquet");
+    let path = artifacts.analysis(seed, SeedStatisticRow::FILE);
     let table = schema::read_parquet(&path, &analysis::seed_statistics_schema())?;
     let (names, states) = (table.strings("statistic")?, table.strings("state")?);
     let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
@@ -533,7 +538,7 @@ pub struct SubsamplingRow {
 
 /// Reads `summary/subsampling.parquet`, if the pipeline has one.
 pub fn subsampling(artifacts: &Artifacts) -> Result<Option<Vec<SubsamplingRow>>, ReportError> {
-    let path = artifacts.summary("subsampling.parquet");
+    let path = artifacts.summary(analysis::SubsamplingRow::FILE);
     if !path.exists() {
         return Ok(None);
     }
@@ -593,7 +598,7 @@ pub type Shown = (Vec<u8>, usize);
 /// `[task][class]` images scaled to 0-255 for display (each image's own
 /// min-max), with each one's `best_task`.
 pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize, z: &str) -> Result<Vec<Vec<Shown>>, ReportError> {
-    let path = artifacts.analysis(seed, "reconstruction.parquet");
+    let path = artifacts.analysis(seed, ReconstructionRow::FILE);
     let table = schema::read_parquet(&path, &analysis::reconstruction_schema())?;
     let zs = table.strings("z")?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
@@ -612,7 +617,7 @@ pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize, z: &str) -> R
 
 /// The class means as `[task][class]` images, 0-255.
 pub fn class_means(artifacts: &Artifacts, n: usize) -> Result<Vec<Vec<Vec<u8>>>, ReportError> {
-    let path = artifacts.summary("class_means.parquet");
+    let path = artifacts.summary(ClassMeanRow::FILE);
     let table = schema::read_parquet(&path, &analysis::class_means_schema())?;
     let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
     let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
@@ -643,13 +648,18 @@ pub fn to_grey(image: &[f32]) -> Vec<u8> {
 pub fn timings(pipeline: &Pipeline, artifacts: &Artifacts) -> Result<Vec<(String, u64, f64)>, ReportError> {
     let mut files = vec![(
         "data".to_string(),
-        artifacts.stage_dir(Stage::Data).join("timings.parquet"),
+        artifacts
+            .stage_dir(Stage::Data)
+            .join(tgsh_common::schema::TimingRow::FILE),
     )];
     for &seed in &pipeline.train.seeds {
-        files.push(("train".to_string(), artifacts.train_shard(seed).join("timings.parquet")));
+        files.push((
+            "train".to_string(),
+            artifacts.train_shard(seed).join(tgsh_common::schema::TimingRow::FILE),
+        ));
         files.push((
             "analyze".to_string(),
-            artifacts.analyze_shard(seed).join("timings.parquet"),
+            artifacts.analyze_shard(seed).join(tgsh_common::schema::TimingRow::FILE),
         ));
     }
     let mut out = Vec::new();

@@ -10,6 +10,8 @@ use crate::ReportError;
 use std::fmt::Write as _;
 use std::path::Path;
 use tgsh_common::config::Topology;
+use tgsh_common::schema::analysis::RepresentationProfileSummaryRow;
+use tgsh_common::schema::Table as _;
 use tgsh_common::{plural, Artifacts, CLASSES, SIDE};
 
 /// The states a representation statistic is shown in, with their words.
@@ -93,7 +95,7 @@ pub fn representation(
     if topology == Topology::None {
         return Ok(String::new());
     }
-    let profile = results::profile(artifacts, "representation_profile.parquet")?;
+    let profile = results::profile(artifacts, RepresentationProfileSummaryRow::FILE)?;
     let Some(max) = profile.iter().flat_map(|(_, d, ..)| d.iter().copied()).max() else {
         return Ok(String::new());
     };
