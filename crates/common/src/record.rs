@@ -25,6 +25,19 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// The hash of this process's executable, taken once, at the first stage
+/// record: the code that runs is the code recorded, even when a rebuild
+/// replaces the file while a long stage runs (every later record of the
+/// process would otherwise name a file that no longer exists).
+fn running_code() -> Result<FileHash> {
+    static CODE: std::sync::OnceLock<std::result::Result<FileHash, (PathBuf, String)>> = std::sync::OnceLock::new();
+    let code = CODE.get_or_init(|| {
+        let exe = std::env::current_exe().map_err(|e| (PathBuf::from("<current executable>"), e.to_string()))?;
+        FileHash::of(&exe).map_err(|e| (exe, e.to_string()))
+    });
+    code.clone().map_err(|(path, message)| Error::io(path, std::io::Error::other(message)))
+}
+
 /// Content hash and size of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileHash {
@@ -168,13 +181,13 @@ impl StageRun {
         for input in inputs {
             hashes.insert(input.display().to_string(), FileHash::of(&input)?);
         }
-        let exe = std::env::current_exe().map_err(|e| Error::io("<current executable>", e))?;
+        let code = running_code()?;
         let record = StageRecord {
             stage: stage.name().to_string(),
             command: std::env::args().collect(),
             version: crate::VERSION.to_string(),
             source: Source::current(),
-            code: FileHash::of(&exe)?,
+            code,
             params: serde_json::to_value(params).map_err(|source| Error::Json {
                 path: final_dir.join(RECORD_FILE),
                 source,
