@@ -1,6 +1,6 @@
 //! `just bench` (probe): the CPU trainer against the machine's own limit.
 //!
-//! The probe (issue 17): 8 rotations of MNIST, all 60,000 training and
+//! The speed probe: 8 rotations of MNIST, all 60,000 training and
 //! 10,000 test images, 3 epochs, 1 seed, the whole `tgsh-train` process
 //! (reading the data stage's Parquet files, encoding, training, test
 //! evaluation, writing the model). Useful work is counted as
@@ -12,8 +12,8 @@
 //! noisy: compare ratios of one run).
 //!
 //! Beside it, in this process: the same work by this trainer and by the
-//! trainer before issue 17 ("today's kernel", frozen in `baseline/`), and
-//! the held-out trainer (issue 14's joint training of manifolds) on the
+//! trainer before the compact-row kernels (the baseline, frozen in `baseline/`), and
+//! the held-out trainer (joint training of manifolds) on the
 //! same tasks: a circle manifold (RMSprop) and input conditioning (the
 //! gated backward pass), 12,000 images per task, one epoch.
 
@@ -63,7 +63,7 @@ fn main() {
     );
     for (name, run) in [
         ("this trainer, in process:", &ours_inprocess),
-        ("today's kernel, in process:", &today),
+        ("baseline kernel, in process:", &today),
     ] {
         let gflops = work / run.seconds / 1e9;
         println!(
@@ -74,7 +74,7 @@ fn main() {
         );
     }
     println!(
-        "  speed-up over today's kernel (in process): {:.2}x",
+        "  speed-up over the baseline kernel (in process): {:.2}x",
         today.seconds / ours_inprocess.seconds
     );
     for run in &heldout {
@@ -95,7 +95,7 @@ struct InProcess {
 }
 
 /// Every task of the probe (reading its images, encoding, training, test
-/// evaluation) by this trainer, or by the one before issue 17.
+/// evaluation) by this trainer, or by the one before the compact-row kernels.
 fn in_process(pipeline: &Pipeline, artifacts: &Artifacts, today: bool) -> InProcess {
     let model = Model::new(&pipeline.train, 0);
     let hyper = hyper(&pipeline.train);
@@ -193,7 +193,7 @@ fn heldout_probe(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<HeldoutRun> 
 
 /// The probe's pipeline file, written under `target/` (it is not an
 /// experiment of the project, so it stays out of `pipelines/`).
-const PROBE: &str = r#"description = "Speed probe of issue 17: 8 rotations, full data, 3 epochs, 1 seed."
+const PROBE: &str = r#"description = "Speed probe: 8 rotations, full data, 3 epochs, 1 seed."
 
 [data]
 [data.family]

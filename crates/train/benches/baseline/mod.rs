@@ -1,5 +1,5 @@
-//! The CPU trainer as it was before issue 17 (main at 196f159), frozen for
-//! the benchmark's "today's kernel" line: each image encoded to `f32`
+//! The CPU trainer as it was before the compact-row kernels (commit 196f159), frozen for
+//! the benchmark's "baseline kernel" line: each image encoded to `f32`
 //! activations by a scatter from its non-zero pixels, the forward pass as
 //! ten dot products with `Mt = c ⊙ W2` two rows at a time, the backward pass
 //! as `t = W2ᵀ g` per sample and unit. AVX2 + FMA only (the benchmark runs
