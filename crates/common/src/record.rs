@@ -35,7 +35,8 @@ fn running_code() -> Result<FileHash> {
         let exe = std::env::current_exe().map_err(|e| (PathBuf::from("<current executable>"), e.to_string()))?;
         FileHash::of(&exe).map_err(|e| (exe, e.to_string()))
     });
-    code.clone().map_err(|(path, message)| Error::io(path, std::io::Error::other(message)))
+    code.clone()
+        .map_err(|(path, message)| Error::io(path, std::io::Error::other(message)))
 }
 
 /// Content hash and size of one file.

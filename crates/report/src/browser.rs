@@ -83,27 +83,38 @@ fn chromium(binary: &Path, profile: &Path, args: &[String]) -> Result<String, Re
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| ReportError::Browser(format!("{}: could not start: {e}", binary.display())))?;
+    // Read stdout while Chromium runs: a DOM larger than the pipe's buffer
+    // (64 KiB) would otherwise block it until the deadline.
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut out).map(|_| out)
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child
-            .try_wait()
-            .map_err(|e| ReportError::Browser(e.to_string()))?
-            .is_some()
-        {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| ReportError::Browser(e.to_string()))? {
+            break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
+            let _ = child.wait();
             return Err(ReportError::Browser(format!(
-                "{} did not finish within 60 s",
-                binary.display()
+                "{} did not finish within 60 s on {}",
+                binary.display(),
+                args.last().map_or("", |a| a.as_str())
             )));
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child
-        .wait_with_output()
+    };
+    let stdout = reader
+        .join()
+        .map_err(|_| ReportError::Browser("reading Chromium's output failed".into()))?
         .map_err(|e| ReportError::Browser(e.to_string()))?;
+    let output = std::process::Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    };
     if !output.status.success() {
         return Err(ReportError::Browser(format!(
             "{} exited with {}",

@@ -54,3 +54,27 @@ fn the_index_and_a_pipeline_page_load_whole_in_chromium() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A page whose DOM is larger than a pipe's buffer (64 KiB) loads like any
+/// other: Chromium's output is read while it runs (the full reproduction's
+/// index is about 80 KB).
+#[test]
+fn a_page_larger_than_the_pipe_buffer_is_checked() {
+    let dir = temp_dir("browser-large");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows: String = (0..3000)
+        .map(|i| format!("<tr><td>row {i}</td><td>{}</td></tr>\n", "x".repeat(40)))
+        .collect();
+    let page = dir.join("large.html");
+    std::fs::write(
+        &page,
+        format!("<!doctype html><html><head><title>t</title></head><body><table>{rows}</table></body></html>"),
+    )
+    .unwrap();
+    assert!(std::fs::metadata(&page).unwrap().len() > 128 * 1024);
+    let chromium = tgsh_report::browser::find_chromium().unwrap();
+    let check = tgsh_report::browser::check_page(&chromium, &page, &dir.join("large.png")).unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert_eq!(check.tables, 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
