@@ -31,7 +31,7 @@ use tgsh_common::schema::analysis::{ContextCosineRow, HeldoutRow, SeedStatisticR
 use tgsh_common::schema::{Table, TimingRow};
 use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 use tgsh_model::forward::{self, Encoded, Readout};
-use tgsh_model::manifold::{interpolate_points, nearest_context};
+use tgsh_model::manifold::{interpolate_points, nearest_points};
 use tgsh_model::Decoder;
 use tgsh_model::{Conditioned, Encoder, ManifoldModel, Model};
 
@@ -64,23 +64,31 @@ pub struct Evaluated {
     decoder: Decoder,
 }
 
+/// A context and, for input conditioning, the pre-activation bias.
+type Served = (Vec<f32>, Option<Vec<f32>>);
+
 impl Evaluated {
-    /// The context (and the pre-activation bias, for input conditioning) at `s`.
-    fn at(&self, s: f64, circular: bool) -> (Vec<f32>, Option<Vec<f32>>) {
+    /// The contexts (and the pre-activation bias, for input conditioning)
+    /// that serve `s`, whose accuracies are averaged: one, or for
+    /// `points-nearest` halfway between two training tasks both
+    /// neighbours' (the tie convention).
+    fn at(&self, s: f64, circular: bool) -> Vec<Served> {
         match &self.serve {
             Serve::Points {
                 interpolate,
                 contexts,
                 points,
             } => {
-                let c = if *interpolate {
-                    interpolate_points(contexts, points, s, circular)
+                if *interpolate {
+                    vec![(interpolate_points(contexts, points, s, circular), None)]
                 } else {
-                    nearest_context(contexts, points, s, circular)
-                };
-                (c, None)
+                    nearest_points(points, s, circular)
+                        .into_iter()
+                        .map(|p| (contexts[p].clone(), None))
+                        .collect()
+                }
             }
-            Serve::Joint(m) => (m.after.context(s), m.after.bias(s)),
+            Serve::Joint(m) => vec![(m.after.context(s), m.after.bias(s))],
         }
     }
 
@@ -183,16 +191,20 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
     let mut shared_rows = tgsh_model::EncodedImages::default();
     for (t, &s) in all_s.iter().enumerate() {
         let images = &test.images[t];
-        let served: Vec<(Vec<f32>, Option<Vec<f32>>)> = methods.iter().map(|m| m.at(s, circular)).collect();
-        let together: Vec<usize> = (0..methods.len())
-            .filter(|&m| shares[m] && served[m].1.is_none())
+        let served: Vec<Vec<Served>> = methods.iter().map(|m| m.at(s, circular)).collect();
+        // (method, alternative) pairs scored on the shared encoding.
+        let together: Vec<(usize, usize)> = (0..methods.len())
+            .filter(|&m| shares[m])
+            .flat_map(|m| (0..served[m].len()).map(move |a| (m, a)))
+            .filter(|&(m, a)| served[m][a].1.is_none())
             .collect();
-        if let Some(&first) = together.first() {
+        let mut sums = vec![0.0; methods.len()];
+        if let Some(&(first, _)) = together.first() {
             methods[first].encoder.encode_rows_into(images, None, &mut shared_rows);
             let readouts: Vec<Readout<'_>> = together
                 .iter()
-                .map(|&m| Readout {
-                    context: &served[m].0,
+                .map(|&(m, a)| Readout {
+                    context: &served[m][a].0,
                     decoder: &methods[m].decoder,
                 })
                 .collect();
@@ -200,34 +212,65 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
                 rows: shared_rows.rows(),
                 labels,
             };
-            for (&m, correct) in together.iter().zip(forward::correct_counts(data, &readouts)) {
-                out[m][t] = fraction(correct);
+            for (&(m, _), correct) in together.iter().zip(forward::correct_counts(data, &readouts)) {
+                sums[m] += fraction(correct);
             }
         }
-        for m in (0..methods.len()).filter(|m| !together.contains(m)) {
-            let method = &methods[m];
-            let (context, bias) = &served[m];
-            let readout = Readout {
-                context,
-                decoder: &method.decoder,
-            };
-            let correct =
-                forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
-            out[m][t] = fraction(correct[0]);
+        for (m, method) in methods.iter().enumerate() {
+            for (a, (context, bias)) in served[m].iter().enumerate() {
+                if together.contains(&(m, a)) {
+                    continue;
+                }
+                let readout = Readout {
+                    context,
+                    decoder: &method.decoder,
+                };
+                let correct =
+                    forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
+                sums[m] += fraction(correct[0]);
+            }
+            out[m][t] = sums[m] / served[m].len() as f64;
         }
     }
     out
 }
 
-/// The pairs of methods whose difference of accuracy the claims test:
-/// `(a, b)` in `difference[a - b]`.
-pub fn claim_pairs() -> [(&'static str, &'static str); 4] {
-    [
+/// The pairs of methods whose difference of accuracy the claims test,
+/// `(a, b)` in `difference[a - b]`, among the evaluated methods `names`:
+/// the circle against input conditioning (both `3H` numbers on a circular
+/// family), the circle against the quadratic (topology at equal size), the
+/// metric update against its plain-SGD control, and the CRWN's
+/// interpolated points against the circle, the piecewise-linear manifold
+/// and the largest Fourier basis trained (a manifold at the points' size).
+pub fn claim_pairs(names: &[&str]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = [
         ("circle", "input"),
         ("circle-metric", "input"),
         ("circle", "line"),
+        ("circle", "quadratic"),
+        ("circle-metric", "circle-sgd"),
         ("circle", "points-interp"),
+        ("piecewise", "points-interp"),
     ]
+    .iter()
+    .map(|&(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    if let Some(largest) = largest_fourier(names) {
+        pairs.push((largest, "points-interp".into()));
+    }
+    pairs.retain(|(a, b)| names.contains(&a.as_str()) && names.contains(&b.as_str()));
+    pairs.dedup();
+    pairs
+}
+
+/// The RMSprop Fourier model of the highest order among `names`
+/// (`fourierK`, K >= 2), if any.
+pub fn largest_fourier(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|n| n.strip_prefix("fourier")?.parse::<usize>().ok())
+        .max()
+        .map(|k| format!("fourier{k}"))
 }
 
 /// The splits a table reports: the three of [`Split`] that occur, and
@@ -338,10 +381,12 @@ pub fn analyze_seed(
             statistics.push((format!("heldout.accuracy[{}].{split}", method.name), m));
         }
     }
-    for (a, b) in claim_pairs() {
+    // Differences in percentage points.
+    let method_names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+    for (a, b) in claim_pairs(&method_names) {
         for &split in &names {
-            if let (Some(x), Some(y)) = (means.get(&(a, split)), means.get(&(b, split))) {
-                statistics.push((format!("heldout.difference[{a} - {b}].{split}"), x - y));
+            if let (Some(x), Some(y)) = (means.get(&(a.as_str(), split)), means.get(&(b.as_str(), split))) {
+                statistics.push((format!("heldout.difference[{a} - {b}].{split}"), 100.0 * (x - y)));
             }
         }
     }
@@ -512,12 +557,7 @@ pub fn run(
             for c in &claims {
                 eprintln!(
                     "analyze: claim {}: {} ({:+.2} points, 95 % CI {:+.2} to {:+.2}, {} seeds)",
-                    c.claim.id,
-                    c.verdict,
-                    100.0 * c.mean,
-                    100.0 * c.ci_low,
-                    100.0 * c.ci_high,
-                    c.seeds
+                    c.claim.id, c.verdict, c.mean, c.ci_low, c.ci_high, c.seeds
                 );
             }
         }

@@ -178,15 +178,12 @@ impl ManifoldModel {
     }
 
     /// Writes the model with `metadata`, to which it adds `format`, `seed`,
-    /// `basis`, `basis_points` (the one-hot basis' values of `s`), `topology`,
+    /// `basis`, `basis_points` (the one-hot basis' points or the piecewise-linear basis' knots), `topology`,
     /// `input_encoding`, `gram` and `parameters`.
     pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), ModelFileError> {
         let mut meta = metadata.clone();
         let basis = &self.after.basis;
-        let points = match basis {
-            Basis::OneHot { points } => points.clone(),
-            _ => Vec::new(),
-        };
+        let points = basis.points().to_vec();
         let json = |v: &[f64]| serde_json::to_string(v).expect("numbers");
         meta.insert("format".into(), FORMAT.into());
         meta.insert("seed".into(), self.seed.to_string());

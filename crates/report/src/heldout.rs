@@ -91,6 +91,18 @@ fn interval(mean: f64, low: f64, high: f64) -> String {
     format!("{} [{}, {}]", percent(mean), percent(low), percent(high))
 }
 
+/// A difference already in percentage points (the claims' statistics).
+fn points_interval(mean: f64, low: f64, high: f64) -> String {
+    let p = |v: f64| {
+        if v.is_finite() {
+            format!("{v:+.2}")
+        } else {
+            "–".into()
+        }
+    };
+    format!("{} [{}, {}]", p(mean), p(low), p(high))
+}
+
 /// What every section of the page reads.
 struct Page<'a> {
     pipeline: &'a Pipeline,
@@ -184,7 +196,7 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
             html::escape(&c.claim),
             html::escape(&c.figure),
-            interval(c.mean, c.ci_low, c.ci_high),
+            points_interval(c.mean, c.ci_low, c.ci_high),
             html::escape(&c.verdict),
             html::escape(&c.note)
         );
@@ -225,10 +237,10 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
         let _ = write!(
             verdicts,
             "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} \
-             ({} points, 95 % CI [{}, {}], {} seeds). {best}{crwn} (chance: 10 %).</li>",
-            percent(c.mean),
-            percent(c.ci_low),
-            percent(c.ci_high),
+             ({:+.2} points, 95 % CI [{:+.2}, {:+.2}], {} seeds). {best}{crwn} (chance: 10 %).</li>",
+            c.mean,
+            c.ci_low,
+            c.ci_high,
             page.seeds(),
         );
     }

@@ -179,7 +179,7 @@ fn heldout_probe(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<HeldoutRun> 
             &hyper,
             Rule::Rmsprop,
             &mut shuffles,
-            |_, _| {},
+            |_, _, _| true,
         )
         .expect("held-out training");
         HeldoutRun {
@@ -214,10 +214,11 @@ fn probe_artifacts(root: &Path) -> (Pipeline, Artifacts, PathBuf) {
     if std::fs::read_to_string(&file).ok().as_deref() != Some(PROBE) {
         std::fs::write(&file, PROBE).expect("writing the probe pipeline");
     }
-    let pipeline = Pipeline::load(&file).expect("the probe pipeline");
+    let mut pipeline = Pipeline::load(&file).expect("the probe pipeline");
+    pipeline.data.mnist_dir = root.join("data/mnist");
     let artifacts = Artifacts::new(&dir.join("artifacts"), &pipeline.name);
     let start = Instant::now();
-    tgsh_data::run(&pipeline, &artifacts, Some(&root.join("data/mnist")), false).expect("the probe's data stage");
+    tgsh_data::run(&pipeline, &artifacts, &tgsh_common::cli::RunOptions::default()).expect("the probe's data stage");
     if start.elapsed().as_secs_f64() > 1.0 {
         println!("probe data generated in {:.1} s", start.elapsed().as_secs_f64());
     }
