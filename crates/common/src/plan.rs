@@ -46,6 +46,11 @@ pub const MNIST_TRAIN_IMAGES: usize = 60_000;
 /// MNIST's test images.
 pub const MNIST_TEST_IMAGES: usize = 10_000;
 
+/// The network file of a held-out pipeline's train shard: the seed's fixed
+/// encoder and decoder, stored once and named by every model file of the
+/// shard (metadata `network`).
+pub const NETWORK_FILE: &str = "network.safetensors";
+
 /// The file of one trained model of a held-out pipeline: `<label>.safetensors`.
 pub fn method_file(label: &str) -> String {
     format!("{label}.safetensors")
@@ -289,6 +294,7 @@ fn train_job(pipeline: &Pipeline, artifacts: &Artifacts, seed: u64) -> Job {
         ),
         Experiment::Heldout(h) => {
             let mut files: Vec<String> = h.methods.iter().map(|m| method_file(&m.label())).collect();
+            files.push(NETWORK_FILE.into());
             files.extend([HeldoutMetricsRow::FILE.to_string(), TimingRow::FILE.into()]);
             (files, heldout_train_params(pipeline, h, seed))
         }
@@ -378,6 +384,7 @@ fn analyze_job(pipeline: &Pipeline, artifacts: &Artifacts, seed: u64) -> Job {
                 .methods
                 .iter()
                 .map(|m| artifacts.train_shard(seed).join(method_file(&m.label())))
+                .chain([artifacts.train_shard(seed).join(NETWORK_FILE)])
                 .collect();
             job.params = serde_json::json!({ "heldout": h.config, "topology": h.topology, "seed": seed });
             job
@@ -594,6 +601,7 @@ mod tests {
                 "points.safetensors",
                 "circle.safetensors",
                 "circle-metric.safetensors",
+                "network.safetensors",
                 "heldout_metrics.parquet",
                 "timings.parquet"
             ]

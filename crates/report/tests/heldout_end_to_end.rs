@@ -26,6 +26,24 @@ fn heldout_smoke_pipeline_compares_every_method_on_every_task() {
         let path = artifacts.method_model(0, &method.label());
         assert!(path.exists(), "{} missing", path.display());
     }
+    // The fixed encoder and decoder are stored once per seed: every model
+    // file names the network file and holds only its own tensors.
+    let shard = artifacts.train_shard(0);
+    let network = std::fs::metadata(shard.join("network.safetensors")).unwrap().len();
+    let circle_bytes = std::fs::read(artifacts.method_model(0, "circle")).unwrap();
+    let header = String::from_utf8_lossy(
+        &circle_bytes[8..8 + u64::from_le_bytes(circle_bytes[..8].try_into().unwrap()) as usize],
+    )
+    .to_string();
+    assert!(
+        !header.contains("encoder.weight") && header.contains("\"network\":\"network.safetensors\""),
+        "{header}"
+    );
+    assert!(
+        (circle_bytes.len() as u64) < network / 10,
+        "{} vs {network}",
+        circle_bytes.len()
+    );
     let (circle, meta) = ManifoldModel::load(&artifacts.method_model(0, "circle")).unwrap();
     assert_eq!(meta["topology"], "circle");
     assert_eq!(meta["train_tasks"], "[0,2,4,6]");

@@ -30,6 +30,7 @@ use tgsh_common::cli::RunOptions;
 use tgsh_common::config::{DeviceChoice, HeldoutExperiment, Method, Topology, TrainedMethod, Update, VALIDATION_SHARE};
 use tgsh_common::schema::{self, HeldoutMetricsRow, Table, TimingRow};
 use tgsh_common::{plan, Artifacts, Job, Pipeline, PIXELS};
+use tgsh_model::manifold_file::{write_network, NETWORK_FILE};
 use tgsh_model::{encoder, Basis, Conditioned, InputEncoding, ManifoldModel, Model};
 
 /// The basis and input encoding of a jointly trained method on a family
@@ -158,11 +159,21 @@ pub fn run(
             timings.push((label, method_start.elapsed().as_secs_f64()));
         }
         let dir = stage.begin()?;
+        // The fixed encoder and decoder once per seed; every model file
+        // names this file instead of repeating them (25 MB each).
+        let network_meta = BTreeMap::from([
+            ("seed".to_string(), seed.to_string()),
+            ("family".to_string(), family.clone()),
+            ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
+            ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
+            ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
+        ]);
+        write_network(&dir.join(NETWORK_FILE), &model.encoder, &model.decoder, &network_meta)?;
         for (label, trained, metadata) in files {
             let path = dir.join(plan::method_file(&label));
             match trained {
-                Trained::Points(model) => model.save(&path, &metadata)?,
-                Trained::Joint(model) => model.save(&path, &metadata)?,
+                Trained::Points(model) => model.save_sharing_network(&path, &metadata, NETWORK_FILE)?,
+                Trained::Joint(model) => model.save_sharing_network(&path, &metadata, NETWORK_FILE)?,
             }
         }
         write_metrics(&dir.join(HeldoutMetricsRow::FILE), seed, &rows, &family)?;

@@ -208,6 +208,10 @@ pub struct HeldoutConfig {
     /// the baselines always use RMSprop.
     #[serde(default = "default_updates")]
     pub updates: Vec<Update>,
+    /// The manifold methods trained with every rule of `updates` (absent:
+    /// every manifold); the other manifolds use RMSprop only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_methods: Option<Vec<Method>>,
     /// The step size `η` of the metric-preconditioned SGD update (every
     /// `-metric` model not listed in `learning_rates`).
     #[serde(default = "default_metric_learning_rate")]
@@ -324,7 +328,8 @@ impl HeldoutConfig {
     pub fn trained_methods(&self) -> Vec<TrainedMethod> {
         let mut out = Vec::new();
         for &method in &self.methods {
-            if method.is_manifold() {
+            let compared = self.update_methods.as_ref().is_none_or(|m| m.contains(&method));
+            if method.is_manifold() && compared {
                 out.extend(self.updates.iter().map(|&update| TrainedMethod { method, update }));
             } else {
                 out.push(TrainedMethod {
@@ -373,6 +378,17 @@ impl HeldoutConfig {
             if repeated {
                 return Err(format!("heldout.{what} repeats an entry"));
             }
+        }
+        if let Some(unknown) = self
+            .update_methods
+            .iter()
+            .flatten()
+            .find(|m| !(self.methods.contains(m) && m.is_manifold()))
+        {
+            return Err(format!(
+                "heldout.update_methods lists `{}`, which is not a manifold method of heldout.methods",
+                unknown.name()
+            ));
         }
         if self.updates.is_empty() {
             return Err("heldout.updates is empty: list `rmsprop`, `metric` or both".into());
@@ -481,6 +497,18 @@ mod tests {
                 "fourier2-metric"
             ]
         );
+    }
+
+    #[test]
+    fn only_the_listed_manifolds_get_every_update_rule() {
+        let h = heldout(
+            "[heldout]\ntrain_every = 4\nmethods = [\"circle\", \"fourier3\"]\nupdates = [\"rmsprop\", \"sgd\"]\n\
+             update_methods = [\"circle\"]\n",
+        );
+        let labels: Vec<String> = h.methods.iter().map(|m| m.label()).collect();
+        assert_eq!(labels, ["circle", "circle-sgd", "fourier3"]);
+        let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\"]\nupdate_methods = [\"line\"]\n").unwrap_err();
+        assert!(e.contains("heldout.update_methods") && e.contains("`line`"), "{e}");
     }
 
     #[test]

@@ -167,6 +167,12 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "heldout",
+        "update_methods",
+        "list of manifold methods of `methods`",
+        "the manifolds trained with every rule of `updates` (default: every manifold); the others use RMSprop only",
+    ),
+    key(
+        "heldout",
         "metric_learning_rate",
         "number > 0",
         "step size of the metric-preconditioned update (models not in `learning_rates`)",
@@ -256,6 +262,7 @@ fn default_of(defaults: &[(&str, toml::Table)], key: &Key) -> String {
         None => match (key.section, key.key) {
             ("data", "train_images" | "test_images") | ("heldout", "train_last") => "all".into(),
             ("heldout", "learning_rates") => "each rule's default".into(),
+            ("heldout", "update_methods") => "every manifold".into(),
             ("", "description") => "empty".into(),
             ("data.family", "sweep" | "tasks") => "one of the two".into(),
             ("data.family", "task_names") => "from the transforms".into(),
@@ -361,7 +368,7 @@ mod tests {
             listed.sort();
             let optional: &[&str] = match section {
                 "data" => &["train_images", "test_images"],
-                "heldout" => &["train_last", "learning_rates"],
+                "heldout" => &["train_last", "learning_rates", "update_methods"],
                 _ => &[],
             };
             let mut fields: Vec<&str> = defaults
