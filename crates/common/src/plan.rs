@@ -342,6 +342,7 @@ fn heldout_shard_files() -> Vec<String> {
     [
         HeldoutRow::FILE,
         ContextCosineRow::FILE,
+        crate::schema::analysis::ManifoldPcaRow::FILE,
         SeedStatisticRow::FILE,
         TimingRow::FILE,
     ]
@@ -532,6 +533,12 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
             }
             for &seed in seeds {
                 job.inputs.push(artifacts.analysis(seed, HeldoutRow::FILE));
+                job.inputs
+                    .push(artifacts.train_shard(seed).join(HeldoutMetricsRow::FILE));
+            }
+            if let Some(&first) = seeds.first() {
+                job.inputs
+                    .push(artifacts.analysis(first, crate::schema::analysis::ManifoldPcaRow::FILE));
             }
             job.params = serde_json::json!({ "report": pipeline.report, "description": pipeline.description, "heldout": h.config, "seeds": seeds });
         }

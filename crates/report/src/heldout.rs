@@ -104,15 +104,15 @@ fn points_interval(mean: f64, low: f64, high: f64) -> String {
 }
 
 /// What every section of the page reads.
-struct Page<'a> {
-    pipeline: &'a Pipeline,
-    heldout: &'a HeldoutExperiment,
-    artifacts: &'a Artifacts,
-    dir: &'a Path,
+pub(crate) struct Page<'a> {
+    pub(crate) pipeline: &'a Pipeline,
+    pub(crate) heldout: &'a HeldoutExperiment,
+    pub(crate) artifacts: &'a Artifacts,
+    pub(crate) dir: &'a Path,
     /// Task names, in order.
     names: Vec<String>,
-    family: String,
-    rows: Vec<HeldoutSummaryRow>,
+    pub(crate) family: String,
+    pub(crate) rows: Vec<HeldoutSummaryRow>,
     curves: Curves,
 }
 
@@ -125,7 +125,7 @@ impl Page<'_> {
         self.curves.iter().map(|(m, _)| m.clone()).collect()
     }
 
-    fn seeds(&self) -> u32 {
+    pub(crate) fn seeds(&self) -> u32 {
         self.rows.first().map_or(0, |r| r.seeds)
     }
 }
@@ -152,7 +152,10 @@ pub fn build(
         intro(&page),
         claims_section(&page)?,
         accuracy_section(&page)?,
+        crate::heldout_ladder::capacity_section(&page)?,
+        crate::heldout_ladder::learning_section(&page)?,
         methods_section(&page),
+        crate::heldout_ladder::manifold_section(&page)?,
         context_section(&page)?,
         crate::provenance::section(pipeline, artifacts, dir)?,
     ]
@@ -168,13 +171,14 @@ pub fn build(
 fn intro(page: &Page) -> String {
     format!(
         "<p>{}</p>\n<p>Pipeline <code>{}</code>, tgsh {}, {} seeds. Each method is trained on the same {} training \
-         tasks with the same budget ({} over each training task's images) and tested on all {} tasks.</p>\n",
+         tasks under the same convergence rule (at most {}, patience {}) and tested on all {} tasks.</p>\n",
         html::escape(&page.pipeline.description),
         html::escape(&page.pipeline.name),
         tgsh_common::VERSION,
         page.seeds(),
         page.heldout.train_tasks.len(),
         plural(page.pipeline.train.epochs, "epoch"),
+        page.heldout.config.patience,
         page.names.len(),
     )
 }
@@ -378,7 +382,7 @@ fn methods_section(page: &Page) -> String {
 <li><b>points-nearest</b>, <b>points-interp</b>: the CRWN (one context <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i> per training task, each trained on its own); an unseen task gets the nearest training task's context, or the linear interpolation between the two neighbouring training tasks' contexts (around the circle).</li>\n\
 <li><b>shared</b>: one context for every task.</li>\n\
 <li><b>input</b>: input conditioning, the paper's baseline: one shared context <i>c</i> and a trained <i>U</i> (H x 2) with <i>r(x, s) = relu(W1 x - mean + U (cos 2&pi;s, sin 2&pi;s))</i>; as many parameters as the circle.</li>\n\
-<li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourier2</b>: the circle with a second harmonic. All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i>, &eta; = {}.</li>\n\
+<li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>quadratic</b>: <i>c(s) = P1 + P2 s + P3 s<sup>2</sup></i> (non-periodic, the circle's size); <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourierK</b>: the circle with harmonics up to K; <b>piecewise</b>: a periodic piecewise-linear curve with one knot per training task (the CRWN's points trained jointly, interpolated linearly between knots). All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i> (default &eta; = {}), or <code>-sgd</code>: the same step without <i>G<sup>-1</sup></i>, the control that isolates the metric. Each model's step size is the pilot's pick on this pipeline's training tasks (<code>heldout.learning_rates</code>; docs/MANIFOLDS.md).</li>\n\
 </ul>\n",
         page.heldout.config.metric_learning_rate
     )

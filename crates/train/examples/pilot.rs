@@ -12,8 +12,9 @@
 //! the pilot's whole table (markdown, for the README).
 //!
 //! The pilot may use the first `--images N` training images of each task
-//! (the same split into fitted and validation images), which keeps it
-//! affordable on 2 cores; the table says how many it used.
+//! (the same split into fitted and validation images) and a smaller
+//! budget (`--max-epochs E`), which keeps it affordable on 2 cores; the
+//! table says what it used.
 //!
 //! ```sh
 //! just data heldout-rotation-interp
@@ -30,17 +31,18 @@ use tgsh_train::heldout::train_model;
 const RMSPROP: [f64; 3] = [3e-3, 1e-2, 3e-2];
 /// The metric update's and plain SGD's candidates.
 const SGD: [f64; 4] = [10.0, 30.0, 100.0, 300.0];
-const USAGE: &str = "usage: pilot <pipeline.toml> [--artifacts DIR] [--images N]";
+const USAGE: &str = "usage: pilot <pipeline.toml> [--artifacts DIR] [--images N] [--max-epochs E]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = PathBuf::from(args.next().ok_or(USAGE)?);
-    let (mut root, mut images) = (PathBuf::from("data"), None::<usize>);
+    let (mut root, mut images, mut max_epochs) = (PathBuf::from("data"), None::<usize>, None::<usize>);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--artifacts" => root = PathBuf::from(value),
             "--images" => images = Some(value.parse().map_err(|_| format!("--images {value}: {USAGE}"))?),
+            "--max-epochs" => max_epochs = Some(value.parse().map_err(|_| format!("--max-epochs {value}: {USAGE}"))?),
             _ => return Err(format!("unknown option {flag}; {USAGE}").into()),
         }
     }
@@ -64,7 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = data[0].train_labels.len();
     let seed = pipeline.train.seeds[0];
     let model = Model::new(&pipeline.train, seed);
-    let hyper = tgsh_train::hyper(&pipeline.train);
+    let mut hyper = tgsh_train::hyper(&pipeline.train);
+    if let Some(e) = max_epochs {
+        hyper.epochs = e.max(1);
+    }
     let patience = heldout.config.patience;
     eprintln!(
         "pilot: {}: seed {seed}, {} training tasks, {n} training images each (the last sixth validation), \

@@ -770,6 +770,7 @@ pub fn contract() -> Vec<(&'static str, String)> {
         ClassMeanRow,
         HeldoutRow,
         ContextCosineRow,
+        ManifoldPcaRow,
         HeldoutSummaryRow,
         HeldoutCurveRow,
         ContextCosineSummaryRow,
