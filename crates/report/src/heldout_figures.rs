@@ -165,6 +165,9 @@ where
     root.present().map_err(|e| err(&e))
 }
 
+/// A line with more points than this is drawn without dots.
+const MAX_MARKED: usize = 40;
+
 /// One series of an [`XyChart`]: a line through its points (with a dot on
 /// each), or dots alone.
 pub struct XySeries {
@@ -263,10 +266,14 @@ where
                 .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
                 .map_err(|e| err(&e))?;
         }
-        let radius = if series.line { 3 } else { 5 };
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, radius, colour.filled())))
-            .map_err(|e| err(&e))?;
+        // Dots mark the points of a short line (epochs, ladder rungs); a
+        // densely sampled curve is drawn as a line alone.
+        if !series.line || points.len() <= MAX_MARKED {
+            let radius = if series.line { 3 } else { 5 };
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, radius, colour.filled())))
+                .map_err(|e| err(&e))?;
+        }
     }
     let text = ("sans-serif", 13).into_font();
     for (i, series) in f.series.iter().enumerate() {
