@@ -23,9 +23,9 @@ fn figure_error(e: crate::heldout_figures::CurveError) -> ReportError {
 /// The basis family a model of the ladder belongs to (RMSprop models only).
 fn family_of(basis: &str) -> Option<&'static str> {
     Some(match basis {
-        b if b.starts_with("fourier") => "periodic: circle, fourierK",
-        "line" | "quadratic" => "non-periodic: line, quadratic",
-        "piecewise" => "periodic piecewise-linear",
+        b if b.starts_with("fourier") => "circle, fourierK",
+        "line" | "quadratic" => "line, quadratic",
+        "piecewise" => "piecewise-linear",
         "constant+input" => "input conditioning",
         "constant" => "shared",
         "onehot" => return None,
@@ -67,7 +67,7 @@ pub(crate) fn capacity_section(page: &Page) -> Result<String, ReportError> {
             .collect();
         if !crwn.is_empty() {
             series.push(XySeries {
-                name: "CRWN points, interpolated".into(),
+                name: "CRWN points-interp".into(),
                 points: crwn,
                 line: false,
             });
