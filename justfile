@@ -79,17 +79,17 @@ report pipeline: build
 index *pipelines: build
     {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{pipelines}}
 
-# Weight manifolds vs input conditioning and the CRWN on held-out tasks (measured: 33 min on 2 shared cores), then the index page
+# Weight manifolds vs input conditioning and the CRWN on held-out tasks at full data, then the index page (extrapolated: about 21 h on 2 shared cores; run pipeline by pipeline, see docs/MANIFOLDS.md)
 [group('pipeline')]
 manifolds: build
     for p in {{manifold_pipelines}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
     just artifacts={{artifacts}} index
 
-# Pick the metric update's step size on a held-out pipeline's training tasks (after `just data <pipeline>`)
+# The validation pilot: one step size per trained model of a held-out pipeline, on its own training tasks' validation images (after `just data <pipeline>`; `images` = training images per task used, 0 for all; `max_epochs` its budget)
 [group('pipeline')]
-metric-pilot pipeline="heldout-rotation-interp" rates="1,3,10,30,100,300,1000,3000":
+pilot pipeline="heldout-rotation-interp" images="3000" max_epochs="15":
     cargo build --release --workspace --examples
-    {{bin}}/examples/metric_pilot pipelines/{{pipeline}}.toml {{artifacts}} {{rates}}
+    {{bin}}/examples/pilot pipelines/{{pipeline}}.toml --artifacts {{artifacts}} --max-epochs {{max_epochs}} {{ if images == "0" { "" } else { "--images " + images } }}
 
 # The reproduction: all four task families end to end, then the index page (its path is printed last)
 [group('pipeline')]

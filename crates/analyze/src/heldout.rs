@@ -27,11 +27,11 @@ use std::time::Instant;
 use tgsh_common::cli::RunOptions;
 use tgsh_common::config::{HeldoutExperiment, Method, Split, Topology};
 use tgsh_common::schema;
-use tgsh_common::schema::analysis::{ContextCosineRow, HeldoutRow, SeedStatisticRow};
+use tgsh_common::schema::analysis::{ContextCosineRow, HeldoutRow, ManifoldPcaRow, SeedStatisticRow};
 use tgsh_common::schema::{Table, TimingRow};
 use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 use tgsh_model::forward::{self, Encoded, Readout};
-use tgsh_model::manifold::{interpolate_points, nearest_context};
+use tgsh_model::manifold::{interpolate_points, nearest_points};
 use tgsh_model::Decoder;
 use tgsh_model::{Conditioned, Encoder, ManifoldModel, Model};
 
@@ -64,23 +64,31 @@ pub struct Evaluated {
     decoder: Decoder,
 }
 
+/// A context and, for input conditioning, the pre-activation bias.
+type Served = (Vec<f32>, Option<Vec<f32>>);
+
 impl Evaluated {
-    /// The context (and the pre-activation bias, for input conditioning) at `s`.
-    fn at(&self, s: f64, circular: bool) -> (Vec<f32>, Option<Vec<f32>>) {
+    /// The contexts (and the pre-activation bias, for input conditioning)
+    /// that serve `s`, whose accuracies are averaged: one, or for
+    /// `points-nearest` halfway between two training tasks both
+    /// neighbours' (the tie convention).
+    fn at(&self, s: f64, circular: bool) -> Vec<Served> {
         match &self.serve {
             Serve::Points {
                 interpolate,
                 contexts,
                 points,
             } => {
-                let c = if *interpolate {
-                    interpolate_points(contexts, points, s, circular)
+                if *interpolate {
+                    vec![(interpolate_points(contexts, points, s, circular), None)]
                 } else {
-                    nearest_context(contexts, points, s, circular)
-                };
-                (c, None)
+                    nearest_points(points, s, circular)
+                        .into_iter()
+                        .map(|p| (contexts[p].clone(), None))
+                        .collect()
+                }
             }
-            Serve::Joint(m) => (m.after.context(s), m.after.bias(s)),
+            Serve::Joint(m) => vec![(m.after.context(s), m.after.bias(s))],
         }
     }
 
@@ -183,16 +191,20 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
     let mut shared_rows = tgsh_model::EncodedImages::default();
     for (t, &s) in all_s.iter().enumerate() {
         let images = &test.images[t];
-        let served: Vec<(Vec<f32>, Option<Vec<f32>>)> = methods.iter().map(|m| m.at(s, circular)).collect();
-        let together: Vec<usize> = (0..methods.len())
-            .filter(|&m| shares[m] && served[m].1.is_none())
+        let served: Vec<Vec<Served>> = methods.iter().map(|m| m.at(s, circular)).collect();
+        // (method, alternative) pairs scored on the shared encoding.
+        let together: Vec<(usize, usize)> = (0..methods.len())
+            .filter(|&m| shares[m])
+            .flat_map(|m| (0..served[m].len()).map(move |a| (m, a)))
+            .filter(|&(m, a)| served[m][a].1.is_none())
             .collect();
-        if let Some(&first) = together.first() {
+        let mut sums = vec![0.0; methods.len()];
+        if let Some(&(first, _)) = together.first() {
             methods[first].encoder.encode_rows_into(images, None, &mut shared_rows);
             let readouts: Vec<Readout<'_>> = together
                 .iter()
-                .map(|&m| Readout {
-                    context: &served[m].0,
+                .map(|&(m, a)| Readout {
+                    context: &served[m][a].0,
                     decoder: &methods[m].decoder,
                 })
                 .collect();
@@ -200,34 +212,65 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
                 rows: shared_rows.rows(),
                 labels,
             };
-            for (&m, correct) in together.iter().zip(forward::correct_counts(data, &readouts)) {
-                out[m][t] = fraction(correct);
+            for (&(m, _), correct) in together.iter().zip(forward::correct_counts(data, &readouts)) {
+                sums[m] += fraction(correct);
             }
         }
-        for m in (0..methods.len()).filter(|m| !together.contains(m)) {
-            let method = &methods[m];
-            let (context, bias) = &served[m];
-            let readout = Readout {
-                context,
-                decoder: &method.decoder,
-            };
-            let correct =
-                forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
-            out[m][t] = fraction(correct[0]);
+        for (m, method) in methods.iter().enumerate() {
+            for (a, (context, bias)) in served[m].iter().enumerate() {
+                if together.contains(&(m, a)) {
+                    continue;
+                }
+                let readout = Readout {
+                    context,
+                    decoder: &method.decoder,
+                };
+                let correct =
+                    forward::correct_counts_of_images(&method.encoder, bias.as_deref(), images, labels, &[readout]);
+                sums[m] += fraction(correct[0]);
+            }
+            out[m][t] = sums[m] / served[m].len() as f64;
         }
     }
     out
 }
 
-/// The pairs of methods whose difference of accuracy the claims test:
-/// `(a, b)` in `difference[a - b]`.
-pub fn claim_pairs() -> [(&'static str, &'static str); 4] {
-    [
+/// The pairs of methods whose difference of accuracy the claims test,
+/// `(a, b)` in `difference[a - b]`, among the evaluated methods `names`:
+/// the circle against input conditioning (both `3H` numbers on a circular
+/// family), the circle against the quadratic (topology at equal size), the
+/// metric update against its plain-SGD control, and the CRWN's
+/// interpolated points against the circle, the piecewise-linear manifold
+/// and the largest Fourier basis trained (a manifold at the points' size).
+pub fn claim_pairs(names: &[&str]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = [
         ("circle", "input"),
         ("circle-metric", "input"),
         ("circle", "line"),
+        ("circle", "quadratic"),
+        ("circle-metric", "circle-sgd"),
         ("circle", "points-interp"),
+        ("piecewise", "points-interp"),
     ]
+    .iter()
+    .map(|&(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    if let Some(largest) = largest_fourier(names) {
+        pairs.push((largest, "points-interp".into()));
+    }
+    pairs.retain(|(a, b)| names.contains(&a.as_str()) && names.contains(&b.as_str()));
+    pairs.dedup();
+    pairs
+}
+
+/// The RMSprop Fourier model of the highest order among `names`
+/// (`fourierK`, K >= 2), if any.
+pub fn largest_fourier(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|n| n.strip_prefix("fourier")?.parse::<usize>().ok())
+        .max()
+        .map(|k| format!("fourier{k}"))
 }
 
 /// The splits a table reports: the three of [`Split`] that occur, and
@@ -289,6 +332,91 @@ fn off_diagonal(rows: &[(&str, usize, usize, f64)], kind: &str) -> Vec<f64> {
     rows.iter().filter(|r| r.0 == kind && r.1 != r.2).map(|r| r.3).collect()
 }
 
+/// Points at which a manifold's `c(s)` is drawn: evenly over `[0, 1)`.
+pub const PICTURE_POINTS: usize = 360;
+
+/// The first two principal directions of the rows of `x` (each `H` long),
+/// centred on `mean`: unit vectors, by power iteration on the `T x T` Gram
+/// matrix of the centred rows (deterministic start, then deflation).
+pub fn principal_plane(x: &[Vec<f32>], mean: &[f64]) -> Vec<Vec<f64>> {
+    let t = x.len();
+    let centred: Vec<Vec<f64>> = x
+        .iter()
+        .map(|r| r.iter().zip(mean).map(|(&v, &m)| v as f64 - m).collect())
+        .collect();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let mut gram: Vec<f64> = (0..t * t).map(|k| dot(&centred[k / t], &centred[k % t])).collect();
+    let mut directions = Vec::new();
+    for _ in 0..2.min(t) {
+        let mut u: Vec<f64> = (0..t).map(|i| 1.0 + i as f64 / t as f64).collect();
+        let mut lambda = 0.0;
+        for _ in 0..500 {
+            let next: Vec<f64> = (0..t).map(|i| dot(&gram[i * t..(i + 1) * t], &u)).collect();
+            let norm = dot(&next, &next).sqrt();
+            if norm == 0.0 {
+                break;
+            }
+            u = next.iter().map(|v| v / norm).collect();
+            lambda = norm;
+        }
+        for i in 0..t {
+            for j in 0..t {
+                gram[i * t + j] -= lambda * u[i] * u[j];
+            }
+        }
+        let h = mean.len();
+        let mut v: Vec<f64> = (0..h).map(|k| (0..t).map(|i| u[i] * centred[i][k]).sum()).collect();
+        let norm = dot(&v, &v).sqrt().max(f64::MIN_POSITIVE);
+        v.iter_mut().for_each(|x| *x /= norm);
+        directions.push(v);
+    }
+    directions
+}
+
+/// Every jointly trained model's `c(s)` at [`PICTURE_POINTS`] values of `s`
+/// and the CRWN's points (`points`, at the training tasks' `s`), in the
+/// plane of the points' first two principal components.
+fn manifold_pictures(crwn: &[Vec<f32>], train_s: &[f64], methods: &[Evaluated]) -> Vec<(String, f64, f64, f64)> {
+    let h = crwn.first().map_or(0, Vec::len);
+    let mut mean = vec![0.0; h];
+    for c in crwn {
+        for (m, &v) in mean.iter_mut().zip(c) {
+            *m += v as f64 / crwn.len() as f64;
+        }
+    }
+    let plane = principal_plane(crwn, &mean);
+    if plane.len() < 2 {
+        return Vec::new();
+    }
+    let project = |c: &[f32]| -> (f64, f64) {
+        let along = |v: &[f64]| {
+            c.iter()
+                .zip(&mean)
+                .zip(v)
+                .map(|((&c, &m), &d)| (c as f64 - m) * d)
+                .sum::<f64>()
+        };
+        (along(&plane[0]), along(&plane[1]))
+    };
+    let mut out: Vec<(String, f64, f64, f64)> = crwn
+        .iter()
+        .zip(train_s)
+        .map(|(c, &s)| {
+            let (x, y) = project(c);
+            ("points".to_string(), s, x, y)
+        })
+        .collect();
+    for method in methods {
+        let Some(joint) = method.joint() else { continue };
+        for i in 0..PICTURE_POINTS {
+            let s = i as f64 / PICTURE_POINTS as f64;
+            let (x, y) = project(&joint.context(s));
+            out.push((method.name.clone(), s, x, y));
+        }
+    }
+    out
+}
+
 /// What `heldout.parquet` says about a method besides its accuracies.
 struct Described {
     name: String,
@@ -304,6 +432,8 @@ pub struct HeldoutShard {
     methods: Vec<Described>,
     accuracy: Vec<Vec<f64>>,
     cosines: Vec<(String, &'static str, usize, usize, f64)>,
+    /// `(method, s, pc1, pc2)`: contexts in the CRWN's PCA plane.
+    pca: Vec<(String, f64, f64, f64)>,
     /// The scalars, in the order measured.
     pub statistics: Vec<(String, f64)>,
 }
@@ -339,9 +469,11 @@ pub fn analyze_seed(
             statistics.push((format!("heldout.accuracy[{}].{split}", method.name), 100.0 * m));
         }
     }
-    for (a, b) in claim_pairs() {
+    // Differences in percentage points.
+    let method_names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+    for (a, b) in claim_pairs(&method_names) {
         for &split in &names {
-            if let (Some(x), Some(y)) = (means.get(&(a, split)), means.get(&(b, split))) {
+            if let (Some(x), Some(y)) = (means.get(&(a.as_str(), split)), means.get(&(b.as_str(), split))) {
                 statistics.push((format!("heldout.difference[{a} - {b}].{split}"), 100.0 * (x - y)));
             }
         }
@@ -387,8 +519,12 @@ pub fn analyze_seed(
             cosines.extend(rows.into_iter().map(|(k, i, j, c)| (method.name.clone(), k, i, j, c)));
         }
     }
+    let pca = crwn
+        .as_ref()
+        .map_or_else(Vec::new, |crwn| manifold_pictures(crwn, &train_s, &methods));
     Ok(HeldoutShard {
         seed,
+        pca,
         methods: methods
             .iter()
             .map(|m| Described {
@@ -448,6 +584,18 @@ impl HeldoutShard {
             })
             .collect();
         ContextCosineRow::write(&dir.join(ContextCosineRow::FILE), &cosines, &meta)?;
+        let pca: Vec<ManifoldPcaRow> = self
+            .pca
+            .iter()
+            .map(|(method, s, pc1, pc2)| ManifoldPcaRow {
+                seed,
+                method: method.clone(),
+                s: *s,
+                pc1: *pc1,
+                pc2: *pc2,
+            })
+            .collect();
+        ManifoldPcaRow::write(&dir.join(ManifoldPcaRow::FILE), &pca, &meta)?;
         let statistics: Vec<SeedStatisticRow> = self
             .statistics
             .iter()
@@ -520,4 +668,42 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_principal_plane_of_points_on_a_tilted_ellipse_is_its_plane() {
+        // Points on an ellipse in the plane spanned by (1, 1, 0)/√2 and
+        // (0, 0, 1), centred on (5, -2, 3): the plane is recovered (up to sign).
+        let points: Vec<Vec<f32>> = (0..12)
+            .map(|i| {
+                let a = i as f64 * std::f64::consts::TAU / 12.0;
+                let (u, w) = (3.0 * a.cos(), a.sin());
+                vec![
+                    (5.0 + u / 2f64.sqrt()) as f32,
+                    (-2.0 + u / 2f64.sqrt()) as f32,
+                    (3.0 + w) as f32,
+                ]
+            })
+            .collect();
+        let plane = principal_plane(&points, &[5.0, -2.0, 3.0]);
+        let r = 1.0 / 2f64.sqrt();
+        assert!(
+            (plane[0][0].abs() - r).abs() < 1e-4 && (plane[0][1].abs() - r).abs() < 1e-4,
+            "{plane:?}"
+        );
+        assert!((plane[1][2].abs() - 1.0).abs() < 1e-4, "{plane:?}");
+    }
+
+    #[test]
+    fn claim_pairs_take_the_largest_fourier_and_only_evaluated_methods() {
+        let names = ["circle", "input", "fourier2", "fourier6", "points-interp", "piecewise"];
+        let pairs = claim_pairs(&names);
+        assert!(pairs.contains(&("fourier6".into(), "points-interp".into())));
+        assert!(pairs.contains(&("piecewise".into(), "points-interp".into())));
+        assert!(!pairs.iter().any(|(a, b)| a == "circle" && b == "quadratic"));
+    }
 }

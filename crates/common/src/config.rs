@@ -19,7 +19,7 @@ pub mod heldout;
 pub mod reference;
 pub mod transforms;
 pub use experiment::{Experiment, FamilyExperiment, HeldoutExperiment};
-pub use heldout::{HeldoutConfig, Method, Split, TrainedMethod, Update};
+pub use heldout::{HeldoutConfig, Method, Split, TrainedMethod, Update, VALIDATION_SHARE};
 
 /// A loaded and validated pipeline.
 #[derive(Debug, Clone)]

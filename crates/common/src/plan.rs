@@ -47,6 +47,11 @@ pub const MNIST_TRAIN_IMAGES: usize = 60_000;
 /// MNIST's test images.
 pub const MNIST_TEST_IMAGES: usize = 10_000;
 
+/// The network file of a held-out pipeline's train shard: the seed's fixed
+/// encoder and decoder, stored once and named by every model file of the
+/// shard (metadata `network`).
+pub const NETWORK_FILE: &str = "network.safetensors";
+
 /// The file of one trained model of a held-out pipeline: `<label>.safetensors`.
 pub fn method_file(label: &str) -> String {
     format!("{label}.safetensors")
@@ -290,6 +295,7 @@ fn train_job(pipeline: &Pipeline, artifacts: &Artifacts, seed: u64) -> Job {
         ),
         Experiment::Heldout(h) => {
             let mut files: Vec<String> = h.methods.iter().map(|m| method_file(&m.label())).collect();
+            files.push(NETWORK_FILE.into());
             files.extend([HeldoutMetricsRow::FILE.to_string(), TimingRow::FILE.into()]);
             (files, heldout_train_params(pipeline, h, seed))
         }
@@ -339,6 +345,7 @@ fn heldout_shard_files() -> Vec<String> {
     [
         HeldoutRow::FILE,
         ContextCosineRow::FILE,
+        crate::schema::analysis::ManifoldPcaRow::FILE,
         SeedStatisticRow::FILE,
         TimingRow::FILE,
     ]
@@ -381,6 +388,7 @@ fn analyze_job(pipeline: &Pipeline, artifacts: &Artifacts, seed: u64) -> Job {
                 .methods
                 .iter()
                 .map(|m| artifacts.train_shard(seed).join(method_file(&m.label())))
+                .chain([artifacts.train_shard(seed).join(NETWORK_FILE)])
                 .collect();
             job.params = serde_json::json!({ "heldout": h.config, "topology": h.topology, "seed": seed });
             job
@@ -549,6 +557,12 @@ fn report_job(pipeline: &Pipeline, artifacts: &Artifacts) -> Job {
             }
             for &seed in seeds {
                 job.inputs.push(artifacts.analysis(seed, HeldoutRow::FILE));
+                job.inputs
+                    .push(artifacts.train_shard(seed).join(HeldoutMetricsRow::FILE));
+            }
+            if let Some(&first) = seeds.first() {
+                job.inputs
+                    .push(artifacts.analysis(first, crate::schema::analysis::ManifoldPcaRow::FILE));
             }
             job.params = serde_json::json!({ "report": pipeline.report, "description": pipeline.description, "heldout": h.config, "seeds": seeds });
         }
@@ -618,6 +632,7 @@ mod tests {
                 "points.safetensors",
                 "circle.safetensors",
                 "circle-metric.safetensors",
+                "network.safetensors",
                 "heldout_metrics.parquet",
                 "timings.parquet"
             ]

@@ -21,6 +21,57 @@ use tgsh_common::{CLASSES, PIXELS};
 /// The `format` metadata value of these files.
 pub const FORMAT: &str = "tgsh-manifold/1";
 
+/// The `format` of a network file: the fixed encoder and decoder of a seed
+/// (`encoder.weight`, `decoder.weight`), shared by the model files that
+/// name it.
+pub const NETWORK_FORMAT: &str = "tgsh-network/1";
+
+/// The metadata key by which a model file names its network file.
+pub const NETWORK_KEY: &str = "network";
+
+pub use tgsh_common::plan::NETWORK_FILE;
+
+/// Writes a network file: `encoder.weight` (`[H, 784]`) and
+/// `decoder.weight` (`[10, H]`) with `metadata` and `format`.
+pub fn write_network(
+    path: &Path,
+    encoder: &Encoder,
+    decoder: &[f32],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), ModelFileError> {
+    let h = encoder.hidden();
+    let mut meta = metadata.clone();
+    meta.insert("format".into(), NETWORK_FORMAT.into());
+    let tensors = vec![
+        ("encoder.weight".to_string(), vec![h, PIXELS], encoder.dense_weight()),
+        ("decoder.weight".to_string(), vec![CLASSES, h], decoder.to_vec()),
+    ];
+    write_safetensors(path, &tensors, &meta).map_err(|e| ModelFileError {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes `tensors` without the encoder and decoder, naming the network
+/// file `network` (in the same folder) that holds them instead.
+pub fn write_sharing_network(
+    path: &Path,
+    tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+    metadata: &BTreeMap<String, String>,
+    network: &str,
+) -> Result<(), ModelFileError> {
+    let mut meta = metadata.clone();
+    meta.insert(NETWORK_KEY.into(), network.into());
+    let tensors: Vec<_> = tensors
+        .into_iter()
+        .filter(|(name, _, _)| name != "encoder.weight" && name != "decoder.weight")
+        .collect();
+    write_safetensors(path, &tensors, &meta).map_err(|e| ModelFileError {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// A conditioned CRWN as stored: fixed encoder and decoder, and the
 /// learned [`Conditioned`] part before and after training.
 #[derive(Debug, Clone)]
@@ -127,8 +178,22 @@ impl TensorFile {
             .ok_or_else(|| self.fail(format!("metadata key `{key}` is missing")))
     }
 
-    /// The encoder and decoder, checked against each other.
+    /// The encoder and decoder, checked against each other: the file's
+    /// own, or, when its metadata names a network file (`network`, a file
+    /// name in the same folder: the held-out pipelines store the fixed
+    /// encoder and decoder once per seed), that file's.
     pub fn encoder_decoder(&self) -> Result<(Encoder, Vec<f32>), ModelFileError> {
+        if let Some(name) = self.metadata.get(NETWORK_KEY) {
+            let path = Path::new(&self.path).parent().unwrap_or(Path::new(".")).join(name);
+            let network = TensorFile::read(&path)
+                .map_err(|e| self.fail(format!("the network file it names (`{NETWORK_KEY}` = `{name}`): {e}")))?;
+            if network.metadata.contains_key(NETWORK_KEY) {
+                return Err(network.fail(format!(
+                    "a network file must hold its own tensors, not name another (`{NETWORK_KEY}`)"
+                )));
+            }
+            return network.encoder_decoder();
+        }
         let (shape, enc) = self.get("encoder.weight", &[None, Some(PIXELS)], &["unit", "pixel"])?;
         let h = shape[0];
         if h == 0 {
@@ -177,16 +242,34 @@ impl ManifoldModel {
         out
     }
 
+    /// [`ManifoldModel::save`] without the encoder and decoder, which the
+    /// network file `network` in the same folder holds ([`write_network`]).
+    pub fn save_sharing_network(
+        &self,
+        path: &Path,
+        metadata: &BTreeMap<String, String>,
+        network: &str,
+    ) -> Result<(), ModelFileError> {
+        let meta = self.metadata(metadata);
+        write_sharing_network(path, self.tensors(), &meta, network)
+    }
+
     /// Writes the model with `metadata`, to which it adds `format`, `seed`,
-    /// `basis`, `basis_points` (the one-hot basis' values of `s`), `topology`,
+    /// `basis`, `basis_points` (the one-hot basis' points or the piecewise-linear basis' knots), `topology`,
     /// `input_encoding`, `gram` and `parameters`.
     pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), ModelFileError> {
+        let meta = self.metadata(metadata);
+        write_safetensors(path, &self.tensors(), &meta).map_err(|e| ModelFileError {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// `metadata` with the file's own keys added.
+    fn metadata(&self, metadata: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut meta = metadata.clone();
         let basis = &self.after.basis;
-        let points = match basis {
-            Basis::OneHot { points } => points.clone(),
-            _ => Vec::new(),
-        };
+        let points = basis.points().to_vec();
         let json = |v: &[f64]| serde_json::to_string(v).expect("numbers");
         meta.insert("format".into(), FORMAT.into());
         meta.insert("seed".into(), self.seed.to_string());
@@ -196,10 +279,7 @@ impl ManifoldModel {
         meta.insert("input_encoding".into(), self.after.encoding.name().into());
         meta.insert("gram".into(), json(&basis.gram()));
         meta.insert("parameters".into(), self.after.parameter_count().to_string());
-        write_safetensors(path, &self.tensors(), &meta).map_err(|e| ModelFileError {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        meta
     }
 
     /// Reads a file written by [`ManifoldModel::save`], with its metadata.

@@ -211,6 +211,19 @@ impl Model {
         })
     }
 
+    /// [`Model::save`] without the encoder and decoder, which the network
+    /// file `network` in the same folder holds
+    /// ([`crate::manifold_file::write_network`]); [`Model::load`] reads
+    /// them from there.
+    pub fn save_sharing_network(
+        &self,
+        path: &Path,
+        metadata: &BTreeMap<String, String>,
+        network: &str,
+    ) -> Result<(), ModelFileError> {
+        crate::manifold_file::write_sharing_network(path, self.tensors(), metadata, network)
+    }
+
     /// Reads a model file written by [`Model::save`] (or by any trainer that
     /// follows ARCHITECTURE.md), with its metadata. Every tensor must be
     /// finite, and `context.*` within [`CONTEXT_TOLERANCE`] of `strength ×

@@ -100,16 +100,28 @@ fn points(v: f64) -> String {
     }
 }
 
+/// A difference already in percentage points (the claims' statistics).
+fn points_interval(mean: f64, low: f64, high: f64) -> String {
+    let p = |v: f64| {
+        if v.is_finite() {
+            format!("{v:+.2}")
+        } else {
+            "–".into()
+        }
+    };
+    format!("{} [{}, {}]", p(mean), p(low), p(high))
+}
+
 /// What every section of the page reads.
-struct Page<'a> {
-    pipeline: &'a Pipeline,
-    heldout: &'a HeldoutExperiment,
-    artifacts: &'a Artifacts,
-    dir: &'a Path,
+pub(crate) struct Page<'a> {
+    pub(crate) pipeline: &'a Pipeline,
+    pub(crate) heldout: &'a HeldoutExperiment,
+    pub(crate) artifacts: &'a Artifacts,
+    pub(crate) dir: &'a Path,
     /// Task names, in order.
     names: Vec<String>,
-    family: String,
-    rows: Vec<HeldoutSummaryRow>,
+    pub(crate) family: String,
+    pub(crate) rows: Vec<HeldoutSummaryRow>,
     curves: Curves,
 }
 
@@ -122,7 +134,7 @@ impl Page<'_> {
         self.curves.iter().map(|(m, _)| m.clone()).collect()
     }
 
-    fn seeds(&self) -> u32 {
+    pub(crate) fn seeds(&self) -> u32 {
         self.rows.first().map_or(0, |r| r.seeds)
     }
 }
@@ -149,7 +161,10 @@ pub fn build(
         intro(&page),
         claims_section(&page)?,
         accuracy_section(&page)?,
+        crate::heldout_ladder::capacity_section(&page)?,
+        crate::heldout_ladder::learning_section(&page)?,
         methods_section(&page),
+        crate::heldout_ladder::manifold_section(&page)?,
         context_section(&page)?,
         crate::provenance::section(pipeline, artifacts, dir)?,
     ]
@@ -165,7 +180,7 @@ pub fn build(
 fn intro(page: &Page) -> String {
     format!(
         "<p>{}</p>\n<p>Pipeline <code>{}</code>, tgsh {}, {}. Each method is trained on the same {} training \
-         tasks with the same budget ({} over each training task's images) and tested on all {} tasks. Intervals \
+         tasks under the same convergence rule (at most {}, patience {}) and tested on all {} tasks. Intervals \
          are across seeds, the independent units (95 %, the expanded percentile bootstrap over seeds, which keeps \
          accuracies in 0-100 %); accuracies in %, their differences in percentage points.</p>\n",
         html::escape(&page.pipeline.description),
@@ -174,6 +189,7 @@ fn intro(page: &Page) -> String {
         tgsh_common::plural(page.seeds() as usize, "seed"),
         page.heldout.train_tasks.len(),
         tgsh_common::plural(page.pipeline.train.epochs, "epoch"),
+        page.heldout.config.patience,
         page.names.len(),
     )
 }
@@ -194,17 +210,17 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
         let _ = writeln!(
             table,
             "<h3>{heading}</h3>\n<table>\n<tr><th>claim</th><th>source</th><th>difference (percentage points) \
-             [95 % interval across seeds]</th><th>verdict</th><th>statistic</th></tr>"
+             [95 % interval across seeds]</th><th>test</th><th>verdict</th><th>statistic</th></tr>"
         );
         for c in rows {
             let _ = writeln!(
                 table,
-                "<tr><td>{}</td><td>{}</td><td>{} [{}, {}]</td><td><b>{}</b></td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td><b>{}</b></td><td>{}</td></tr>",
                 html::escape(&c.claim),
                 html::escape(&c.figure),
-                points(c.mean),
-                points(c.ci_low),
-                points(c.ci_high),
+                points_interval(c.mean, c.ci_low, c.ci_high),
+                html::escape(&c.direction),
+                points(c.threshold),
                 html::escape(&c.verdict),
                 html::escape(&c.note)
             );
@@ -387,7 +403,7 @@ fn methods_section(page: &Page) -> String {
 <li><b>points-nearest</b>, <b>points-interp</b>: the CRWN (one context <i>c<sub>t</sub> = s<sub>t</sub> m<sub>t</sub></i> per training task, each trained on its own); an unseen task gets the nearest training task's context, or the linear interpolation between the two neighbouring training tasks' contexts (around the circle).</li>\n\
 <li><b>shared</b>: one context for every task.</li>\n\
 <li><b>input</b>: input conditioning, the paper's baseline: one shared context <i>c</i> and a trained <i>U</i> (H x 2) with <i>r(x, s) = relu(W1 x - mean + U (cos 2&pi;s, sin 2&pi;s))</i>; as many parameters as the circle.</li>\n\
-<li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourier2</b>: the circle with a second harmonic. All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i>, &eta; = {}.</li>\n\
+<li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>quadratic</b>: <i>c(s) = P1 + P2 s + P3 s<sup>2</sup></i> (non-periodic, the circle's size); <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourierK</b>: the circle with harmonics up to K; <b>piecewise</b>: a periodic piecewise-linear curve with one knot per training task (the CRWN's points trained jointly, interpolated linearly between knots). All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i> (default &eta; = {}), or <code>-sgd</code>: the same step without <i>G<sup>-1</sup></i>, the control that isolates the metric. Each model's step size is the pilot's pick on this pipeline's training tasks (<code>heldout.learning_rates</code>; docs/MANIFOLDS.md).</li>\n\
 </ul>\n",
         page.heldout.config.metric_learning_rate
     )

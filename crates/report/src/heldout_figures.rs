@@ -165,9 +165,171 @@ where
     root.present().map_err(|e| err(&e))
 }
 
+/// A line with more points than this is drawn without dots.
+const MAX_MARKED: usize = 40;
+
+/// One series of an [`XyChart`]: a line through its points (with a dot on
+/// each), or dots alone.
+pub struct XySeries {
+    /// The legend's name.
+    pub name: String,
+    /// `(x, y)` points, drawn in order.
+    pub points: Vec<(f64, f64)>,
+    /// Whether the points are joined by a line.
+    pub line: bool,
+}
+
+/// A plain x-y figure: the capacity ladder (accuracy against parameters),
+/// the learning curves (validation accuracy against epoch) and the
+/// manifold pictures (contexts in a PCA plane).
+pub struct XyChart<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// The x axis' label.
+    pub x_label: &'a str,
+    /// The y axis' label.
+    pub y_label: &'a str,
+    /// The series; colours cycle.
+    pub series: &'a [XySeries],
+}
+
+/// Draws `figure` into `<stem>.png` and `<stem>.svg`; the axes span the
+/// finite points plus 5 %.
+pub fn xy_chart(stem: &Path, figure: &XyChart<'_>) -> Result<(), CurveError> {
+    let fail = |path: &Path, e: &dyn std::fmt::Display| CurveError {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    crate::figures::ensure_font().map_err(|e| fail(stem, &e))?;
+    let size = (760 + LEGEND_WIDTH, 520);
+    let png = stem.with_extension("png");
+    draw_xy(BitMapBackend::new(&png, size).into_drawing_area(), figure).map_err(|e| fail(&png, &e))?;
+    let svg = stem.with_extension("svg");
+    draw_xy(SVGBackend::new(&svg, size).into_drawing_area(), figure).map_err(|e| fail(&svg, &e))?;
+    Ok(())
+}
+
+/// `(low, high)` of `values` plus 5 % each side (a unit span when flat or empty).
+fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
+    (lo - pad, hi + pad)
+}
+
+fn draw_xy<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, f: &XyChart<'_>) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (width, _) = root.dim_in_pixel();
+    let (root, legend) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+    let all = || f.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = padded(all().map(|p| p.0));
+    let (y0, y1) = padded(all().map(|p| p.1));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(f.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(f.x_label)
+        .y_desc(f.y_label)
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 15))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| err(&e))?;
+    let finite: Vec<Vec<(f64, f64)>> = f
+        .series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .copied()
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .collect()
+        })
+        .collect();
+    for (i, (series, points)) in f.series.iter().zip(&finite).enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        if series.line {
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
+                .map_err(|e| err(&e))?;
+        }
+        // Dots mark the points of a short line (epochs, ladder rungs); a
+        // densely sampled curve is drawn as a line alone.
+        if !series.line || points.len() <= MAX_MARKED {
+            let radius = if series.line { 3 } else { 5 };
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, radius, colour.filled())))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    let text = ("sans-serif", 13).into_font();
+    for (i, series) in f.series.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let y = 56 + 22 * i as i32;
+        if series.line {
+            legend
+                .draw(&PathElement::new(vec![(6, y), (32, y)], colour.stroke_width(2)))
+                .map_err(|e| err(&e))?;
+        }
+        legend
+            .draw(&Circle::new((19, y), if series.line { 3 } else { 5 }, colour.filled()))
+            .map_err(|e| err(&e))?;
+        legend
+            .draw(&Text::new(series.name.clone(), (40, y - 8), text.clone()))
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xy_charts_are_written_with_every_series_in_the_legend() {
+        let dir = std::env::temp_dir().join(format!("tgsh-xy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let series = [
+            XySeries {
+                name: "fourier".into(),
+                points: vec![(3.0, 80.0), (5.0, 85.0), (7.0, f64::NAN)],
+                line: true,
+            },
+            XySeries {
+                name: "points-interp".into(),
+                points: vec![(18.0, 90.0)],
+                line: false,
+            },
+        ];
+        let stem = dir.join("xy");
+        xy_chart(
+            &stem,
+            &XyChart {
+                title: "ladder",
+                x_label: "parameters / H",
+                y_label: "accuracy (%)",
+                series: &series,
+            },
+        )
+        .unwrap();
+        let svg = std::fs::read_to_string(dir.join("xy.svg")).unwrap();
+        assert!(svg.contains("fourier") && svg.contains("points-interp"));
+        assert!(dir.join("xy.png").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn curves_are_written_as_png_and_svg() {

@@ -179,7 +179,7 @@ fn heldout_probe(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<HeldoutRun> 
             &hyper,
             Rule::Rmsprop,
             &mut shuffles,
-            |_, _| {},
+            |_, _, _| true,
         )
         .expect("held-out training");
         HeldoutRun {

@@ -1,6 +1,14 @@
 //! The train stage of a held-out pipeline (`[heldout]` in the pipeline
-//! file): every method trained on the same training tasks with the same
-//! budget, one model file per method per seed.
+//! file): every method trained on the same training tasks under the same
+//! convergence rule, one model file per method per seed.
+//!
+//! The convergence rule: the last sixth of each training task's training
+//! images is validation ([`VALIDATION_SHARE`]), the rest is fitted; after
+//! each epoch the validation accuracy (mean over the training tasks) is
+//! measured, training stops once it has not improved for
+//! `heldout.patience` epochs or after `train.epochs`, and the best epoch's
+//! parameters are kept. The CRWN's points are independent models, so each
+//! point follows the rule on its own task's validation images.
 //!
 //! - `points`: today's CRWN on each training task, one task at a time
 //!   ([`crate::train_one_task`]); saved as a CRWN file (`tgsh-crwn/1`)
@@ -12,20 +20,22 @@
 //! Shard `train/seed-<S>/` holds `<method>.safetensors` for each trained
 //! method, `heldout_metrics.parquet` and `timings.parquet`.
 
-use crate::manifold::{self, JointEpoch, Rule, TaskImages};
-use crate::{read_task_data, Backend, Scratch, TaskData, TrainError};
+use crate::kernels::{self, Encoded};
+use crate::manifold::{self, Convergence, JointEpoch, Rule, TaskImages};
+use crate::{read_task_data, TaskData, TrainError};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 use tgsh_common::cli::RunOptions;
-use tgsh_common::config::{DeviceChoice, HeldoutConfig, HeldoutExperiment, Method, Topology, TrainedMethod, Update};
+use tgsh_common::config::{DeviceChoice, HeldoutExperiment, Method, Topology, TrainedMethod, Update, VALIDATION_SHARE};
 use tgsh_common::schema::{self, HeldoutMetricsRow, Table, TimingRow};
-use tgsh_common::{plan, Artifacts, Job, Pipeline};
+use tgsh_common::{plan, Artifacts, Job, Pipeline, PIXELS};
+use tgsh_model::manifold_file::{write_network, NETWORK_FILE};
 use tgsh_model::{encoder, Basis, Conditioned, InputEncoding, ManifoldModel, Model};
 
 /// The basis and input encoding of a jointly trained method on a family
-/// with `topology`.
-pub fn method_shape(method: Method, topology: Topology) -> (Basis, InputEncoding) {
+/// with `topology` whose training tasks are at `train_s`.
+pub fn method_shape(method: Method, topology: Topology, train_s: &[f64]) -> (Basis, InputEncoding) {
     match method {
         Method::Shared => (Basis::Constant, InputEncoding::None),
         // The task encoding follows the family's shape: (cos 2πs, sin 2πs)
@@ -40,12 +50,32 @@ pub fn method_shape(method: Method, topology: Topology) -> (Basis, InputEncoding
         ),
         Method::Line => (Basis::Line, InputEncoding::None),
         Method::Fourier(order) => (Basis::Fourier { order }, InputEncoding::None),
+        Method::Quadratic => (Basis::Quadratic, InputEncoding::None),
+        Method::Piecewise => (
+            Basis::Piecewise {
+                knots: train_s.to_vec(),
+            },
+            InputEncoding::None,
+        ),
         Method::Points => unreachable!("points are trained as CRWN tasks"),
     }
 }
 
+/// A training task's images cut by the convergence rule: the first five
+/// sixths fitted, the last sixth validation.
+pub fn split_task(data: &TaskData, s: f64) -> (TaskImages<'_>, TaskImages<'_>) {
+    let n = data.train_labels.len();
+    let fit = n - n / VALIDATION_SHARE;
+    let part = |from: usize, to: usize| TaskImages {
+        s,
+        images: &data.train_images[from * PIXELS..to * PIXELS],
+        labels: &data.train_labels[from..to],
+    };
+    (part(0, fit), part(fit, n))
+}
+
 /// A trained model, before it is written.
-enum Trained {
+pub enum Trained {
     /// The CRWN's points (`tgsh-crwn/1`).
     Points(Model),
     /// A jointly trained method (`tgsh-manifold/1`).
@@ -53,11 +83,22 @@ enum Trained {
 }
 
 /// One row of `heldout_metrics.parquet`.
-struct MetricRow {
-    method: String,
-    epoch: usize,
-    loss: f64,
-    train_accuracy: f64,
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    /// The trained model's label.
+    pub method: String,
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Accuracy on the minibatches seen.
+    pub train_accuracy: f64,
+    /// Mean validation accuracy after the epoch.
+    pub validation_accuracy: f64,
+    /// Training tasks averaged over.
+    pub training: usize,
+    /// Training tasks whose kept parameters are this epoch's.
+    pub kept: usize,
 }
 
 /// Runs the train stage of a held-out pipeline for the seeds of `options.parts`.
@@ -81,7 +122,6 @@ pub fn run(
     let count = tasks_table.num_rows();
     let family = tasks_table.meta("family")?.to_string();
     let trained = &heldout.train_tasks;
-    let topology = heldout.topology;
     let start = Instant::now();
     // The training tasks' images, read once for every seed: raw bytes
     // (784 per image), never their encodings.
@@ -91,6 +131,8 @@ pub fn run(
         .collect::<Result<_, _>>()?;
     let methods = &heldout.methods;
     let hyper = crate::hyper(config);
+    // The bar counts the budget's epochs; a model that converges earlier
+    // skips the rest of its share.
     let bar = tgsh_common::progress::bar(
         (shards.len() * methods.len() * config.epochs) as u64,
         format!("train {family} held out"),
@@ -105,53 +147,53 @@ pub fn run(
             let label = method.label();
             let method_start = Instant::now();
             let metadata = file_metadata(pipeline, heldout, &job, &family, method);
-            if method.method == Method::Points {
-                let points = train_points(&model, trained, &data, &hyper, &mut rows, &|| bar.inc(1))?;
-                files.push((label.clone(), Trained::Points(points), metadata));
-            } else {
-                let (after, before) = train_method(
-                    &model,
-                    *method,
-                    topology,
-                    &heldout.config,
-                    trained,
-                    &heldout.s,
-                    &data,
-                    &hyper,
-                    &mut rows,
-                    &|| bar.inc(1),
-                )?;
-                let file = ManifoldModel {
-                    seed,
-                    encoder: model.encoder.clone(),
-                    decoder: model.decoder.clone(),
-                    before,
-                    after,
-                };
-                files.push((label.clone(), Trained::Joint(Box::new(file)), metadata));
-            }
+            let hyper = crate::Hyper {
+                lr: heldout.config.learning_rate(method, config.learning_rate) as f32,
+                ..hyper
+            };
+            let patience = heldout.config.patience;
+            let (trained, _) = train_model(&model, *method, heldout, &data, &hyper, patience, &mut rows, &|| {
+                bar.inc(1)
+            })?;
+            files.push((label.clone(), trained, metadata));
             timings.push((label, method_start.elapsed().as_secs_f64()));
         }
         let dir = stage.begin()?;
+        // The fixed encoder and decoder once per seed; every model file
+        // names this file instead of repeating them (25 MB each).
+        let network_meta = BTreeMap::from([
+            ("seed".to_string(), seed.to_string()),
+            ("family".to_string(), family.clone()),
+            ("normalization_mean".to_string(), encoder::MNIST_MEAN.to_string()),
+            ("normalization_std".to_string(), encoder::MNIST_STD.to_string()),
+            ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
+        ]);
+        write_network(&dir.join(NETWORK_FILE), &model.encoder, &model.decoder, &network_meta)?;
         for (label, trained, metadata) in files {
             let path = dir.join(plan::method_file(&label));
             match trained {
-                Trained::Points(model) => model.save(&path, &metadata)?,
-                Trained::Joint(model) => model.save(&path, &metadata)?,
+                Trained::Points(model) => model.save_sharing_network(&path, &metadata, NETWORK_FILE)?,
+                Trained::Joint(model) => model.save_sharing_network(&path, &metadata, NETWORK_FILE)?,
             }
         }
         write_metrics(&dir.join(HeldoutMetricsRow::FILE), seed, &rows, &family)?;
         schema::write_timings(&dir.join(TimingRow::FILE), seed, &timings)?;
         stage.commit()?;
-        let last: Vec<String> = rows
+        let kept: Vec<String> = methods
             .iter()
-            .filter(|r| r.epoch == config.epochs)
-            .map(|r| format!("{} {:.1} %", r.method, 100.0 * r.train_accuracy))
+            .map(|m| {
+                let label = m.label();
+                let of: Vec<&MetricRow> = rows.iter().filter(|r| r.method == label).collect();
+                let epochs = of.iter().map(|r| r.epoch).max().unwrap_or(0);
+                let best = of.iter().filter(|r| r.kept > 0).map(|r| r.epoch).max().unwrap_or(0);
+                let validation = of
+                    .iter()
+                    .find(|r| r.kept > 0 && r.epoch == best)
+                    .map_or(f64::NAN, |r| r.validation_accuracy);
+                format!("{label} {:.2} % (epoch {best} of {epochs})", 100.0 * validation)
+            })
             .collect();
-        eprintln!(
-            "train: seed {seed}: training accuracy in the last epoch: {}",
-            last.join(", ")
-        );
+        eprintln!("train: seed {seed}: validation accuracy kept: {}", kept.join(", "));
     }
     bar.finish_and_clear();
     eprintln!(
@@ -174,16 +216,19 @@ fn file_metadata(
     let seed = job.seed().expect("a seed job");
     let trained = &heldout.train_tasks;
     let train_s = heldout.train_s();
-    let learning_rate = match method.update {
-        Update::Rmsprop => pipeline.train.learning_rate,
-        Update::Metric => heldout.config.metric_learning_rate,
-    };
+    let learning_rate = heldout.config.learning_rate(method, pipeline.train.learning_rate);
     let json = |v: serde_json::Value| v.to_string();
     let mut meta = BTreeMap::from([
         ("seed".to_string(), seed.to_string()),
         ("method".to_string(), method.label()),
         ("update".to_string(), method.update.name().to_string()),
         ("learning_rate".to_string(), learning_rate.to_string()),
+        ("patience".to_string(), heldout.config.patience.to_string()),
+        ("max_epochs".to_string(), pipeline.train.epochs.to_string()),
+        (
+            "validation".to_string(),
+            format!("the last 1/{VALIDATION_SHARE} of each training task's training images"),
+        ),
         ("train_tasks".to_string(), json(serde_json::json!(trained))),
         ("train_s".to_string(), json(serde_json::json!(train_s))),
         ("family".to_string(), family.to_string()),
@@ -204,87 +249,212 @@ fn file_metadata(
     meta
 }
 
-/// The CRWN on each training task, one at a time (today's model).
-fn train_points(
+/// Trains one model of a seed (`hyper.lr` its step size) on the training
+/// tasks' `data` under the convergence rule; returns it with its kept
+/// validation accuracy (mean over the training tasks), appending its
+/// learning curve to `rows`.
+#[allow(clippy::too_many_arguments)]
+pub fn train_model(
     model: &Model,
-    trained: &[usize],
+    method: TrainedMethod,
+    heldout: &HeldoutExperiment,
     data: &[TaskData],
     hyper: &crate::Hyper,
+    patience: usize,
     rows: &mut Vec<MetricRow>,
     tick: &dyn Fn(),
-) -> Result<Model, TrainError> {
+) -> Result<(Trained, f64), TrainError> {
+    if method.method == Method::Points {
+        let (points, validation) = train_points(model, heldout, data, hyper, patience, rows, tick)?;
+        return Ok((Trained::Points(points), validation));
+    }
+    let first = rows.len();
+    let (after, before) = train_method(model, method, heldout, data, hyper, patience, rows, tick)?;
+    let validation = rows[first..]
+        .iter()
+        .map(|r| r.validation_accuracy)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let file = ManifoldModel {
+        seed: model.seed,
+        encoder: model.encoder.clone(),
+        decoder: model.decoder.clone(),
+        before,
+        after,
+    };
+    Ok((Trained::Joint(Box::new(file)), validation))
+}
+
+/// The CRWN on each training task, one at a time (today's model), each
+/// point under the convergence rule on its own task's validation images;
+/// returns the points and the mean of their kept validation accuracies.
+fn train_points(
+    model: &Model,
+    heldout: &HeldoutExperiment,
+    data: &[TaskData],
+    hyper: &crate::Hyper,
+    patience: usize,
+    rows: &mut Vec<MetricRow>,
+    tick: &dyn Fn(),
+) -> Result<(Model, f64), TrainError> {
+    let trained = &heldout.train_tasks;
     let mut points = model.clone();
-    let mut per_epoch = vec![(0.0, 0.0); hyper.epochs];
-    let mut scratch = Scratch::default();
+    let mut kept_validation = 0.0;
+    // Per epoch: summed loss, train and validation accuracy, tasks, kept.
+    let mut per_epoch = vec![(0.0, 0.0, 0.0, 0usize, 0usize); hyper.epochs];
+    let decoder = tgsh_model::Decoder::new(&model.decoder);
+    let (mut fit_rows, mut validation_rows) = Default::default();
     for (&task, data) in trained.iter().zip(data) {
-        let (before, after) = crate::train_one_task(model, task, data, hyper, &Backend::Cpu, &mut scratch, |e, s| {
-            per_epoch[e - 1].0 += s.loss / trained.len() as f64;
-            per_epoch[e - 1].1 += s.train_accuracy / trained.len() as f64;
+        let (fit, validation) = split_task(data, heldout.s[task]);
+        model.encoder.encode_rows_into(fit.images, None, &mut fit_rows);
+        model
+            .encoder
+            .encode_rows_into(validation.images, None, &mut validation_rows);
+        let before = model.init_task(task);
+        let mut params = before.clone();
+        let mut rng = model.shuffle_rng(task);
+        let mut rule = Convergence::new(patience);
+        let mut best_validation = f64::NEG_INFINITY;
+        kernels::train_task_until(
+            Encoded {
+                rows: fit_rows.rows(),
+                labels: fit.labels,
+            },
+            Encoded {
+                rows: validation_rows.rows(),
+                labels: validation.labels,
+            },
+            &decoder,
+            &mut params,
+            hyper,
+            &mut rng,
+            |epoch, stats, params| {
+                let row = &mut per_epoch[epoch - 1];
+                row.0 += stats.loss;
+                row.1 += stats.train_accuracy;
+                row.2 += stats.test_accuracy;
+                row.3 += 1;
+                best_validation = best_validation.max(stats.test_accuracy);
+                rule.observe(epoch, stats.test_accuracy, params)
+            },
+        )
+        .map_err(|source| TrainError::Diverged {
+            seed: model.seed,
+            task,
+            source,
         })?;
+        let (best, after) = rule.best().expect("at least one epoch");
+        per_epoch[best - 1].4 += 1;
+        kept_validation += best_validation / trained.len() as f64;
         points.before.push(before);
         points.after.push(after);
     }
-    for (e, (loss, train_accuracy)) in per_epoch.into_iter().enumerate() {
+    for (e, (loss, train_accuracy, validation_accuracy, training, kept)) in per_epoch.into_iter().enumerate() {
+        tick();
+        if training == 0 {
+            continue;
+        }
+        let n = training as f64;
         rows.push(MetricRow {
             method: "points".into(),
             epoch: e + 1,
-            loss,
-            train_accuracy,
+            loss: loss / n,
+            train_accuracy: train_accuracy / n,
+            validation_accuracy: validation_accuracy / n,
+            training,
+            kept,
         });
-        tick();
     }
-    Ok(points)
+    Ok((points, kept_validation))
 }
 
-/// One jointly trained method; returns its parameters after and before.
+/// The update rule of a trained model at step size `lr`.
+pub fn rule(update: Update, lr: f64) -> Rule {
+    match update {
+        Update::Rmsprop => Rule::Rmsprop,
+        Update::Metric => Rule::Metric { lr: lr as f32 },
+        Update::Sgd => Rule::Sgd { lr: lr as f32 },
+    }
+}
+
+/// Trains one jointly trained model under the convergence rule on the
+/// fitted images `fit`, scored on `validation` after each epoch; returns
+/// the kept parameters, their starting point and the learning curve.
 #[allow(clippy::too_many_arguments)]
-fn train_method(
+pub fn train_converged(
     model: &Model,
     method: TrainedMethod,
     topology: Topology,
-    heldout: &HeldoutConfig,
-    trained: &[usize],
-    all_s: &[f64],
-    data: &[TaskData],
+    fit: &[TaskImages<'_>],
+    validation: &[TaskImages<'_>],
+    shuffles: &mut [rand_chacha::ChaCha8Rng],
     hyper: &crate::Hyper,
-    rows: &mut Vec<MetricRow>,
-    tick: &dyn Fn(),
-) -> Result<(Conditioned, Conditioned), TrainError> {
-    let (basis, encoding) = method_shape(method.method, topology);
+    patience: usize,
+    mut on_epoch: impl FnMut(MetricRow),
+) -> Result<(Conditioned, Conditioned), crate::kernels::Diverged> {
+    let train_s: Vec<f64> = fit.iter().map(|t| t.s).collect();
+    let (basis, encoding) = method_shape(method.method, topology, &train_s);
     let before = Conditioned::constant(basis, &model.init_shared_context(), encoding);
     let mut params = before.clone();
-    let tasks: Vec<TaskImages<'_>> = trained
-        .iter()
-        .zip(data)
-        .map(|(&t, d)| TaskImages {
-            s: all_s[t],
-            images: &d.train_images,
-            labels: &d.train_labels,
-        })
-        .collect();
-    let mut shuffles: Vec<_> = trained.iter().map(|&t| model.joint_shuffle_rng(t)).collect();
-    let rule = match method.update {
-        Update::Rmsprop => Rule::Rmsprop,
-        Update::Metric => Rule::Metric {
-            lr: heldout.metric_learning_rate as f32,
-        },
-    };
+    let decoder = tgsh_model::Decoder::new(&model.decoder);
     let label = method.label();
+    let mut rule_of_convergence = Convergence::new(patience);
     manifold::train_joint(
         &model.encoder,
-        &tgsh_model::Decoder::new(&model.decoder),
-        &tasks,
+        &decoder,
+        fit,
         &mut params,
         hyper,
-        rule,
-        &mut shuffles,
-        |epoch, JointEpoch { loss, train_accuracy }| {
-            rows.push(MetricRow {
+        rule(method.update, hyper.lr as f64),
+        shuffles,
+        |epoch, JointEpoch { loss, train_accuracy }, params| {
+            let validation_accuracy = manifold::mean_accuracy(&model.encoder, &decoder, params, validation);
+            on_epoch(MetricRow {
                 method: label.clone(),
                 epoch,
                 loss,
                 train_accuracy,
+                validation_accuracy,
+                training: fit.len(),
+                kept: 0,
             });
+            rule_of_convergence.observe(epoch, validation_accuracy, params)
+        },
+    )?;
+    let (_, kept) = rule_of_convergence.best().expect("at least one epoch");
+    Ok((kept, before))
+}
+
+/// One jointly trained method of a seed; returns its parameters after and before.
+#[allow(clippy::too_many_arguments)]
+fn train_method(
+    model: &Model,
+    method: TrainedMethod,
+    heldout: &HeldoutExperiment,
+    data: &[TaskData],
+    hyper: &crate::Hyper,
+    patience: usize,
+    rows: &mut Vec<MetricRow>,
+    tick: &dyn Fn(),
+) -> Result<(Conditioned, Conditioned), TrainError> {
+    let trained = &heldout.train_tasks;
+    let (fit, validation): (Vec<TaskImages<'_>>, Vec<TaskImages<'_>>) = trained
+        .iter()
+        .zip(data)
+        .map(|(&t, d)| split_task(d, heldout.s[t]))
+        .unzip();
+    let mut shuffles: Vec<_> = trained.iter().map(|&t| model.joint_shuffle_rng(t)).collect();
+    let first = rows.len();
+    let (after, before) = train_converged(
+        model,
+        method,
+        heldout.topology,
+        &fit,
+        &validation,
+        &mut shuffles,
+        hyper,
+        patience,
+        |row| {
+            rows.push(row);
             tick();
         },
     )
@@ -293,7 +463,19 @@ fn train_method(
         task: trained[0],
         source,
     })?;
-    Ok((params, before))
+    // Mark the kept epoch: the first with the best validation accuracy.
+    let curve = &mut rows[first..];
+    let best = curve
+        .iter()
+        .map(|r| r.validation_accuracy)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if let Some(row) = curve.iter_mut().find(|r| r.validation_accuracy == best) {
+        row.kept = trained.len();
+    }
+    for _ in curve.len()..hyper.epochs {
+        tick();
+    }
+    Ok((after, before))
 }
 
 fn write_metrics(path: &Path, seed: u64, rows: &[MetricRow], family: &str) -> Result<(), TrainError> {
@@ -305,6 +487,9 @@ fn write_metrics(path: &Path, seed: u64, rows: &[MetricRow], family: &str) -> Re
             epoch: r.epoch as u32,
             loss: r.loss,
             train_accuracy: r.train_accuracy,
+            validation_accuracy: r.validation_accuracy,
+            training: r.training as u32,
+            kept: r.kept as u32,
         })
         .collect();
     let meta = BTreeMap::from([

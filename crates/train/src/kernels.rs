@@ -413,6 +413,25 @@ pub fn train_task(
     rng: &mut impl Rng,
     mut on_epoch: impl FnMut(usize, EpochStats),
 ) -> Result<(), Diverged> {
+    train_task_until(train, test, decoder, params, hyper, rng, |epoch, stats, _| {
+        on_epoch(epoch, stats);
+        true
+    })
+}
+
+/// [`train_task`], stopping after the first epoch whose `on_epoch` (given
+/// the epoch's figures, `test` being the images it scores, and the
+/// parameters after it) returns `false`: the held-out pipelines'
+/// convergence rule, with validation images as `test`.
+pub fn train_task_until(
+    train: Encoded<'_>,
+    test: Encoded<'_>,
+    decoder: &Decoder,
+    params: &mut TaskParams,
+    hyper: &Hyper,
+    rng: &mut impl Rng,
+    mut on_epoch: impl FnMut(usize, EpochStats, &TaskParams) -> bool,
+) -> Result<(), Diverged> {
     let n = train.labels.len();
     let h = params.modulation.len();
     let mut order: Vec<usize> = (0..n).collect();
@@ -472,7 +491,9 @@ pub fn train_task(
             train_accuracy: correct as f64 / n.max(1) as f64,
             test_accuracy: accuracy(test, &params.context(), decoder),
         };
-        on_epoch(epoch, stats);
+        if !on_epoch(epoch, stats, params) {
+            break;
+        }
     }
     Ok(())
 }

@@ -47,6 +47,42 @@ pub enum Rule {
         /// The step size `η`.
         lr: f32,
     },
+    /// `ΔP = -lr dL/dP`: plain SGD, the control that isolates the metric.
+    Sgd {
+        /// The step size.
+        lr: f32,
+    },
+}
+
+/// The convergence rule of the held-out pipelines: training stops once the
+/// validation accuracy has not improved (strictly) for `patience` epochs,
+/// and the parameters of the best epoch (the first, on ties) are kept.
+#[derive(Debug, Clone)]
+pub struct Convergence<P> {
+    patience: usize,
+    best: Option<(f64, usize, P)>,
+}
+
+impl<P: Clone> Convergence<P> {
+    /// A rule with this patience (epochs).
+    pub fn new(patience: usize) -> Self {
+        Convergence { patience, best: None }
+    }
+
+    /// Records epoch `epoch`'s validation accuracy and parameters; returns
+    /// whether training goes on.
+    pub fn observe(&mut self, epoch: usize, validation: f64, params: &P) -> bool {
+        if self.best.as_ref().is_none_or(|(best, _, _)| validation > *best) {
+            self.best = Some((validation, epoch, params.clone()));
+        }
+        let best_epoch = self.best.as_ref().map_or(epoch, |b| b.1);
+        epoch - best_epoch < self.patience
+    }
+
+    /// The best epoch and its parameters (`None` before any epoch).
+    pub fn best(self) -> Option<(usize, P)> {
+        self.best.map(|(_, epoch, params)| (epoch, params))
+    }
 }
 
 /// Images of one task (all its training images, or one minibatch).
@@ -274,12 +310,24 @@ fn update(params: &mut Conditioned, grad: &Gradient, rule: Rule, hyper: &Hyper, 
                 *u = (-lr).mul_add(g, *u);
             }
         }
+        Rule::Sgd { lr } => {
+            for (p, &g) in params
+                .coefficients
+                .iter_mut()
+                .chain(params.input.iter_mut())
+                .zip(grad.coefficients.iter().chain(&grad.input))
+            {
+                *p = (-lr).mul_add(g, *p);
+            }
+        }
     }
 }
 
-/// Trains `params` jointly on `tasks` for `hyper.epochs` epochs of
+/// Trains `params` jointly on `tasks` for up to `hyper.epochs` epochs of
 /// `hyper.batch_size` images per task per step; `shuffles[t]` orders task
-/// `t`'s images each epoch. Calls `on_epoch` after each epoch.
+/// `t`'s images each epoch. Calls `on_epoch` after each epoch with its
+/// figures and the parameters, and stops after the first epoch for which
+/// it returns `false` (the convergence rule, [`Convergence`]).
 // The fixed network, the data, the parameters, their optimiser and the
 // shuffles are separate things; bundling them would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -291,7 +339,7 @@ pub fn train_joint(
     hyper: &Hyper,
     rule: Rule,
     shuffles: &mut [ChaCha8Rng],
-    mut on_epoch: impl FnMut(usize, JointEpoch),
+    mut on_epoch: impl FnMut(usize, JointEpoch, &Conditioned) -> bool,
 ) -> Result<(), Diverged> {
     assert_eq!(shuffles.len(), tasks.len(), "one shuffle per task");
     let n = tasks.first().map_or(0, |t| t.labels.len());
@@ -344,15 +392,25 @@ pub fn train_joint(
             correct += figures.correct;
             update(params, &grad, rule, hyper, &mut state);
         }
-        on_epoch(
-            epoch,
-            JointEpoch {
-                loss: loss_sum / steps.max(1) as f64,
-                train_accuracy: correct as f64 / (n * tasks.len()).max(1) as f64,
-            },
-        );
+        let figures = JointEpoch {
+            loss: loss_sum / steps.max(1) as f64,
+            train_accuracy: correct as f64 / (n * tasks.len()).max(1) as f64,
+        };
+        if !on_epoch(epoch, figures, params) {
+            break;
+        }
     }
     Ok(())
+}
+
+/// The mean accuracy of `params` over `tasks` (each task's images at its
+/// `s`): the validation score of the convergence rule.
+pub fn mean_accuracy(encoder: &Encoder, decoder: &Decoder, params: &Conditioned, tasks: &[TaskImages<'_>]) -> f64 {
+    let total: f64 = tasks
+        .iter()
+        .map(|t| accuracy(encoder, decoder, params, t.s, t.images, t.labels))
+        .sum();
+    total / tasks.len().max(1) as f64
 }
 
 #[cfg(test)]
@@ -488,7 +546,7 @@ mod tests {
             &hyper,
             Rule::Rmsprop,
             &mut shuffles,
-            |_, _| {},
+            |_, _, _| true,
         )
         .unwrap();
         for (t, task) in tasks.iter().enumerate() {
@@ -503,7 +561,7 @@ mod tests {
                 &hyper,
                 Rule::Rmsprop,
                 &mut shuffle,
-                |_, _| {},
+                |_, _, _| true,
             )
             .unwrap();
             let (a, b) = (joint.context(task.s), alone.context(task.s));
@@ -539,7 +597,7 @@ mod tests {
             &hyper,
             Rule::Metric { lr },
             &mut shuffles,
-            |_, _| {},
+            |_, _, _| true,
         )
         .unwrap();
         for (t, task) in tasks.iter().enumerate() {
@@ -563,6 +621,102 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_sgd_step_is_the_metric_step_without_the_gram_inverse() {
+        // On the circle G⁻¹ = diag(1, 2, 2): the metric step moves P1 as
+        // plain SGD does and P2, P3 twice as far.
+        let toy = Toy::new(3, 10, 16);
+        let (encoder, decoder, tasks) = (&toy.encoder, &toy.decoder, toy.tasks());
+        let params = random_params(Basis::Fourier { order: 1 }, InputEncoding::None, 16, 4);
+        let hyper = Hyper {
+            epochs: 1,
+            batch_size: 10,
+            lr: 1e-2,
+            alpha: 0.99,
+            eps: 1e-8,
+        };
+        let step = |rule| {
+            let mut p = params.clone();
+            let mut shuffles: Vec<ChaCha8Rng> = (0..3).map(ChaCha8Rng::seed_from_u64).collect();
+            train_joint(
+                encoder,
+                decoder,
+                &tasks,
+                &mut p,
+                &hyper,
+                rule,
+                &mut shuffles,
+                |_, _, _| true,
+            )
+            .unwrap();
+            p
+        };
+        let (sgd, metric) = (step(Rule::Sgd { lr: 0.5 }), step(Rule::Metric { lr: 0.5 }));
+        for (i, ((&s, &m), &p)) in sgd
+            .coefficients
+            .iter()
+            .zip(&metric.coefficients)
+            .zip(&params.coefficients)
+            .enumerate()
+        {
+            let factor = if i < 16 { 1.0 } else { 2.0 };
+            assert!(
+                ((m - p) - factor * (s - p)).abs() < 1e-5,
+                "{i}: {p} -> sgd {s}, metric {m}"
+            );
+        }
+        assert_ne!(sgd, params);
+    }
+
+    #[test]
+    fn convergence_keeps_the_best_epoch_and_stops_after_the_patience() {
+        let mut rule = Convergence::new(2);
+        let scores = [0.5, 0.7, 0.7, 0.6, 0.9];
+        let mut went_on = Vec::new();
+        for (e, &v) in scores.iter().enumerate() {
+            let go = rule.observe(e + 1, v, &(e + 1));
+            went_on.push(go);
+            if !go {
+                break;
+            }
+        }
+        // Best 0.7 at epoch 2 (a tie does not improve); epochs 3 and 4 do
+        // not improve on it, so training stops after epoch 4.
+        assert_eq!(went_on, [true, true, true, false]);
+        assert_eq!(rule.best(), Some((2, 2)));
+    }
+
+    #[test]
+    fn joint_training_stops_when_on_epoch_says_so() {
+        let toy = Toy::new(2, 16, 16);
+        let (encoder, decoder, tasks) = (&toy.encoder, &toy.decoder, toy.tasks());
+        let hyper = Hyper {
+            epochs: 10,
+            batch_size: 8,
+            lr: 1e-2,
+            alpha: 0.99,
+            eps: 1e-8,
+        };
+        let mut params = Conditioned::constant(Basis::Line, &[0.01; 16], InputEncoding::None);
+        let mut shuffles: Vec<ChaCha8Rng> = (0..2).map(ChaCha8Rng::seed_from_u64).collect();
+        let mut epochs = Vec::new();
+        train_joint(
+            encoder,
+            decoder,
+            &tasks,
+            &mut params,
+            &hyper,
+            Rule::Rmsprop,
+            &mut shuffles,
+            |e, _, _| {
+                epochs.push(e);
+                e < 3
+            },
+        )
+        .unwrap();
+        assert_eq!(epochs, [1, 2, 3]);
     }
 
     #[test]
@@ -590,7 +744,10 @@ mod tests {
                     &hyper,
                     Rule::Rmsprop,
                     &mut shuffles,
-                    |_, e| losses.push(e.loss),
+                    |_, e, _| {
+                        losses.push(e.loss);
+                        true
+                    },
                 )
                 .unwrap();
                 (params, losses)

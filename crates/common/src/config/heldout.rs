@@ -11,17 +11,29 @@
 //! period, `s = (parameter / period) mod 1` in `[0, 1)`: degrees over 360 for
 //! rotations, pixels over 28 for periodic shifts.
 //!
+//! Every method is trained under one convergence rule: the last sixth of
+//! each training task's training images is held back as validation
+//! ([`VALIDATION_SHARE`]), and training stops once the mean validation
+//! accuracy over the training tasks has not improved for `patience`
+//! epochs, or after `train.epochs` (the maximum budget); the parameters of
+//! the best validation epoch are kept. The CRWN's points follow the same
+//! rule, each point on its own task's validation images.
+//!
 //! ```toml
 //! [heldout]
 //! train_every = 4                # tasks 0, 4, 8, ...: every 20 degrees on a 5-degree grid
 //! # train_first = 0, train_last = 34   # an arc, for extrapolation
-//! methods = ["points", "shared", "input", "line", "circle"]
-//! updates = ["rmsprop", "metric"]
-//! metric_learning_rate = 30.0
+//! methods = ["points", "shared", "input", "line", "quadratic", "circle", "piecewise"]
+//! updates = ["rmsprop", "metric", "sgd"]
+//! patience = 3
+//! [heldout.learning_rates]      # the pilot's picks, by trained model
+//! circle = 0.01
+//! circle-metric = 30.0
 //! ```
 
 use super::{DeviceChoice, FamilyConfig};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What is trained on the training tasks (the context as a function of `s`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -43,6 +55,12 @@ pub enum Method {
     /// A Fourier series of this order on the circle: order 1 is the circle
     /// `P1 + P2 cos 2πs + P3 sin 2πs`.
     Fourier(usize),
+    /// `c(s) = P1 + P2 s + P3 s²`: non-periodic, the circle's size (3H).
+    Quadratic,
+    /// A periodic piecewise-linear curve with one knot per training task
+    /// (`T H` numbers): the CRWN's points trained jointly, interpolated
+    /// linearly between knots.
+    Piecewise,
 }
 
 /// Highest Fourier order accepted (`fourier8`: 17 basis functions).
@@ -50,7 +68,8 @@ pub const MAX_FOURIER_ORDER: usize = 8;
 
 impl Method {
     /// The name in the pipeline file and in artifacts: `points`, `shared`,
-    /// `input`, `line`, `circle` (order 1), `fourier2`, ...
+    /// `input`, `line`, `quadratic`, `circle` (order 1), `fourier2`, ...,
+    /// `piecewise`.
     pub fn name(self) -> String {
         match self {
             Method::Points => "points".into(),
@@ -59,25 +78,48 @@ impl Method {
             Method::Line => "line".into(),
             Method::Fourier(1) => "circle".into(),
             Method::Fourier(k) => format!("fourier{k}"),
+            Method::Quadratic => "quadratic".into(),
+            Method::Piecewise => "piecewise".into(),
         }
     }
 
     /// Whether the method is a manifold with a basis of more than one
-    /// function, so the metric-preconditioned update applies to it.
+    /// function, so the metric-preconditioned update (and its plain-SGD
+    /// control) applies to it.
     pub fn is_manifold(self) -> bool {
-        matches!(self, Method::Line | Method::Fourier(_))
+        matches!(
+            self,
+            Method::Line | Method::Fourier(_) | Method::Quadratic | Method::Piecewise
+        )
+    }
+
+    /// The coefficient vectors the method learns with `trained` training
+    /// tasks (`None` for the points and input conditioning, which are not
+    /// a basis): a basis with more than `trained` functions is not
+    /// determined by the training tasks.
+    pub fn coefficients(self, trained: usize) -> Option<usize> {
+        match self {
+            Method::Shared => Some(1),
+            Method::Line => Some(2),
+            Method::Quadratic => Some(3),
+            Method::Fourier(k) => Some(1 + 2 * k),
+            Method::Piecewise => Some(trained),
+            Method::Points | Method::Input => None,
+        }
     }
 }
 
 impl TryFrom<String> for Method {
     type Error = String;
     fn try_from(name: String) -> Result<Method, String> {
-        let known = "`points`, `shared`, `input`, `line`, `circle`, `fourier2` .. `fourier8`";
+        let known = "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`";
         Ok(match name.as_str() {
             "points" => Method::Points,
             "shared" => Method::Shared,
             "input" => Method::Input,
             "line" => Method::Line,
+            "quadratic" => Method::Quadratic,
+            "piecewise" => Method::Piecewise,
             "circle" => Method::Fourier(1),
             other => match other.strip_prefix("fourier").and_then(|k| k.parse::<usize>().ok()) {
                 Some(k) if (1..=MAX_FOURIER_ORDER).contains(&k) => Method::Fourier(k),
@@ -103,14 +145,18 @@ pub enum Update {
     /// matrix of the basis, `ΔP = -η G⁻¹ mean_t φ(s_t) g_tᵀ`, with
     /// `η = heldout.metric_learning_rate`.
     Metric,
+    /// Plain SGD on the same gradient without `G⁻¹`, `ΔP = -η mean_t
+    /// φ(s_t) g_tᵀ`: the control that isolates the metric.
+    Sgd,
 }
 
 impl Update {
-    /// `rmsprop` or `metric`.
+    /// `rmsprop`, `metric` or `sgd`.
     pub fn name(self) -> &'static str {
         match self {
             Update::Rmsprop => "rmsprop",
             Update::Metric => "metric",
+            Update::Sgd => "sgd",
         }
     }
 }
@@ -126,14 +172,20 @@ pub struct TrainedMethod {
 
 impl TrainedMethod {
     /// The model file's stem and the method's name in the tables:
-    /// `circle`, or `circle-metric` for the metric update.
+    /// `circle`, `circle-metric` for the metric update, `circle-sgd` for
+    /// plain SGD.
     pub fn label(&self) -> String {
         match self.update {
             Update::Rmsprop => self.method.name(),
             Update::Metric => format!("{}-metric", self.method.name()),
+            Update::Sgd => format!("{}-sgd", self.method.name()),
         }
     }
 }
+
+/// The share of each training task's training images held back as
+/// validation: the last `1 / VALIDATION_SHARE` (a sixth).
+pub const VALIDATION_SHARE: usize = 6;
 
 /// `[heldout]`: which tasks are trained, which methods, which update rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,9 +208,28 @@ pub struct HeldoutConfig {
     /// the baselines always use RMSprop.
     #[serde(default = "default_updates")]
     pub updates: Vec<Update>,
-    /// The step size `η` of the metric-preconditioned SGD update.
+    /// The manifold methods trained with every rule of `updates` (absent:
+    /// every manifold); the other manifolds use RMSprop only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_methods: Option<Vec<Method>>,
+    /// The step size `η` of the metric-preconditioned SGD update (every
+    /// `-metric` model not listed in `learning_rates`).
     #[serde(default = "default_metric_learning_rate")]
     pub metric_learning_rate: f64,
+    /// The step size of plain SGD (every `-sgd` model not listed in
+    /// `learning_rates`).
+    #[serde(default = "default_sgd_learning_rate")]
+    pub sgd_learning_rate: f64,
+    /// Epochs without a better validation accuracy after which training
+    /// stops (the budget's maximum is `train.epochs`).
+    #[serde(default = "default_patience")]
+    pub patience: usize,
+    /// The pilot's step size for each trained model by its label
+    /// (`circle`, `circle-metric`, `circle-sgd`, `points`, ...); a model not
+    /// listed takes `train.learning_rate` (RMSprop), `metric_learning_rate`
+    /// or `sgd_learning_rate`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub learning_rates: BTreeMap<String, f64>,
 }
 
 fn default_every() -> usize {
@@ -179,6 +250,12 @@ fn default_updates() -> Vec<Update> {
 fn default_metric_learning_rate() -> f64 {
     // The pilot's pick on RotationMNIST (README: the metric update's step size).
     30.0
+}
+fn default_sgd_learning_rate() -> f64 {
+    30.0
+}
+fn default_patience() -> usize {
+    3
 }
 
 /// Where an untrained task lies relative to the training arc.
@@ -233,12 +310,26 @@ impl HeldoutConfig {
             .collect()
     }
 
+    /// The step size of a trained model: its entry in `learning_rates`, or
+    /// its update rule's default (`train_learning_rate` for RMSprop).
+    pub fn learning_rate(&self, method: &TrainedMethod, train_learning_rate: f64) -> f64 {
+        if let Some(&rate) = self.learning_rates.get(&method.label()) {
+            return rate;
+        }
+        match method.update {
+            Update::Rmsprop => train_learning_rate,
+            Update::Metric => self.metric_learning_rate,
+            Update::Sgd => self.sgd_learning_rate,
+        }
+    }
+
     /// The models to train, in a fixed order: each baseline once (RMSprop),
     /// each manifold once per update rule.
     pub fn trained_methods(&self) -> Vec<TrainedMethod> {
         let mut out = Vec::new();
         for &method in &self.methods {
-            if method.is_manifold() {
+            let compared = self.update_methods.as_ref().is_none_or(|m| m.contains(&method));
+            if method.is_manifold() && compared {
                 out.extend(self.updates.iter().map(|&update| TrainedMethod { method, update }));
             } else {
                 out.push(TrainedMethod {
@@ -288,14 +379,54 @@ impl HeldoutConfig {
                 return Err(format!("heldout.{what} repeats an entry"));
             }
         }
+        if let Some(unknown) = self
+            .update_methods
+            .iter()
+            .flatten()
+            .find(|m| !(self.methods.contains(m) && m.is_manifold()))
+        {
+            return Err(format!(
+                "heldout.update_methods lists `{}`, which is not a manifold method of heldout.methods",
+                unknown.name()
+            ));
+        }
         if self.updates.is_empty() {
             return Err("heldout.updates is empty: list `rmsprop`, `metric` or both".into());
         }
-        if !(self.metric_learning_rate.is_finite() && self.metric_learning_rate > 0.0) {
+        for method in &self.methods {
+            if let Some(k) = method.coefficients(trained) {
+                if k > trained {
+                    return Err(format!(
+                        "heldout.methods: `{}` has {k} basis coefficients but only {trained} tasks are trained, \
+                         which cannot determine them: drop it or train more tasks (2K + 1 <= {trained} for fourierK)",
+                        method.name()
+                    ));
+                }
+            }
+        }
+        for (key, rate) in [
+            ("metric_learning_rate".to_string(), self.metric_learning_rate),
+            ("sgd_learning_rate".to_string(), self.sgd_learning_rate),
+        ]
+        .into_iter()
+        .chain(
+            self.learning_rates
+                .iter()
+                .map(|(k, &v)| (format!("learning_rates.{k}"), v)),
+        ) {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!("heldout.{key} = {rate} is invalid: need > 0"));
+            }
+        }
+        let labels: Vec<String> = self.trained_methods().iter().map(TrainedMethod::label).collect();
+        if let Some(unknown) = self.learning_rates.keys().find(|k| !labels.contains(k)) {
             return Err(format!(
-                "heldout.metric_learning_rate = {} is invalid: need > 0",
-                self.metric_learning_rate
+                "heldout.learning_rates.{unknown}: no such trained model; the trained models are {}",
+                labels.join(", ")
             ));
+        }
+        if self.patience == 0 {
+            return Err("heldout.patience = 0 is invalid: need at least 1 epoch".into());
         }
         if device == DeviceChoice::Cuda {
             return Err(
@@ -369,6 +500,28 @@ mod tests {
     }
 
     #[test]
+    fn only_the_listed_manifolds_get_every_update_rule() {
+        let h = heldout(
+            "[heldout]\ntrain_every = 4\nmethods = [\"circle\", \"fourier3\"]\nupdates = [\"rmsprop\", \"sgd\"]\n\
+             update_methods = [\"circle\"]\n",
+        );
+        let labels: Vec<String> = h.methods.iter().map(|m| m.label()).collect();
+        assert_eq!(labels, ["circle", "circle-sgd", "fourier3"]);
+        let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\"]\nupdate_methods = [\"line\"]\n").unwrap_err();
+        assert!(e.contains("heldout.update_methods") && e.contains("`line`"), "{e}");
+    }
+
+    #[test]
+    fn each_model_takes_its_listed_step_size_or_its_rules_default() {
+        let h = heldout(
+            "[heldout]\ntrain_every = 4\nmethods = [\"line\"]\nupdates = [\"rmsprop\", \"metric\", \"sgd\"]\n\
+             sgd_learning_rate = 5.0\n[heldout.learning_rates]\nline-metric = 100.0\n",
+        );
+        let rates: Vec<f64> = h.methods.iter().map(|m| h.config.learning_rate(m, 0.01)).collect();
+        assert_eq!(rates, [0.01, 100.0, 5.0]);
+    }
+
+    #[test]
     fn task_variable_is_the_parameter_over_the_period() {
         let h = heldout("[heldout]\ntrain_every = 4\n");
         assert_eq!(h.s[0], 0.0);
@@ -388,6 +541,21 @@ mod tests {
         assert!(e.contains("train_last = 80"), "{e}");
         let e = parse("[heldout]\ntrain_every = 4\nmetric_learning_rate = -1.0\n").unwrap_err();
         assert!(e.contains("metric_learning_rate"), "{e}");
+        // 18 training tasks determine fourier8 (17 coefficients); 9 do not.
+        assert!(parse("[heldout]\ntrain_every = 4\nmethods = [\"fourier8\"]\n").is_ok());
+        let e = parse("[heldout]\ntrain_every = 8\nmethods = [\"circle\", \"fourier5\"]\n").unwrap_err();
+        assert!(
+            e.contains("heldout.methods") && e.contains("fourier5") && e.contains("11"),
+            "{e}"
+        );
+        let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\"]\n[heldout.learning_rates]\nline = 0.1\n")
+            .unwrap_err();
+        assert!(e.contains("heldout.learning_rates.line"), "{e}");
+        let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\"]\n[heldout.learning_rates]\ncircle = 0.0\n")
+            .unwrap_err();
+        assert!(e.contains("heldout.learning_rates.circle = 0"), "{e}");
+        let e = parse("[heldout]\ntrain_every = 4\npatience = 0\n").unwrap_err();
+        assert!(e.contains("heldout.patience"), "{e}");
         let e = parse("[heldout]\ntrain_every = 4\nsplit = 3\n").unwrap_err();
         assert!(e.contains("unknown field `split`"), "{e}");
         let e = Pipeline::parse(

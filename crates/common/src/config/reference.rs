@@ -78,7 +78,12 @@ pub const KEYS: &[Key] = &[
         "list of distinct integers",
         "one model per seed; the seed draws encoder, decoder, initial values and shuffles",
     ),
-    key("train", "epochs", "integer >= 1", "epochs per task (the paper: 3)"),
+    key(
+        "train",
+        "epochs",
+        "integer >= 1",
+        "epochs per task (the paper: 3); in a held-out pipeline the maximum budget of the convergence rule (`heldout.patience`)",
+    ),
     key("train", "batch_size", "integer >= 1", "minibatch size"),
     key("train", "learning_rate", "number > 0", "RMSprop's learning rate"),
     key("train", "rmsprop_alpha", "0 <= alpha < 1", "RMSprop's smoothing constant (PyTorch `alpha`)"),
@@ -151,20 +156,44 @@ pub const KEYS: &[Key] = &[
     key(
         "heldout",
         "methods",
-        "list of `points`, `shared`, `input`, `line`, `circle`, `fourier2` .. `fourier8`",
-        "what is trained: the CRWN's per-task contexts, one shared context, input conditioning, or a context manifold of that basis",
+        "list of `points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`",
+        "what is trained: the CRWN's per-task contexts, one shared context, input conditioning, or a context manifold of that basis (`quadratic`: `1, s, s²`; `piecewise`: periodic piecewise-linear, one knot per training task); a basis with more coefficients than training tasks is rejected",
     ),
     key(
         "heldout",
         "updates",
-        "list of `rmsprop`, `metric`",
-        "update rules for the manifold methods (the baselines always use RMSprop)",
+        "list of `rmsprop`, `metric`, `sgd`",
+        "update rules for the manifold methods: RMSprop, the paper's metric-preconditioned SGD, or plain SGD without `G⁻¹` (the control); the baselines always use RMSprop",
+    ),
+    key(
+        "heldout",
+        "update_methods",
+        "list of manifold methods of `methods`",
+        "the manifolds trained with every rule of `updates` (default: every manifold); the others use RMSprop only",
     ),
     key(
         "heldout",
         "metric_learning_rate",
         "number > 0",
-        "step size of the metric-preconditioned update",
+        "step size of the metric-preconditioned update (models not in `learning_rates`)",
+    ),
+    key(
+        "heldout",
+        "sgd_learning_rate",
+        "number > 0",
+        "step size of plain SGD (models not in `learning_rates`)",
+    ),
+    key(
+        "heldout",
+        "patience",
+        "integer >= 1",
+        "the convergence rule: the last sixth of each training task's training images is validation; training stops when the mean validation accuracy has not improved for this many epochs (at most `train.epochs`), keeping the best epoch's parameters",
+    ),
+    key(
+        "heldout",
+        "learning_rates",
+        "table of model label = number > 0",
+        "the pilot's step size per trained model (`circle`, `circle-metric`, `circle-sgd`, `points`, ...); unlisted models take `train.learning_rate`, `metric_learning_rate` or `sgd_learning_rate`",
     ),
 ];
 
@@ -242,6 +271,8 @@ fn default_of(defaults: &[(&str, toml::Table)], key: &Key) -> String {
         Some(value) => format!("`{value}`"),
         None => match (key.section, key.key) {
             ("data", "train_images" | "test_images") | ("heldout", "train_last") => "all".into(),
+            ("heldout", "learning_rates") => "each rule's default".into(),
+            ("heldout", "update_methods") => "every manifold".into(),
             ("", "description") => "empty".into(),
             ("data.family", "sweep" | "tasks") => "one of the two".into(),
             ("data.family", "task_names") => "from the transforms".into(),
@@ -347,7 +378,7 @@ mod tests {
             listed.sort();
             let optional: &[&str] = match section {
                 "data" => &["train_images", "test_images"],
-                "heldout" => &["train_last"],
+                "heldout" => &["train_last", "learning_rates", "update_methods"],
                 _ => &[],
             };
             let mut fields: Vec<&str> = defaults

@@ -528,6 +528,25 @@ crate::table! {
 }
 
 crate::table! {
+    /// `analyze/seed-<S>/manifold_pca.parquet` (held-out pipelines): every
+    /// jointly trained model's context `c(s)` drawn in the plane of the
+    /// first two principal components of the CRWN's trained points (the
+    /// training tasks' contexts, centred), with those points.
+    pub struct ManifoldPcaRow in "manifold_pca.parquet" {
+        /// model seed
+        seed: u64,
+        /// `points` (the CRWN's contexts at the training tasks) or a jointly trained model's label
+        method: String,
+        /// the task variable at which the context is taken (for a manifold: 360 values evenly spaced over `[0, 1)`)
+        s: f64 where finite,
+        /// coordinate on the first principal component of the CRWN's points
+        pc1: f64 where finite,
+        /// coordinate on the second principal component
+        pc2: f64 where finite,
+    }
+}
+
+crate::table! {
     /// `analyze/summary/heldout.parquet` (held-out pipelines): the comparison table.
     pub struct HeldoutSummaryRow in "heldout.parquet" {
         /// as in the per-seed table

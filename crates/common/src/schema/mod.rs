@@ -120,8 +120,9 @@ crate::table! {
 
 crate::table! {
     /// `train/seed-<S>/heldout_metrics.parquet` (held-out pipelines; written
-    /// by train, read by report): one row per (seed, method, epoch). Test
-    /// accuracy is measured by the analyze stage, on every task.
+    /// by train, read by report): one row per (seed, method, epoch), the
+    /// learning curves of the convergence rule. Test accuracy is measured
+    /// by the analyze stage, on every task.
     pub struct HeldoutMetricsRow in "heldout_metrics.parquet" {
         /// model seed
         seed: u64,
@@ -133,6 +134,12 @@ crate::table! {
         loss: f64,
         /// accuracy on the minibatches seen during the epoch (before each step), over the training tasks
         train_accuracy: f64,
+        /// accuracy after the epoch on the validation images (the last sixth of each training task's training images), mean over the training tasks
+        validation_accuracy: f64,
+        /// training tasks the row averages over: all of them for a jointly trained model; for the points (each trained and stopped on its own task) those still training in this epoch
+        training: u32,
+        /// training tasks whose kept parameters are this epoch's (the best validation epoch under the convergence rule)
+        kept: u32,
     }
 }
 
@@ -767,6 +774,7 @@ pub fn contract() -> Vec<(&'static str, String)> {
         ClassMeanRow,
         HeldoutRow,
         ContextCosineRow,
+        ManifoldPcaRow,
         HeldoutSummaryRow,
         HeldoutCurveRow,
         ContextCosineSummaryRow,
