@@ -279,7 +279,7 @@ mod tests {
         }
         let table = readme_table(&results, &[("p", "P")]).unwrap();
         assert!(
-            table.starts_with("| claim | P |\n|---|---|\n| claim a | 0.800 ✓ |"),
+            table.starts_with("| claim | P |\n|---|---|\n| claim a | 0.800 [0.700, 0.900] ✓ |"),
             "{table}"
         );
         std::fs::remove_dir_all(dir).unwrap();
