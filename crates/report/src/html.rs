@@ -265,6 +265,29 @@ pub fn claims_table(rows: &[(Option<&str>, &ClaimRow, String)]) -> String {
     html
 }
 
+/// The two control columns of a claim: the control's name (with `: `),
+/// its value and the paired difference, each with its interval; `–` for a
+/// control the claim does not have.
+fn control_cells(c: &ClaimRow) -> [(String, String, String); 2] {
+    let controls = crate::results::controls(c);
+    std::array::from_fn(|k| match controls.get(k) {
+        Some(control) => (
+            format!("{}: ", control_name(&control.state)),
+            with_interval(control.value.mean, control.value.low, control.value.high, &c.unit),
+            if control.difference.mean.is_nan() {
+                "–".to_string()
+            } else {
+                difference_interval(
+                    control.difference.mean,
+                    control.difference.low,
+                    control.difference.high,
+                    &c.unit,
+                )
+            },
+        ),
+        None => (String::new(), "–".into(), "–".into()),
+    })
+}
 fn claims_section(rows: &[&(Option<&str>, &ClaimRow, String)]) -> String {
     let with_pipeline = rows.iter().any(|(p, _, _)| p.is_some());
     let columns = if with_pipeline { 10 } else { 9 };
@@ -296,28 +319,11 @@ fn claims_section(rows: &[&(Option<&str>, &ClaimRow, String)]) -> String {
             with_interval(c.mean, c.ci_low, c.ci_high, &c.unit),
             escape(&test_words(c)),
         );
-        for k in 0..2 {
-            match crate::results::controls(c).get(k) {
-                Some(control) => {
-                    let _ = write!(
-                        html,
-                        "<td class=\"num\">{}: {}</td><td class=\"num\">{}</td>",
-                        control_name(&control.state),
-                        with_interval(control.value.mean, control.value.low, control.value.high, &c.unit),
-                        if control.difference.mean.is_nan() {
-                            "–".to_string()
-                        } else {
-                            difference_interval(
-                                control.difference.mean,
-                                control.difference.low,
-                                control.difference.high,
-                                &c.unit,
-                            )
-                        },
-                    );
-                }
-                None => html.push_str("<td>–</td><td>–</td>"),
-            }
+        for (name, value, difference) in control_cells(c) {
+            let _ = write!(
+                html,
+                "<td class=\"num\">{name}{value}</td><td class=\"num\">{difference}</td>"
+            );
         }
         let _ = writeln!(
             html,
@@ -355,28 +361,9 @@ pub fn claims_markdown(rows: &[(&str, &ClaimRow)]) -> String {
         );
         for (pipeline, c) in part {
             let mut controls = String::new();
-            for k in 0..2 {
-                match crate::results::controls(c).get(k) {
-                    Some(control) => {
-                        let _ = write!(
-                            controls,
-                            " {}: {} | {} |",
-                            control_name(&control.state).replace("<sub>", "").replace("</sub>", ""),
-                            with_interval(control.value.mean, control.value.low, control.value.high, &c.unit),
-                            if control.difference.mean.is_nan() {
-                                "–".to_string()
-                            } else {
-                                difference_interval(
-                                    control.difference.mean,
-                                    control.difference.low,
-                                    control.difference.high,
-                                    &c.unit,
-                                )
-                            }
-                        );
-                    }
-                    None => controls.push_str(" – | – |"),
-                }
+            for (name, value, difference) in control_cells(c) {
+                let name = name.replace("<sub>", "").replace("</sub>", "");
+                let _ = write!(controls, " {name}{value} | {difference} |");
             }
             let _ = writeln!(
                 md,
