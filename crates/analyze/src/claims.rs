@@ -572,7 +572,8 @@ fn spec_claims(spec: &ClaimSpec) -> Vec<Claim> {
             ..Claim::bar(
                 "subsample-of",
                 &format!(
-                    "The similarity matrix is {pipeline}'s at every {every}th task: similarity depends on the pixel offset, not on the task index"
+                    "The similarity matrix is {pipeline}'s at every {} task: similarity depends on the pixel offset, not on the task index",
+                    ordinal(*every)
                 ),
                 "Fig. 5b vs 4b",
                 statistic,
@@ -598,6 +599,15 @@ fn source_words(source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordinals_read_as_words_do() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 102].map(ordinal).to_vec();
+        assert_eq!(
+            got,
+            ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "102nd"]
+        );
+    }
 
     #[test]
     fn adjacency_claims_need_a_topology() {
@@ -654,4 +664,16 @@ mod tests {
         assert_eq!(range_of("clustering.clade_margin[T1, T4]"), Some(Range::Unbounded));
         assert_eq!(range_of("no.such.statistic"), None);
     }
+}
+
+/// `2nd`, `3rd`, `4th`, `11th`, `21st`: "every 2nd task".
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
