@@ -596,6 +596,18 @@ fn source_words(source: &str) -> String {
     }
 }
 
+/// `2nd`, `3rd`, `4th`, `11th`, `21st`: "every 2nd task".
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,16 +676,4 @@ mod tests {
         assert_eq!(range_of("clustering.clade_margin[T1, T4]"), Some(Range::Unbounded));
         assert_eq!(range_of("no.such.statistic"), None);
     }
-}
-
-/// `2nd`, `3rd`, `4th`, `11th`, `21st`: "every 2nd task".
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
