@@ -49,25 +49,35 @@ pub struct CurveError {
     pub message: String,
 }
 
-/// Draws `figure` into `<stem>.png` and `<stem>.svg`.
+/// Draws `figure` into `<stem>.png` and `<stem>.svg` (each written to a
+/// temporary file and renamed into place).
 pub fn accuracy_curves(stem: &Path, figure: &AccuracyCurves<'_>) -> Result<(), CurveError> {
-    let fail = |path: &Path, e: &dyn std::fmt::Display| CurveError {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    crate::figures::ensure_font().map_err(|e| fail(stem, &e))?;
-    let size = (1000 + LEGEND_WIDTH, 560);
-    let png = stem.with_extension("png");
-    draw(BitMapBackend::new(&png, size).into_drawing_area(), figure).map_err(|e| fail(&png, &e))?;
-    let svg = stem.with_extension("svg");
-    draw(SVGBackend::new(&svg, size).into_drawing_area(), figure).map_err(|e| fail(&svg, &e))?;
-    Ok(())
+    write(stem, figure)
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, f: &AccuracyCurves<'_>) -> Result<(), String>
-where
-    DB::ErrorType: 'static,
-{
+/// The shared figure writer, its error named by `stem`.
+fn write<F: crate::figures::Figure>(stem: &Path, figure: &F) -> Result<(), CurveError> {
+    let fail = |e: &dyn std::fmt::Display| CurveError {
+        path: stem.display().to_string(),
+        message: e.to_string(),
+    };
+    crate::figures::ensure_font().map_err(|e| fail(&e))?;
+    crate::figures::write_figure(stem, figure).map_err(|e| fail(&e))
+}
+
+impl crate::figures::Figure for AccuracyCurves<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1000 + LEGEND_WIDTH, 560)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
+        draw(root.clone(), self)
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    f: &AccuracyCurves<'_>,
+) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (width, _) = root.dim_in_pixel();
@@ -196,17 +206,16 @@ pub struct XyChart<'a> {
 /// Draws `figure` into `<stem>.png` and `<stem>.svg`; the axes span the
 /// finite points plus 5 %.
 pub fn xy_chart(stem: &Path, figure: &XyChart<'_>) -> Result<(), CurveError> {
-    let fail = |path: &Path, e: &dyn std::fmt::Display| CurveError {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    crate::figures::ensure_font().map_err(|e| fail(stem, &e))?;
-    let size = (760 + LEGEND_WIDTH, 520);
-    let png = stem.with_extension("png");
-    draw_xy(BitMapBackend::new(&png, size).into_drawing_area(), figure).map_err(|e| fail(&png, &e))?;
-    let svg = stem.with_extension("svg");
-    draw_xy(SVGBackend::new(&svg, size).into_drawing_area(), figure).map_err(|e| fail(&svg, &e))?;
-    Ok(())
+    write(stem, figure)
+}
+
+impl crate::figures::Figure for XyChart<'_> {
+    fn size(&self) -> (u32, u32) {
+        (760 + LEGEND_WIDTH, 520)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
+        draw_xy(root.clone(), self)
+    }
 }
 
 /// `(low, high)` of `values` plus 5 % each side (a unit span when flat or empty).
@@ -221,10 +230,7 @@ fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn draw_xy<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, f: &XyChart<'_>) -> Result<(), String>
-where
-    DB::ErrorType: 'static,
-{
+fn draw_xy<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, f: &XyChart<'_>) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (width, _) = root.dim_in_pixel();

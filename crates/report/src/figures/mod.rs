@@ -121,8 +121,10 @@ fn draw_err(e: impl std::fmt::Display) -> String {
 
 /// A laid-out figure that can be drawn onto any plotters backend, so the
 /// PNG, the SVG and the tests' in-memory bitmap share one drawing routine.
-trait Figure {
+pub(crate) trait Figure {
+    /// Width and height in pixels.
     fn size(&self) -> (u32, u32);
+    /// Draws the figure onto `root`.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
@@ -161,7 +163,9 @@ fn render_svg<F: Figure>(fig: &F) -> Result<String, String> {
     Ok(out)
 }
 
-fn write_figure<F: Figure>(stem: &Path, fig: &F) -> Result<(), FigureError> {
+/// Writes `fig` to `<stem>.png` and `<stem>.svg`, each through a temporary
+/// file renamed into place.
+pub(crate) fn write_figure<F: Figure>(stem: &Path, fig: &F) -> Result<(), FigureError> {
     let png = with_suffix(stem, ".png");
     let svg = with_suffix(stem, ".svg");
     if let Some(parent) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
