@@ -14,6 +14,7 @@ use crate::claims::{spec_statistics, AFTER, BEFORE, PERMUTED, UNMODULATED};
 use crate::{clustering, cross_task, pca, reconstruction, similarity, stats, tgsh, AnalyzeError};
 use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array};
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -447,6 +448,7 @@ pub fn analyze_seed(
     let mut representation = Vec::new();
     for (state, contexts) in [(AFTER, &after), (BEFORE, &before), (UNMODULATED, &ones)] {
         let reps: Vec<Vec<Vec<f32>>> = (0..n)
+            .into_par_iter()
             .map(|t| {
                 (0..encoded[t].len())
                     .map(|i| tgsh::normalised(tgsh_model::forward::representation(encoded[t].rows(), i, &contexts[t])))

@@ -78,6 +78,83 @@ pub struct Pairs {
     pub inter: Vec<f64>,
 }
 
+/// `dot(a[i], b[j])` for every `i` and `j`, row-major, each with the bits
+/// of [`tgsh_model::forward::dot`] (the same sixteen lanes of products, each
+/// lane summed in the same order, the lanes and the tail added the same
+/// way). With AVX2, two rows and three columns at a time, so each loaded
+/// chunk serves several sums; the rest one at a time.
+pub fn dots(a: &[&[f32]], b: &[&[f32]]) -> Vec<f32> {
+    let mut out = vec![0f32; a.len() * b.len()];
+    let (mut rows_done, mut cols_done) = (0, 0);
+    #[cfg(target_arch = "x86_64")]
+    if tgsh_model::forward::avx2_available() {
+        let len = a.first().map_or(0, |v| v.len());
+        assert!(
+            a.iter().chain(b).all(|v| v.len() == len),
+            "every vector must have one length"
+        );
+        (rows_done, cols_done) = (a.len() / 2 * 2, b.len() / 3 * 3);
+        for i in (0..rows_done).step_by(2) {
+            for j in (0..cols_done).step_by(3) {
+                // SAFETY: AVX2 was detected; the six vectors have one length.
+                let block = unsafe { dots_avx2::block([a[i], a[i + 1]], [b[j], b[j + 1], b[j + 2]]) };
+                for (p, row) in block.iter().enumerate() {
+                    out[(i + p) * b.len() + j..][..3].copy_from_slice(row);
+                }
+            }
+        }
+    }
+    for i in 0..a.len() {
+        for j in 0..b.len() {
+            if i >= rows_done || j >= cols_done {
+                out[i * b.len() + j] = tgsh_model::forward::dot(a[i], b[j]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod dots_avx2 {
+    use std::arch::x86_64::*;
+
+    /// Two rows against three columns: `forward::dot`'s arithmetic (sixteen
+    /// lanes, `lane + x * y` unfused, then the lanes and the tail summed as
+    /// it sums them), six sums at once.
+    ///
+    /// # Safety
+    /// AVX2; all five vectors of one length.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn block(x: [&[f32]; 2], y: [&[f32]; 3]) -> [[f32; 3]; 2] {
+        let len = x[0].len();
+        let whole = len / 16 * 16;
+        let mut acc = [[[_mm256_setzero_ps(); 2]; 3]; 2];
+        let mut c = 0;
+        while c < whole {
+            let xs: [[__m256; 2]; 2] =
+                std::array::from_fn(|p| std::array::from_fn(|h| _mm256_loadu_ps(x[p].as_ptr().add(c + 8 * h))));
+            for q in 0..3 {
+                let ys: [__m256; 2] = std::array::from_fn(|h| _mm256_loadu_ps(y[q].as_ptr().add(c + 8 * h)));
+                for p in 0..2 {
+                    for h in 0..2 {
+                        acc[p][q][h] = _mm256_add_ps(acc[p][q][h], _mm256_mul_ps(xs[p][h], ys[h]));
+                    }
+                }
+            }
+            c += 16;
+        }
+        std::array::from_fn(|p| {
+            std::array::from_fn(|q| {
+                let mut lanes = [0f32; 16];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), acc[p][q][0]);
+                _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc[p][q][1]);
+                let tail: f32 = x[p][whole..].iter().zip(&y[q][whole..]).map(|(a, b)| a * b).sum();
+                lanes.iter().sum::<f32>() + tail
+            })
+        })
+    }
+}
+
 /// All intra and inter pairs for `groups`, given the unit-normalised
 /// representations `reps[task][image]`.
 pub fn pairs(reps: &[Vec<Vec<f32>>], groups: &[usize]) -> Pairs {
@@ -85,27 +162,52 @@ pub fn pairs(reps: &[Vec<Vec<f32>>], groups: &[usize]) -> Pairs {
     let n = groups.len();
     // Unit vectors: the cosine is the dot product (16-lane f32 sums in a
     // fixed order, so deterministic; error ~1e-6, far below the effects).
-    let dot = |a: &[f32], b: &[f32]| -> f64 { tgsh_model::forward::dot(a, b) as f64 };
+    let views: Vec<Vec<&[f32]>> = reps.iter().map(|r| r.iter().map(Vec::as_slice).collect()).collect();
+    // Each group's members, and each image's place among them.
+    let members: Vec<Vec<usize>> = (0..=groups.iter().copied().max().unwrap_or(0))
+        .map(|g| (0..n).filter(|&a| groups[a] == g).collect())
+        .collect();
+    let place: Vec<usize> = (0..n)
+        .map(|a| members[groups[a]].iter().position(|&m| m == a).expect("a member"))
+        .collect();
     let intra: Vec<f64> = (0..tasks)
         .into_par_iter()
         .flat_map_iter(|t| {
-            (0..n).flat_map(move |a| {
-                (a + 1..n)
-                    .filter(move |&b| groups[a] != groups[b])
-                    .map(move |b| dot(&reps[t][a], &reps[t][b]))
-            })
+            let gram = dots(&views[t], &views[t]);
+            let mut out = Vec::new();
+            for a in 0..n {
+                for b in a + 1..n {
+                    if groups[a] != groups[b] {
+                        out.push(gram[a * n + b] as f64);
+                    }
+                }
+            }
+            out
         })
         .collect();
     let inter: Vec<f64> = (0..tasks)
         .into_par_iter()
         .flat_map_iter(|t| {
-            (t + 1..tasks).flat_map(move |u| {
-                (0..n).flat_map(move |a| {
-                    (0..n)
-                        .filter(move |&b| groups[a] == groups[b])
-                        .map(move |b| dot(&reps[t][a], &reps[u][b]))
-                })
-            })
+            let mut out = Vec::new();
+            for u in t + 1..tasks {
+                // One block of dots per group: the only pairs it needs.
+                let blocks: Vec<Vec<f32>> = members
+                    .iter()
+                    .map(|m| {
+                        let pick = |task: usize| m.iter().map(|&a| views[task][a]).collect::<Vec<_>>();
+                        dots(&pick(t), &pick(u))
+                    })
+                    .collect();
+                for a in 0..n {
+                    let g = groups[a];
+                    for b in 0..n {
+                        if groups[b] == g {
+                            out.push(blocks[g][place[a] * members[g].len() + place[b]] as f64);
+                        }
+                    }
+                }
+            }
+            out
         })
         .collect();
     Pairs { intra, inter }
@@ -117,21 +219,21 @@ pub fn pairs(reps: &[Vec<Vec<f32>>], groups: &[usize]) -> Pairs {
 /// representations). `reps[task][image]` are unit-normalised.
 pub fn same_image_similarity(reps: &[Vec<Vec<f32>>]) -> Vec<f64> {
     let tasks = reps.len();
-    let rows: Vec<Vec<f64>> = (0..tasks)
+    let images = reps.iter().map(Vec::len).min().unwrap_or(0);
+    // Per image, its representations' dots under every pair of tasks.
+    let per_image: Vec<Vec<f32>> = (0..images)
         .into_par_iter()
-        .map(|t| {
-            (0..tasks)
-                .map(|u| {
-                    let images = reps[t].len().min(reps[u].len());
-                    let sum: f64 = (0..images)
-                        .map(|x| tgsh_model::forward::dot(&reps[t][x], &reps[u][x]) as f64)
-                        .sum();
-                    sum / images.max(1) as f64
-                })
-                .collect()
+        .map(|x| {
+            let views: Vec<&[f32]> = reps.iter().map(|r| r[x].as_slice()).collect();
+            dots(&views, &views)
         })
         .collect();
-    rows.concat()
+    (0..tasks * tasks)
+        .map(|tu| {
+            let sum: f64 = per_image.iter().map(|d| d[tu] as f64).sum();
+            sum / images.max(1) as f64
+        })
+        .collect()
 }
 
 /// `v / |v|` (zero stays zero).
@@ -219,6 +321,30 @@ mod tests {
         // cos = 1 for image 0, 0 for image 1: mean 0.5 off the diagonal.
         assert!((m[1] - 0.5).abs() < 1e-6 && (m[2] - 0.5).abs() < 1e-6);
         assert!((m[0] - 1.0).abs() < 1e-6 && (m[3] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn blocked_dots_have_the_bits_of_one_dot_at_a_time() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for len in [7840usize, 37, 16, 5] {
+            let a: Vec<Vec<f32>> = (0..5)
+                .map(|_| (0..len).map(|_| rng.random::<f32>() - 0.5).collect())
+                .collect();
+            let b: Vec<Vec<f32>> = (0..7)
+                .map(|_| (0..len).map(|_| rng.random::<f32>() - 0.5).collect())
+                .collect();
+            let (av, bv): (Vec<&[f32]>, Vec<&[f32]>) = (
+                a.iter().map(Vec::as_slice).collect(),
+                b.iter().map(Vec::as_slice).collect(),
+            );
+            let d = dots(&av, &bv);
+            for i in 0..5 {
+                for j in 0..7 {
+                    let one = tgsh_model::forward::dot(&a[i], &b[j]);
+                    assert_eq!(d[i * 7 + j].to_bits(), one.to_bits(), "length {len}, {i} x {j}");
+                }
+            }
+        }
     }
 
     #[test]
