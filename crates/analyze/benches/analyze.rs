@@ -67,6 +67,22 @@ fn main() {
         println!("  {part:<32} {seconds:>8.2} {cpu:>8.2}");
     }
     println!("  {:<32} {write:>8.2}", "write tables");
+    // The cross-task products, the bulk of the work: every context on every
+    // task's test images (the initial contexts on the first 1,000), ten
+    // logits of H multiply-adds each.
+    let t = tasks.len() as f64;
+    let images =
+        test.labels.len() as f64 + tgsh_analyze::shard::CONTROL_CROSS_TASK_IMAGES.min(test.labels.len()) as f64;
+    let flops = t * t * images * 10.0 * pipeline.train.hidden as f64 * 2.0;
+    if let Some((_, wall, cpu)) = parts.iter().find(|(part, ..)| part.starts_with("cross-task")) {
+        println!(
+            "cross-task products: {:.2} TFLOP, {:.1} GFLOP/s on the wall clock, {:.1} GFLOP/s per CPU-second \
+             (at numpy's SGEMM rate of `just bench`'s probe they would take TFLOP / SGEMM seconds)",
+            flops / 1e12,
+            flops / wall / 1e9,
+            flops / cpu / 1e9
+        );
+    }
     let cpu = cpu_seconds() - cpu_start;
     println!(
         "analysis of one RotationMNIST seed (36 tasks, 10,000 test images each): {:.1} s wall, {cpu:.1} s CPU \
