@@ -203,7 +203,8 @@ unsafe fn forward_from<S: Source>(src: S, samples: &[usize], mt: &Decoder, h: us
 }
 
 /// The backward pass a chunk of eight units at a time: `A_kj` for all ten
-/// classes in registers over every sample, then the contraction with `W2`.
+/// classes in registers over every sample (each row's units decoded once),
+/// then the contraction with `W2`.
 /// `g` holds each `g_bk` broadcast to eight lanes. Returns the units done.
 ///
 /// # Safety
@@ -230,53 +231,27 @@ unsafe fn backward_from<S: Source>(
     h: usize,
     grad: &mut [f32],
 ) -> usize {
-    const HALF: usize = CLASSES / 2;
     let full = h / LANES * LANES;
     let (w, gp) = (decoder.chunks().as_ptr(), g.as_ptr() as *const f32);
+    // Each row's pointer and mean looked up once, not once per chunk.
+    let rows: Vec<S::Row> = samples.iter().map(|&i| src.row(i)).collect();
+    // One chunk and all ten classes at a time: each row's units decoded
+    // once (ten accumulators; each g_bk is an FMA's memory operand).
     let mut j = 0;
-    // Two chunks and five classes at a time: each g_bk loaded once serves
-    // sixteen units.
-    while j + 2 * LANES <= full {
-        for half in [0, HALF] {
-            let mut a = [[_mm256_setzero_ps(); 2]; HALF];
-            for (s, &i) in samples.iter().enumerate() {
-                let row = src.row(i);
-                if half == 0 && j % PREFETCH == 0 {
-                    row.prefetch(j + PREFETCH, PREFETCH);
-                }
-                let (r0, r1) = (row.load(j), row.load(j + LANES));
-                for (k, a) in a.iter_mut().enumerate() {
-                    let gk = _mm256_loadu_ps(gp.add((s * CLASSES + half + k) * LANES));
-                    a[0] = _mm256_fmadd_ps(gk, r0, a[0]);
-                    a[1] = _mm256_fmadd_ps(gk, r1, a[1]);
-                }
-            }
-            for t in 0..2 {
-                let at = j + t * LANES;
-                let wj = w.add(at / LANES * CHUNK_WEIGHTS + half * LANES);
-                let out = grad.as_mut_ptr().add(at);
-                let mut sum = if half == 0 {
-                    _mm256_setzero_ps()
-                } else {
-                    _mm256_loadu_ps(out)
-                };
-                for (k, a) in a.iter().enumerate() {
-                    sum = _mm256_fmadd_ps(_mm256_load_ps(wj.add(k * LANES)), a[t], sum);
-                }
-                _mm256_storeu_ps(out, sum);
-            }
-        }
-        j += 2 * LANES;
-    }
-    // A last lone chunk: all ten classes at once.
     while j < full {
+        let prefetch = j % PREFETCH == 0;
         let mut a = [_mm256_setzero_ps(); CLASSES];
-        for (s, &i) in samples.iter().enumerate() {
-            let r = src.row(i).load(j);
+        for (s, row) in rows.iter().enumerate() {
+            if prefetch {
+                row.prefetch(j + PREFETCH, PREFETCH);
+            }
+            let r = row.load(j);
+            let gs = gp.add(s * CLASSES * LANES);
             for (k, a) in a.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(_mm256_loadu_ps(gp.add((s * CLASSES + k) * LANES)), r, *a);
+                *a = _mm256_fmadd_ps(_mm256_loadu_ps(gs.add(k * LANES)), r, *a);
             }
         }
+        // Σ_k W2_kj A_kj, classes in order.
         let wj = w.add(j / LANES * CHUNK_WEIGHTS);
         let mut t = _mm256_setzero_ps();
         for (k, a) in a.iter().enumerate() {
@@ -321,14 +296,14 @@ unsafe fn backward_gated_from<S: Source>(
     let full = h / LANES * LANES;
     let (w, gp) = (decoder.chunks().as_ptr(), g.as_ptr() as *const f32);
     let zero = _mm256_setzero_ps();
+    let rows: Vec<S::Row> = samples.iter().map(|&i| src.row(i)).collect();
     let mut j = 0;
     while j < full {
         let wj = w.add(j / LANES * CHUNK_WEIGHTS);
         for half in [0, HALF] {
             let mut a = [zero; HALF];
             let mut open = [zero; HALF];
-            for (s, &i) in samples.iter().enumerate() {
-                let row = src.row(i);
+            for (s, row) in rows.iter().enumerate() {
                 if half == 0 && j % PREFETCH == 0 {
                     row.prefetch(j + PREFETCH, PREFETCH);
                 }
