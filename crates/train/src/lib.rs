@@ -438,25 +438,17 @@ fn train_tasks_on_cpu(
         for (model, rows) in models.iter_mut().zip(rows.iter_mut()) {
             let seed = model.seed;
             let mut epoch_start = std::time::Instant::now();
-            let (before, after) = train_one_task(
-                model,
-                task,
-                &data,
-                hyper,
-                &Backend::Cpu,
-                scratch,
-                |epoch, stats| {
-                    rows.push(MetricRow {
-                        seed,
-                        task,
-                        epoch,
-                        stats,
-                        seconds: epoch_start.elapsed().as_secs_f64(),
-                    });
-                    epoch_start = std::time::Instant::now();
-                    tick();
-                },
-            )?;
+            let (before, after) = train_one_task(model, task, &data, hyper, &Backend::Cpu, scratch, |epoch, stats| {
+                rows.push(MetricRow {
+                    seed,
+                    task,
+                    epoch,
+                    stats,
+                    seconds: epoch_start.elapsed().as_secs_f64(),
+                });
+                epoch_start = std::time::Instant::now();
+                tick();
+            })?;
             model.before.push(before);
             model.after.push(after);
         }

@@ -22,12 +22,33 @@ pub const BATCH: usize = 16;
 /// then needs no check of the encoder's indices; those past 784 read zeros).
 const TABLE: usize = 1024;
 
+/// Bytes per row of the transposed table: sixteen 16-bit pixels.
+const TABLE_ROW: usize = BATCH * 2;
+
+/// The byte offset of each pixel index's row in the transposed table
+/// (`p * 32`, below 2^15): the AVX2 gather adds it to the table's address
+/// as it is, one instruction fewer per pixel than scaling the index.
+pub fn table_offsets(inputs: &[u16]) -> Vec<u16> {
+    inputs
+        .iter()
+        .map(|&p| ((p as usize & (TABLE - 1)) * TABLE_ROW) as u16)
+        .collect()
+}
+
 /// The sums of `images` (`n <= 16` images of 784 bytes) into `rows`
 /// (`n x H`, overwritten, as half-precision bit patterns: exact, since
 /// `k <= 8` keeps every sum below 2048) for the fly hash with `k` pixels per
-/// unit (`inputs`, unit-major); `transposed` is a reused buffer.
-pub fn sums(images: &[u8], inputs: &[u16], k: usize, rows: &mut [u16], transposed: &mut Vec<[u16; BATCH]>) {
-    sums_on(Path::Best, images, inputs, k, rows, transposed)
+/// unit (`inputs`, unit-major; `table` their [`table_offsets`]);
+/// `transposed` is a reused buffer.
+pub fn sums(
+    images: &[u8],
+    inputs: &[u16],
+    table: &[u16],
+    k: usize,
+    rows: &mut [u16],
+    transposed: &mut Vec<[u16; BATCH]>,
+) {
+    sums_on(Path::Best, images, inputs, table, k, rows, transposed)
 }
 
 /// [`sums`] on a chosen code path.
@@ -35,6 +56,7 @@ pub fn sums_on(
     path: Path,
     images: &[u8],
     inputs: &[u16],
+    table: &[u16],
     k: usize,
     rows: &mut [u16],
     transposed: &mut Vec<[u16; BATCH]>,
@@ -42,14 +64,14 @@ pub fn sums_on(
     let n = images.len() / PIXELS;
     let h = inputs.len() / k;
     assert!(
-        n <= BATCH && rows.len() == n * h && k * 255 < 2048,
+        n <= BATCH && rows.len() == n * h && k * 255 < 2048 && table.len() == inputs.len(),
         "sums must stay below 2048"
     );
     #[cfg(target_arch = "x86_64")]
     if path.avx2() {
         transpose(images, transposed);
         // SAFETY: AVX2 was detected; the shapes were checked above.
-        unsafe { avx2::sums(transposed, inputs, k, n, rows) };
+        unsafe { avx2::sums(transposed, table, k, n, rows) };
         return;
     }
     let _ = (path, transposed);
@@ -75,11 +97,11 @@ fn transpose(images: &[u8], transposed: &mut Vec<[u16; BATCH]>) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{BATCH, TABLE};
+    use super::{BATCH, TABLE, TABLE_ROW};
     use std::arch::x86_64::*;
 
     /// The gather for whole groups of eight units, then the remaining units
-    /// one by one.
+    /// one by one; `inputs` are the pixels' table offsets.
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -94,24 +116,28 @@ mod avx2 {
         }
     }
 
+    /// Byte offsets masked to whole rows inside the table, so any offset
+    /// reads inside it (valid ones are unchanged).
+    const MASK: usize = (TABLE * TABLE_ROW - 1) & !(TABLE_ROW - 1);
+
     /// The sixteen images' sum of unit `j` (`K` inputs).
     #[inline(always)]
-    unsafe fn unit<const K: usize>(x: *const [u16; BATCH], inputs: *const u16, j: usize) -> __m256i {
+    unsafe fn unit<const K: usize>(x: *const u8, inputs: *const u16, j: usize) -> __m256i {
         let idx = inputs.add(j * K);
-        let mut acc = _mm256_loadu_si256(x.add(*idx as usize & (TABLE - 1)) as *const __m256i);
+        let mut acc = _mm256_loadu_si256(x.add(*idx as usize & MASK) as *const __m256i);
         for i in 1..K {
-            let p = *idx.add(i) as usize & (TABLE - 1);
+            let p = *idx.add(i) as usize & MASK;
             acc = _mm256_add_epi16(acc, _mm256_loadu_si256(x.add(p) as *const __m256i));
         }
         acc
     }
 
     #[inline(always)]
-    unsafe fn unit_k(x: *const [u16; BATCH], inputs: *const u16, k: usize, j: usize) -> __m256i {
+    unsafe fn unit_k(x: *const u8, inputs: *const u16, k: usize, j: usize) -> __m256i {
         let idx = inputs.add(j * k);
         let mut acc = _mm256_setzero_si256();
         for i in 0..k {
-            let p = *idx.add(i) as usize & (TABLE - 1);
+            let p = *idx.add(i) as usize & MASK;
             acc = _mm256_add_epi16(acc, _mm256_loadu_si256(x.add(p) as *const __m256i));
         }
         acc
@@ -129,13 +155,13 @@ mod avx2 {
         h: usize,
         rows: &mut [u16],
     ) {
-        let (x, ins) = (transposed.as_ptr(), inputs.as_ptr());
+        let (x, ins) = (transposed.as_ptr() as *const u8, inputs.as_ptr());
         write_rows(n, h, rows, |j| unit::<K>(x, ins, j));
     }
 
     #[target_feature(enable = "avx2,f16c")]
     unsafe fn groups_k(transposed: &[[u16; BATCH]], inputs: &[u16], k: usize, n: usize, h: usize, rows: &mut [u16]) {
-        let (x, ins) = (transposed.as_ptr(), inputs.as_ptr());
+        let (x, ins) = (transposed.as_ptr() as *const u8, inputs.as_ptr());
         write_rows(n, h, rows, |j| unit_k(x, ins, k, j));
     }
 
@@ -151,14 +177,14 @@ mod avx2 {
         let first = if stream { (64 - misaligned) % 64 / 2 } else { h };
         let mut j = 0;
         while j + 8 <= first.min(h) {
-            store_group(std::array::from_fn(|u| unit(j + u)), j, n, h, rows);
+            store_group(eight(|u| unit(j + u)), j, n, h, rows);
             j += 8;
         }
         if stream {
             let mut tile = [[0u16; TILE]; BATCH];
             while j + TILE <= h {
                 for g in 0..TILE / 8 {
-                    let v = std::array::from_fn(|u| unit(j + 8 * g + u));
+                    let v = eight(|u| unit(j + 8 * g + u));
                     store_group(v, 8 * g, BATCH, TILE, tile.as_flattened_mut());
                 }
                 for (m, line) in tile.iter().enumerate() {
@@ -172,12 +198,19 @@ mod avx2 {
             _mm_sfence();
         }
         while j + 8 <= h {
-            store_group(std::array::from_fn(|u| unit(j + u)), j, n, h, rows);
+            store_group(eight(|u| unit(j + u)), j, n, h, rows);
             j += 8;
         }
         for j in j..h {
             store_one(unit(j), j, n, h, rows);
         }
+    }
+
+    /// `[f(0), ..., f(7)]`, written out: `std::array::from_fn` left the
+    /// calls out of line here (each vector returned through memory).
+    #[inline(always)]
+    unsafe fn eight(f: impl Fn(usize) -> __m256i) -> [__m256i; 8] {
+        [f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7)]
     }
 
     /// Sixteen integer sums (below 2048) as half-precision bit patterns, exactly.
@@ -193,8 +226,8 @@ mod avx2 {
     /// of 16-bit values in each 128-bit half (images 0-7 and 8-15).
     #[inline(always)]
     unsafe fn store_group(v: [__m256i; 8], j: usize, n: usize, h: usize, rows: &mut [u16]) {
-        let v = v.map(|v| to_half(v));
-        let t: [__m256i; 8] = std::array::from_fn(|i| {
+        let v = eight(|u| to_half(v[u]));
+        let t: [__m256i; 8] = eight(|i| {
             let (a, b) = (v[2 * (i % 4)], v[2 * (i % 4) + 1]);
             if i < 4 {
                 _mm256_unpacklo_epi16(a, b)
@@ -203,7 +236,7 @@ mod avx2 {
             }
         });
         // t[0..4]: images 0-3 of unit pairs (0,1), (2,3), (4,5), (6,7); t[4..8]: images 4-7.
-        let u: [__m256i; 8] = std::array::from_fn(|i| {
+        let u: [__m256i; 8] = eight(|i| {
             let base = 4 * (i / 4);
             let (a, b) = if i % 4 < 2 {
                 (t[base], t[base + 1])
@@ -279,9 +312,18 @@ mod tests {
             for offset in [0usize, 8, 16, 24] {
                 let mut buffer = vec![u16::MAX; n * h + 32];
                 let rows = &mut buffer[offset..offset + n * h];
-                sums(&images, &inputs, k, rows, &mut Vec::new());
+                let table = table_offsets(&inputs);
+                sums(&images, &inputs, &table, k, rows, &mut Vec::new());
                 let mut portable = vec![0u16; n * h];
-                sums_on(Path::Portable, &images, &inputs, k, &mut portable, &mut Vec::new());
+                sums_on(
+                    Path::Portable,
+                    &images,
+                    &inputs,
+                    &table,
+                    k,
+                    &mut portable,
+                    &mut Vec::new(),
+                );
                 assert_eq!(rows, &portable[..]);
                 for (i, image) in images.chunks_exact(PIXELS).enumerate() {
                     for j in 0..h {

@@ -263,8 +263,11 @@ unsafe fn backward_from<S: Source>(
     full
 }
 
-/// [`backward`] with the gate product, five classes at a time (10
-/// accumulators). Returns the units done.
+/// [`backward`] with the gate product, sample by sample: `e_b = W2ᵀ g_b`
+/// for a chunk of eight units (the chunk's ten weight vectors stay in
+/// registers while every sample passes), then `grad += r'_b e_b` and
+/// `gate += 1[r'_b > 0] e_b`: eleven multiply-adds per sample and chunk
+/// instead of ten plus twenty masked additions. Returns the units done.
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C; shapes as checked by the caller.
@@ -292,7 +295,6 @@ unsafe fn backward_gated_from<S: Source>(
     grad: &mut [f32],
     gate: &mut [f32],
 ) -> usize {
-    const HALF: usize = CLASSES / 2;
     let full = h / LANES * LANES;
     let (w, gp) = (decoder.chunks().as_ptr(), g.as_ptr() as *const f32);
     let zero = _mm256_setzero_ps();
@@ -300,36 +302,37 @@ unsafe fn backward_gated_from<S: Source>(
     let mut j = 0;
     while j < full {
         let wj = w.add(j / LANES * CHUNK_WEIGHTS);
-        for half in [0, HALF] {
-            let mut a = [zero; HALF];
-            let mut open = [zero; HALF];
-            for (s, row) in rows.iter().enumerate() {
-                if half == 0 && j % PREFETCH == 0 {
-                    row.prefetch(j + PREFETCH, PREFETCH);
-                }
-                let r = row.load(j);
-                // g where r' > 0, else +0: the portable `if r > 0 { g } else { 0 }`.
-                let mask = _mm256_cmp_ps::<_CMP_GT_OQ>(r, zero);
-                for k in 0..HALF {
-                    let gk = _mm256_loadu_ps(gp.add((s * CLASSES + half + k) * LANES));
-                    a[k] = _mm256_fmadd_ps(gk, r, a[k]);
-                    open[k] = _mm256_add_ps(open[k], _mm256_and_ps(mask, gk));
-                }
+        let wk: [__m256; CLASSES] = [
+            _mm256_load_ps(wj),
+            _mm256_load_ps(wj.add(LANES)),
+            _mm256_load_ps(wj.add(2 * LANES)),
+            _mm256_load_ps(wj.add(3 * LANES)),
+            _mm256_load_ps(wj.add(4 * LANES)),
+            _mm256_load_ps(wj.add(5 * LANES)),
+            _mm256_load_ps(wj.add(6 * LANES)),
+            _mm256_load_ps(wj.add(7 * LANES)),
+            _mm256_load_ps(wj.add(8 * LANES)),
+            _mm256_load_ps(wj.add(9 * LANES)),
+        ];
+        let prefetch = j % PREFETCH == 0;
+        let (mut t, mut u) = (zero, zero);
+        for (s, row) in rows.iter().enumerate() {
+            if prefetch {
+                row.prefetch(j + PREFETCH, PREFETCH);
             }
-            let (out, out_gate) = (grad.as_mut_ptr().add(j), gate.as_mut_ptr().add(j));
-            let (mut t, mut u) = if half == 0 {
-                (zero, zero)
-            } else {
-                (_mm256_loadu_ps(out), _mm256_loadu_ps(out_gate))
-            };
-            for k in 0..HALF {
-                let wk = _mm256_load_ps(wj.add((half + k) * LANES));
-                t = _mm256_fmadd_ps(wk, a[k], t);
-                u = _mm256_fmadd_ps(wk, open[k], u);
+            let gs = gp.add(s * CLASSES * LANES);
+            // e = Σ_k W2_kj g_bk, classes in order (the first a product).
+            let mut e = _mm256_mul_ps(wk[0], _mm256_loadu_ps(gs));
+            for (k, wk) in wk.iter().enumerate().skip(1) {
+                e = _mm256_fmadd_ps(*wk, _mm256_loadu_ps(gs.add(k * LANES)), e);
             }
-            _mm256_storeu_ps(out, t);
-            _mm256_storeu_ps(out_gate, u);
+            let r = row.load(j);
+            t = _mm256_fmadd_ps(r, e, t);
+            // e where r' > 0, else +0: the portable `if r > 0 { e } else { 0 }`.
+            u = _mm256_add_ps(u, _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(r, zero), e));
         }
+        _mm256_storeu_ps(grad.as_mut_ptr().add(j), t);
+        _mm256_storeu_ps(gate.as_mut_ptr().add(j), u);
         j += LANES;
     }
     full
