@@ -43,9 +43,6 @@ pub enum Encoder {
         offsets: Vec<u32>,
         /// Units, grouped by pixel.
         units: Vec<u32>,
-        /// `inputs` as byte offsets into the batched gather's table of
-        /// transposed pixels ([`gather::table_offsets`]).
-        table: Vec<u16>,
     },
     /// Dense Gaussian projection, `hidden x 784`, row-major.
     Dense {
@@ -85,7 +82,6 @@ impl Encoder {
             fill[p as usize] += 1;
         }
         Encoder::FlyHash {
-            table: gather::table_offsets(&inputs),
             inputs,
             k,
             offsets,
@@ -190,13 +186,7 @@ impl Encoder {
         out.hidden = h;
         out.shift.clear();
         match self {
-            Encoder::FlyHash {
-                inputs,
-                k,
-                offsets,
-                table,
-                ..
-            } if self.compact_sums() => {
+            Encoder::FlyHash { inputs, k, offsets, .. } if self.compact_sums() => {
                 out.compact = true;
                 out.values.clear();
                 fresh_len(&mut out.sums, n * h);
@@ -209,7 +199,7 @@ impl Encoder {
                     .zip(out.means.par_chunks_mut(gather::BATCH))
                     .zip(images.par_chunks(gather::BATCH * PIXELS))
                     .for_each_init(Vec::new, |transposed, ((rows, means), images)| {
-                        gather::sums(images, inputs, table, *k, rows, transposed);
+                        gather::sums(images, inputs, *k, rows, transposed);
                         for (mean, image) in means.iter_mut().zip(images.chunks_exact(PIXELS)) {
                             *mean = mean_of_sums(image, offsets, h);
                         }

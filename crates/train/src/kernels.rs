@@ -199,7 +199,7 @@ fn batch_grad_into(
 /// Units per block of the per-step element-wise passes, which run in
 /// parallel (a serial pass would leave the other cores idle).
 const UNIT_BLOCK: usize = 1024;
-const _: () = assert!(UNIT_BLOCK % LANES == 0);
+const _: () = assert!(UNIT_BLOCK.is_multiple_of(LANES));
 
 /// `out = (Σ_c part(spaces[c])) * scale`, the partial sums added in chunk
 /// order (then scaled): the same bits on any number of threads.

@@ -22,33 +22,12 @@ pub const BATCH: usize = 16;
 /// then needs no check of the encoder's indices; those past 784 read zeros).
 const TABLE: usize = 1024;
 
-/// Bytes per row of the transposed table: sixteen 16-bit pixels.
-const TABLE_ROW: usize = BATCH * 2;
-
-/// The byte offset of each pixel index's row in the transposed table
-/// (`p * 32`, below 2^15): the AVX2 gather adds it to the table's address
-/// as it is, one instruction fewer per pixel than scaling the index.
-pub fn table_offsets(inputs: &[u16]) -> Vec<u16> {
-    inputs
-        .iter()
-        .map(|&p| ((p as usize & (TABLE - 1)) * TABLE_ROW) as u16)
-        .collect()
-}
-
 /// The sums of `images` (`n <= 16` images of 784 bytes) into `rows`
 /// (`n x H`, overwritten, as half-precision bit patterns: exact, since
 /// `k <= 8` keeps every sum below 2048) for the fly hash with `k` pixels per
-/// unit (`inputs`, unit-major; `table` their [`table_offsets`]);
-/// `transposed` is a reused buffer.
-pub fn sums(
-    images: &[u8],
-    inputs: &[u16],
-    table: &[u16],
-    k: usize,
-    rows: &mut [u16],
-    transposed: &mut Vec<[u16; BATCH]>,
-) {
-    sums_on(Path::Best, images, inputs, table, k, rows, transposed)
+/// unit (`inputs`, unit-major); `transposed` is a reused buffer.
+pub fn sums(images: &[u8], inputs: &[u16], k: usize, rows: &mut [u16], transposed: &mut Vec<[u16; BATCH]>) {
+    sums_on(Path::Best, images, inputs, k, rows, transposed)
 }
 
 /// [`sums`] on a chosen code path.
@@ -56,7 +35,6 @@ pub fn sums_on(
     path: Path,
     images: &[u8],
     inputs: &[u16],
-    table: &[u16],
     k: usize,
     rows: &mut [u16],
     transposed: &mut Vec<[u16; BATCH]>,
@@ -64,14 +42,14 @@ pub fn sums_on(
     let n = images.len() / PIXELS;
     let h = inputs.len() / k;
     assert!(
-        n <= BATCH && rows.len() == n * h && k * 255 < 2048 && table.len() == inputs.len(),
+        n <= BATCH && rows.len() == n * h && k * 255 < 2048,
         "sums must stay below 2048"
     );
     #[cfg(target_arch = "x86_64")]
     if path.avx2() {
         transpose(images, transposed);
         // SAFETY: AVX2 was detected; the shapes were checked above.
-        unsafe { avx2::sums(transposed, table, k, n, rows) };
+        unsafe { avx2::sums(transposed, inputs, k, n, rows) };
         return;
     }
     let _ = (path, transposed);
@@ -97,11 +75,11 @@ fn transpose(images: &[u8], transposed: &mut Vec<[u16; BATCH]>) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{BATCH, TABLE, TABLE_ROW};
+    use super::{BATCH, TABLE};
     use std::arch::x86_64::*;
 
     /// The gather for whole groups of eight units, then the remaining units
-    /// one by one; `inputs` are the pixels' table offsets.
+    /// one by one.
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -116,28 +94,24 @@ mod avx2 {
         }
     }
 
-    /// Byte offsets masked to whole rows inside the table, so any offset
-    /// reads inside it (valid ones are unchanged).
-    const MASK: usize = (TABLE * TABLE_ROW - 1) & !(TABLE_ROW - 1);
-
     /// The sixteen images' sum of unit `j` (`K` inputs).
     #[inline(always)]
-    unsafe fn unit<const K: usize>(x: *const u8, inputs: *const u16, j: usize) -> __m256i {
+    unsafe fn unit<const K: usize>(x: *const [u16; BATCH], inputs: *const u16, j: usize) -> __m256i {
         let idx = inputs.add(j * K);
-        let mut acc = _mm256_loadu_si256(x.add(*idx as usize & MASK) as *const __m256i);
+        let mut acc = _mm256_loadu_si256(x.add(*idx as usize & (TABLE - 1)) as *const __m256i);
         for i in 1..K {
-            let p = *idx.add(i) as usize & MASK;
+            let p = *idx.add(i) as usize & (TABLE - 1);
             acc = _mm256_add_epi16(acc, _mm256_loadu_si256(x.add(p) as *const __m256i));
         }
         acc
     }
 
     #[inline(always)]
-    unsafe fn unit_k(x: *const u8, inputs: *const u16, k: usize, j: usize) -> __m256i {
+    unsafe fn unit_k(x: *const [u16; BATCH], inputs: *const u16, k: usize, j: usize) -> __m256i {
         let idx = inputs.add(j * k);
         let mut acc = _mm256_setzero_si256();
         for i in 0..k {
-            let p = *idx.add(i) as usize & MASK;
+            let p = *idx.add(i) as usize & (TABLE - 1);
             acc = _mm256_add_epi16(acc, _mm256_loadu_si256(x.add(p) as *const __m256i));
         }
         acc
@@ -155,13 +129,13 @@ mod avx2 {
         h: usize,
         rows: &mut [u16],
     ) {
-        let (x, ins) = (transposed.as_ptr() as *const u8, inputs.as_ptr());
+        let (x, ins) = (transposed.as_ptr(), inputs.as_ptr());
         write_rows(n, h, rows, |j| unit::<K>(x, ins, j));
     }
 
     #[target_feature(enable = "avx2,f16c")]
     unsafe fn groups_k(transposed: &[[u16; BATCH]], inputs: &[u16], k: usize, n: usize, h: usize, rows: &mut [u16]) {
-        let (x, ins) = (transposed.as_ptr() as *const u8, inputs.as_ptr());
+        let (x, ins) = (transposed.as_ptr(), inputs.as_ptr());
         write_rows(n, h, rows, |j| unit_k(x, ins, k, j));
     }
 
@@ -312,18 +286,9 @@ mod tests {
             for offset in [0usize, 8, 16, 24] {
                 let mut buffer = vec![u16::MAX; n * h + 32];
                 let rows = &mut buffer[offset..offset + n * h];
-                let table = table_offsets(&inputs);
-                sums(&images, &inputs, &table, k, rows, &mut Vec::new());
+                sums(&images, &inputs, k, rows, &mut Vec::new());
                 let mut portable = vec![0u16; n * h];
-                sums_on(
-                    Path::Portable,
-                    &images,
-                    &inputs,
-                    &table,
-                    k,
-                    &mut portable,
-                    &mut Vec::new(),
-                );
+                sums_on(Path::Portable, &images, &inputs, k, &mut portable, &mut Vec::new());
                 assert_eq!(rows, &portable[..]);
                 for (i, image) in images.chunks_exact(PIXELS).enumerate() {
                     for j in 0..h {

@@ -384,8 +384,8 @@ pub fn backward_on(
                 for (gs, &i) in g.iter().zip(samples) {
                     // e = (W2ᵀ g_b)_j, classes in order (the first a product).
                     let mut e = decoder.weight(0, j) * gs[0];
-                    for k in 1..CLASSES {
-                        e = decoder.weight(k, j).mul_add(gs[k], e);
+                    for (k, &gk) in gs.iter().enumerate().skip(1) {
+                        e = decoder.weight(k, j).mul_add(gk, e);
                     }
                     let r = rows.value(i, j);
                     t = r.mul_add(e, t);
