@@ -20,8 +20,12 @@
 //! `b`'s logits, `Σ_b r'_bj (W2ᵀ g_b)_j = Σ_k W2_kj A_kj` where
 //! `A_kj = Σ_b g_bk r'_bj`: ten multiply-adds per unit and sample, as in the
 //! forward pass, and the contraction with `W2` once per call instead of
-//! once per sample. The gate product of input conditioning,
-//! `Σ_b 1[r'_bj > 0] (W2ᵀ g_b)_j`, is formed the same way.
+//! once per sample. With the gate product of input conditioning,
+//! `Σ_b 1[r'_bj > 0] (W2ᵀ g_b)_j`, both sums run sample by sample instead:
+//! `e_b = W2ᵀ g_b` for a chunk of units (its weights held in registers),
+//! then `Σ_b r'_bj e_bj` and `Σ_b 1[r'_bj > 0] e_bj`, eleven multiply-adds
+//! per unit and sample (the gradient then differs from the ungated one in
+//! its last bits).
 //!
 //! **Determinism.** Every multiply-add is fused, and every sum runs in an
 //! order fixed by this code, not by the CPU or the tiling: the AVX2 + FMA
