@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use tgsh_common::CLASSES;
 pub use tgsh_model::forward::{accuracy, dot, Encoded};
 use tgsh_model::forward::{scaled_context_into, softmax_ce};
-use tgsh_model::kernel::{self, AlignedVec};
+use tgsh_model::kernel::{self, AlignedVec, CHUNK_WEIGHTS, LANES};
 pub use tgsh_model::{Decoder, TaskParams};
 
 /// Samples per chunk of a minibatch (the unit of parallel work).
@@ -199,6 +199,7 @@ fn batch_grad_into(
 /// Units per block of the per-step element-wise passes, which run in
 /// parallel (a serial pass would leave the other cores idle).
 const UNIT_BLOCK: usize = 1024;
+const _: () = assert!(UNIT_BLOCK.is_multiple_of(LANES));
 
 /// `out = (Σ_c part(spaces[c])) * scale`, the partial sums added in chunk
 /// order (then scaled): the same bits on any number of threads.
@@ -219,6 +220,20 @@ fn reduce_chunks(spaces: &[Workspace], part: fn(&Workspace) -> &[f32], scale: Op
             }
         }
     });
+}
+
+/// [`reduce_chunks`] on the calling thread: the same additions in the same order.
+fn reduce_chunks_here(spaces: &[Workspace], scale: f32, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend_from_slice(&spaces[0].grad);
+    for w in &spaces[1..] {
+        for (a, &x) in out.iter_mut().zip(&w.grad) {
+            *a += x;
+        }
+    }
+    for a in out.iter_mut() {
+        *a *= scale;
+    }
 }
 
 /// Reused buffers for [`context_gradient`].
@@ -435,28 +450,33 @@ pub fn train_task_until(
     let n = train.labels.len();
     let h = params.modulation.len();
     let mut order: Vec<usize> = (0..n).collect();
-    let mut spaces = Vec::new();
+    let mut spaces: Vec<Workspace> = Vec::new();
     let (mut v_m, mut v_s) = (vec![0f32; h], [0f32]);
-    let (mut context, mut modulated, mut grad_c, mut grad_m) =
-        (vec![0f32; h], Default::default(), Vec::new(), vec![0f32; h]);
+    let (mut grad_c, mut grad_m) = (vec![0f32; h], vec![0f32; h]);
+    // The scaled context and the modulated decoder of the next step,
+    // formed in the same parallel pass as the parameter update.
+    let rows_scale = train.rows.scale();
+    let context: Vec<f32> = params.modulation.iter().map(|&m| m * params.strength).collect();
+    let mut cs = AlignedVec::default();
+    scaled_context_into(&context, rows_scale, &mut cs);
+    let mut mt = Decoder::default();
+    decoder.modulated_into(&cs, &mut mt);
     for epoch in 1..=hyper.epochs {
         order.shuffle(rng);
         let (mut loss_sum, mut correct, mut steps) = (0.0f64, 0usize, 0usize);
         for (step, batch) in order.chunks(hyper.batch_size).enumerate() {
-            for (c, &m) in context.iter_mut().zip(&params.modulation) {
-                *c = m * params.strength;
-            }
-            batch_grad_into(
-                train,
-                batch,
-                &context,
-                decoder,
-                &mut spaces,
-                &mut modulated,
-                &mut grad_c,
-                None,
-            );
             let chunks = batch.len().div_ceil(CHUNK);
+            while spaces.len() < chunks {
+                spaces.push(Workspace::default());
+            }
+            let scale = 1.0 / batch.len() as f32;
+            spaces[..chunks]
+                .par_iter_mut()
+                .zip(batch.par_chunks(CHUNK))
+                .for_each(|(w, samples)| chunk_step(train, samples, &mt, decoder, scale, false, w));
+            // Added in chunk order, on this thread: a parallel pass would
+            // cost more to start than the additions.
+            reduce_chunks_here(&spaces[..chunks], rows_scale, &mut grad_c);
             let batch_loss: f64 = spaces[..chunks].iter().map(|w| w.loss).sum();
             correct += spaces[..chunks].iter().map(|w| w.correct).sum::<usize>();
             let mean = (batch_loss / batch.len() as f64) as f32;
@@ -471,20 +491,33 @@ pub fn train_task_until(
             steps += 1;
             let grad_s = dot(&params.modulation, &grad_c);
             let strength = params.strength;
-            // dL/dm = s dL/dc, then RMSprop on m, block by block in parallel.
+            rmsprop(std::slice::from_mut(&mut params.strength), &[grad_s], &mut v_s, hyper);
+            let next = params.strength;
+            // dL/dm = s dL/dc, then RMSprop on m, then the next step's
+            // context c = m s, scaled, and its modulated decoder: block by
+            // block in parallel (the same bits as one pass after another).
+            let mut blocks: Vec<&mut [f32]> = mt.chunks_mut().chunks_mut(UNIT_BLOCK / LANES * CHUNK_WEIGHTS).collect();
+            blocks.resize_with(h.div_ceil(UNIT_BLOCK), Default::default);
             params
                 .modulation
                 .par_chunks_mut(UNIT_BLOCK)
                 .zip(v_m.par_chunks_mut(UNIT_BLOCK))
                 .zip(grad_c.par_chunks(UNIT_BLOCK))
                 .zip(grad_m.par_chunks_mut(UNIT_BLOCK))
-                .for_each(|(((m, v), gc), gm)| {
+                .zip(cs.par_chunks_mut(UNIT_BLOCK))
+                .zip(blocks.par_iter_mut())
+                .enumerate()
+                .for_each(|(b, (((((m, v), gc), gm), cs), dst))| {
                     for (gm, &gc) in gm.iter_mut().zip(gc) {
                         *gm = gc * strength;
                     }
                     rmsprop(m, gm, v, hyper);
+                    for (cs, &m) in cs.iter_mut().zip(m.iter()) {
+                        *cs = (m * next) * rows_scale;
+                    }
+                    decoder.modulate_chunks(b * UNIT_BLOCK / LANES, cs, dst);
                 });
-            rmsprop(std::slice::from_mut(&mut params.strength), &[grad_s], &mut v_s, hyper);
+            decoder.modulate_tail(&cs, &mut mt);
         }
         let stats = EpochStats {
             loss: loss_sum / steps.max(1) as f64,

@@ -408,35 +408,52 @@ fn train_on_cpu(
 ) -> Result<Vec<Vec<MetricRow>>, TrainError> {
     let mut rows: Vec<Vec<MetricRow>> = vec![Vec::new(); models.len()];
     let mut scratch = Scratch::default();
-    for task in 0..task_count {
-        let data = read_task_data(artifacts, task)?;
+    std::thread::scope(|scope| {
+        // The next task's images are read (one core, mostly decompression)
+        // while this task trains, instead of both cores waiting for it.
+        let (send, receive) = std::sync::mpsc::sync_channel(0);
+        scope.spawn(move || {
+            for task in 0..task_count {
+                if send.send(read_task_data(artifacts, task)).is_err() {
+                    break; // training stopped
+                }
+            }
+        });
+        train_tasks_on_cpu(receive, models, &mut rows, &mut scratch, hyper, tick)
+    })?;
+    Ok(rows)
+}
+
+/// [`train_on_cpu`]'s loop over the tasks as they are read.
+fn train_tasks_on_cpu(
+    tasks: std::sync::mpsc::Receiver<Result<TaskData, TrainError>>,
+    models: &mut [Model],
+    rows: &mut [Vec<MetricRow>],
+    scratch: &mut Scratch,
+    hyper: &Hyper,
+    tick: &dyn Fn(),
+) -> Result<(), TrainError> {
+    for (task, data) in tasks.into_iter().enumerate() {
+        let data = data?;
         for (model, rows) in models.iter_mut().zip(rows.iter_mut()) {
             let seed = model.seed;
             let mut epoch_start = std::time::Instant::now();
-            let (before, after) = train_one_task(
-                model,
-                task,
-                &data,
-                hyper,
-                &Backend::Cpu,
-                &mut scratch,
-                |epoch, stats| {
-                    rows.push(MetricRow {
-                        seed,
-                        task,
-                        epoch,
-                        stats,
-                        seconds: epoch_start.elapsed().as_secs_f64(),
-                    });
-                    epoch_start = std::time::Instant::now();
-                    tick();
-                },
-            )?;
+            let (before, after) = train_one_task(model, task, &data, hyper, &Backend::Cpu, scratch, |epoch, stats| {
+                rows.push(MetricRow {
+                    seed,
+                    task,
+                    epoch,
+                    stats,
+                    seconds: epoch_start.elapsed().as_secs_f64(),
+                });
+                epoch_start = std::time::Instant::now();
+                tick();
+            })?;
             model.before.push(before);
             model.after.push(after);
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// The batched trainer over every (seed, task) pair at once

@@ -151,14 +151,14 @@ mod avx2 {
         let first = if stream { (64 - misaligned) % 64 / 2 } else { h };
         let mut j = 0;
         while j + 8 <= first.min(h) {
-            store_group(std::array::from_fn(|u| unit(j + u)), j, n, h, rows);
+            store_group(eight(|u| unit(j + u)), j, n, h, rows);
             j += 8;
         }
         if stream {
             let mut tile = [[0u16; TILE]; BATCH];
             while j + TILE <= h {
                 for g in 0..TILE / 8 {
-                    let v = std::array::from_fn(|u| unit(j + 8 * g + u));
+                    let v = eight(|u| unit(j + 8 * g + u));
                     store_group(v, 8 * g, BATCH, TILE, tile.as_flattened_mut());
                 }
                 for (m, line) in tile.iter().enumerate() {
@@ -172,12 +172,19 @@ mod avx2 {
             _mm_sfence();
         }
         while j + 8 <= h {
-            store_group(std::array::from_fn(|u| unit(j + u)), j, n, h, rows);
+            store_group(eight(|u| unit(j + u)), j, n, h, rows);
             j += 8;
         }
         for j in j..h {
             store_one(unit(j), j, n, h, rows);
         }
+    }
+
+    /// `[f(0), ..., f(7)]`, written out: `std::array::from_fn` left the
+    /// calls out of line here (each vector returned through memory).
+    #[inline(always)]
+    unsafe fn eight(f: impl Fn(usize) -> __m256i) -> [__m256i; 8] {
+        [f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7)]
     }
 
     /// Sixteen integer sums (below 2048) as half-precision bit patterns, exactly.
@@ -193,8 +200,8 @@ mod avx2 {
     /// of 16-bit values in each 128-bit half (images 0-7 and 8-15).
     #[inline(always)]
     unsafe fn store_group(v: [__m256i; 8], j: usize, n: usize, h: usize, rows: &mut [u16]) {
-        let v = v.map(|v| to_half(v));
-        let t: [__m256i; 8] = std::array::from_fn(|i| {
+        let v = eight(|u| to_half(v[u]));
+        let t: [__m256i; 8] = eight(|i| {
             let (a, b) = (v[2 * (i % 4)], v[2 * (i % 4) + 1]);
             if i < 4 {
                 _mm256_unpacklo_epi16(a, b)
@@ -203,7 +210,7 @@ mod avx2 {
             }
         });
         // t[0..4]: images 0-3 of unit pairs (0,1), (2,3), (4,5), (6,7); t[4..8]: images 4-7.
-        let u: [__m256i; 8] = std::array::from_fn(|i| {
+        let u: [__m256i; 8] = eight(|i| {
             let base = 4 * (i / 4);
             let (a, b) = if i % 4 < 2 {
                 (t[base], t[base + 1])

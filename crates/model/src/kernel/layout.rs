@@ -114,30 +114,55 @@ impl Decoder {
     /// scaled context `cs`, so it multiplies nothing per sample.
     pub fn modulated_into(&self, cs: &[f32], out: &mut Decoder) {
         assert_eq!(cs.len(), self.hidden, "one context value per unit");
-        let full = self.hidden / LANES * LANES;
-        out.hidden = self.hidden;
-        if out.chunks.len() != self.chunks.len() {
-            out.chunks = AlignedVec::zeros(self.chunks.len());
-        }
+        self.shape(out);
         // In parallel: the trainer forms it every step.
         const CHUNKS: usize = 64;
         out.chunks
             .par_chunks_mut(CHUNKS * CHUNK_WEIGHTS)
-            .zip(self.chunks.par_chunks(CHUNKS * CHUNK_WEIGHTS))
-            .zip(cs.par_chunks(CHUNKS * LANES))
-            .for_each(|((dst, src), cs)| {
-                for ((dst, src), c) in dst
-                    .chunks_exact_mut(CHUNK_WEIGHTS)
-                    .zip(src.chunks_exact(CHUNK_WEIGHTS))
-                    .zip(cs.chunks_exact(LANES))
-                {
-                    for (dst, src) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)) {
-                        for l in 0..LANES {
-                            dst[l] = c[l] * src[l];
-                        }
-                    }
+            .enumerate()
+            .for_each(|(b, dst)| self.modulate_chunks(b * CHUNKS, &cs[b * CHUNKS * LANES..], dst));
+        self.modulate_tail(cs, out);
+    }
+
+    /// Gives `out` this decoder's shape (its values are then overwritten
+    /// by [`Decoder::modulate_chunks`] and [`Decoder::modulate_tail`]).
+    pub fn shape(&self, out: &mut Decoder) {
+        out.hidden = self.hidden;
+        if out.chunks.len() != self.chunks.len() {
+            out.chunks = AlignedVec::zeros(self.chunks.len());
+        }
+    }
+
+    /// The whole chunks, to be overwritten block by block by
+    /// [`Decoder::modulate_chunks`] (a trainer that forms the modulated
+    /// decoder in the same parallel pass as its parameter update).
+    pub fn chunks_mut(&mut self) -> &mut [f32] {
+        &mut self.chunks
+    }
+
+    /// One block of [`Decoder::modulated_into`]: the whole chunks from
+    /// chunk `first` on, as many as `dst` holds (`dst.len() /
+    /// CHUNK_WEIGHTS`), with `cs` the scaled context from unit `8 first`
+    /// on. The same bits as the whole.
+    pub fn modulate_chunks(&self, first: usize, cs: &[f32], dst: &mut [f32]) {
+        let src = &self.chunks[first * CHUNK_WEIGHTS..][..dst.len()];
+        for ((dst, src), c) in dst
+            .chunks_exact_mut(CHUNK_WEIGHTS)
+            .zip(src.chunks_exact(CHUNK_WEIGHTS))
+            .zip(cs.chunks_exact(LANES))
+        {
+            for (dst, src) in dst.chunks_exact_mut(LANES).zip(src.chunks_exact(LANES)) {
+                for l in 0..LANES {
+                    dst[l] = c[l] * src[l];
                 }
-            });
+            }
+        }
+    }
+
+    /// The units past the last whole chunk of [`Decoder::modulated_into`]
+    /// (`cs` the whole scaled context; `out` shaped by [`Decoder::shape`]).
+    pub fn modulate_tail(&self, cs: &[f32], out: &mut Decoder) {
+        let full = self.hidden / LANES * LANES;
         let tail = self.hidden - full;
         out.tail.clear();
         out.tail.extend(

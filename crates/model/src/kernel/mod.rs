@@ -20,8 +20,12 @@
 //! `b`'s logits, `Σ_b r'_bj (W2ᵀ g_b)_j = Σ_k W2_kj A_kj` where
 //! `A_kj = Σ_b g_bk r'_bj`: ten multiply-adds per unit and sample, as in the
 //! forward pass, and the contraction with `W2` once per call instead of
-//! once per sample. The gate product of input conditioning,
-//! `Σ_b 1[r'_bj > 0] (W2ᵀ g_b)_j`, is formed the same way.
+//! once per sample. With the gate product of input conditioning,
+//! `Σ_b 1[r'_bj > 0] (W2ᵀ g_b)_j`, both sums run sample by sample instead:
+//! `e_b = W2ᵀ g_b` for a chunk of units (its weights held in registers),
+//! then `Σ_b r'_bj e_bj` and `Σ_b 1[r'_bj > 0] e_bj`, eleven multiply-adds
+//! per unit and sample (the gradient then differs from the ungated one in
+//! its last bits).
 //!
 //! **Determinism.** Every multiply-add is fused, and every sum runs in an
 //! order fixed by this code, not by the CPU or the tiling: the AVX2 + FMA
@@ -306,11 +310,13 @@ fn forward_portable(rows: Rows<'_>, samples: &[usize], mt: &Decoder, acc: &mut [
 }
 
 /// `grad_j = Σ_k W2_kj Σ_b g_bk r'_bj` over rows `samples` (in order) into
-/// `grad` (overwritten); with `gate`, also `gate_j = Σ_k W2_kj Σ_b g_bk
-/// 1[r'_bj > 0]`. Times `scale`, `grad` is the gradient with respect to
-/// the context of a loss whose gradient with respect to the logits of
-/// sample `b` is `g_b`; `gate` times `c` is the gradient with respect to a
-/// bias added before the ReLU.
+/// `grad` (overwritten). With `gate`, instead `e_bj = (W2ᵀ g_b)_j` per
+/// sample, `grad_j = Σ_b r'_bj e_bj` and `gate_j = Σ_b 1[r'_bj > 0] e_bj`
+/// (the same values, summed in another order: the gradient's last bits
+/// may differ from the call without the gate). Times `scale`, `grad` is
+/// the gradient with respect to the context of a loss whose gradient with
+/// respect to the logits of sample `b` is `g_b`; `gate` times `c` is the
+/// gradient with respect to a bias added before the ReLU.
 pub fn backward(
     rows: Rows<'_>,
     samples: &[usize],
@@ -362,28 +368,36 @@ pub fn backward_on(
     }
     let _ = (&path, &scratch);
     for j in done..h {
-        let mut a = [0f32; CLASSES];
-        let mut open = [0f32; CLASSES];
-        for (gs, &i) in g.iter().zip(samples) {
-            let r = rows.value(i, j);
-            for k in 0..CLASSES {
-                a[k] = gs[k].mul_add(r, a[k]);
-            }
-            if gate.is_some() {
-                for k in 0..CLASSES {
-                    open[k] += if r > 0.0 { gs[k] } else { 0.0 };
+        match gate.as_deref_mut() {
+            None => {
+                let mut a = [0f32; CLASSES];
+                for (gs, &i) in g.iter().zip(samples) {
+                    let r = rows.value(i, j);
+                    for k in 0..CLASSES {
+                        a[k] = gs[k].mul_add(r, a[k]);
+                    }
                 }
+                // Σ_k W2_kj a_k, classes in order.
+                grad[j] = a
+                    .iter()
+                    .enumerate()
+                    .fold(0f32, |t, (k, &a)| decoder.weight(k, j).mul_add(a, t));
             }
-        }
-        // Σ_k W2_kj a_k, classes in order.
-        let contract = |a: &[f32; CLASSES]| {
-            a.iter()
-                .enumerate()
-                .fold(0f32, |t, (k, &a)| decoder.weight(k, j).mul_add(a, t))
-        };
-        grad[j] = contract(&a);
-        if let Some(gate) = gate.as_deref_mut() {
-            gate[j] = contract(&open);
+            Some(gate) => {
+                let (mut t, mut u) = (0f32, 0f32);
+                for (gs, &i) in g.iter().zip(samples) {
+                    // e = (W2ᵀ g_b)_j, classes in order (the first a product).
+                    let mut e = decoder.weight(0, j) * gs[0];
+                    for (k, &gk) in gs.iter().enumerate().skip(1) {
+                        e = decoder.weight(k, j).mul_add(gk, e);
+                    }
+                    let r = rows.value(i, j);
+                    t = r.mul_add(e, t);
+                    u += if r > 0.0 { e } else { 0.0 };
+                }
+                grad[j] = t;
+                gate[j] = u;
+            }
         }
     }
 }

@@ -118,7 +118,7 @@ fn the_backward_is_the_plain_sum_over_samples() {
                 "unit {j}"
             );
         }
-        // Without the gate, the same gradient bits.
+        // Without the gate, the same gradient (summed in another order).
         let mut alone = vec![f32::NAN; h];
         backward(
             rows,
@@ -129,7 +129,9 @@ fn the_backward_is_the_plain_sum_over_samples() {
             &mut alone,
             None,
         );
-        assert_eq!(alone, grad);
+        for (a, b) in alone.iter().zip(&grad) {
+            assert!((a - b).abs() <= 1e-3 * (1.0 + a.abs()), "{a} vs {b}");
+        }
     }
 }
 
