@@ -269,7 +269,7 @@ pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> 
                 ("quadratic", "circle"),
                 ("line", "points-interp"),
             ]
-                .map(|(a, b)| (a.to_string(), b.to_string())),
+            .map(|(a, b)| (a.to_string(), b.to_string())),
         );
     }
     if let Some(largest) = largest_fourier(names) {

@@ -59,11 +59,20 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split], to
     let line = topology == Topology::Line;
     // The manifold of input conditioning's size, and (fitting, unfitting)
     // of the topology claim.
-    let (own, own_size, input_size) = if line { ("line", "2H", "2H") } else { ("circle", "3H", "3H") };
-    let (fits, misfits, family) = if line {
-        ("quadratic", "circle", "a line family (its ends are different tasks)")
+    let (own, own_size, input_size) = if line {
+        ("line", "2H", "2H")
     } else {
-        ("circle", "quadratic", "a circular family")
+        ("circle", "3H", "3H")
+    };
+    let (fits, misfits, misfit_words, family) = if line {
+        (
+            "quadratic",
+            "circle",
+            "circle",
+            "a line family (its ends are different tasks)",
+        )
+    } else {
+        ("circle", "quadratic", "non-periodic quadratic", "a circular family")
     };
     let paper = "Walking the Weight Manifold (abstract and findings)";
     let beyond = "beyond the paper: this project's question";
@@ -128,7 +137,7 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split], to
         );
         push(
             format!("topology-inductive-bias-{split}"),
-            format!("Topology is an inductive bias: on {family} the {fits} beats the {misfits} of the same size (3H) on {split} tasks"),
+            format!("Topology is an inductive bias: on {family} the {fits} beats the {misfit_words} of the same size (3H) on {split} tasks"),
             paper,
             format!("heldout.difference[{fits} - {misfits}].{split}"),
             0.0,
@@ -177,7 +186,11 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split], to
     }
     push(
         "manifold-beats-input-seen".into(),
-        format!("Manifolds outperform input conditioning on the tasks trained ({own} against input conditioning, {own_size} each)"),
+        if line {
+            format!("Manifolds outperform input conditioning on the tasks trained (the {own} against input conditioning, {own_size} each)")
+        } else {
+            "Manifolds outperform input conditioning on the tasks trained".into()
+        },
         paper,
         format!("heldout.difference[{own} - input].seen"),
         0.0,
@@ -403,7 +416,10 @@ mod tests {
             ),
         ]);
         let splits = [Split::Seen, Split::Interpolated];
-        let ids: Vec<String> = heldout_claims(&stats, &splits, Topology::Circle).into_iter().map(|c| c.id).collect();
+        let ids: Vec<String> = heldout_claims(&stats, &splits, Topology::Circle)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(ids, ["manifold-beats-input-interpolated", "manifold-beats-input-seen"]);
     }
 

@@ -450,63 +450,60 @@ fn validate_torus(torus: &[Sweep]) -> std::result::Result<(), String> {
 /// Checks one sweep; `key` names it in errors (`data.family.sweep`).
 fn validate_sweep(sweep: &Sweep, key: &str) -> std::result::Result<(), String> {
     {
-            if sweep.count == 0 || sweep.count > u16::MAX as usize {
-                return Err(format!(
-                    "{key}.count = {} is invalid: need 1 to {}",
-                    sweep.count,
-                    u16::MAX
-                ));
-            }
-            if !(sweep.step.is_finite() && sweep.step > 0.0) {
-                return Err(format!(
-                    "{key}.step = {} is invalid: need a positive step",
-                    sweep.step
-                ));
-            }
-            if !sweep.start.is_finite() {
-                return Err(format!("{key}.start = {} is invalid", sweep.start));
-            }
-            if sweep.transform == SweepTransform::Shift && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0) {
-                return Err(format!(
-                    "{key}: a shift needs whole pixels, got start = {}, step = {}",
-                    sweep.start, sweep.step
-                ));
-            }
-            match (sweep.transform, sweep.kernel) {
-                (SweepTransform::Blur, None) => {
-                    return Err(
-                        format!("{key}: a blur sweep needs `kernel`, the odd kernel size (1 to 27), e.g. kernel = 17"),
-                    );
-                }
-                (SweepTransform::Blur, Some(kernel)) => {
-                    let sigma = sweep.start;
-                    Transform::GaussianBlur { kernel, sigma }
-                        .validate()
-                        .map_err(|e| format!("{key} (blur, σ of task 0 = start): {e}"))?;
-                }
-                (_, Some(_)) => {
-                    return Err(format!("{key}.kernel is for a blur sweep only: remove it"));
-                }
-                (_, None) => {}
-            }
-            let period = sweep.transform.period().unwrap_or(f64::INFINITY);
-            if sweep.count as f64 * sweep.step > period + 1e-9 {
-                // The first task that goes around again, and the one it repeats.
-                let first = (period / sweep.step).ceil() as usize;
-                let wrapped = (first as f64 * sweep.step).rem_euclid(period);
-                let repeats = (0..first)
-                    .find(|&j| ((j as f64 * sweep.step) - wrapped).abs() < 1e-9)
-                    .map_or(String::new(), |j| format!(", which is task {j} again"));
-                return Err(format!(
-                    "{key}: {} tasks of step {} run past one period ({period}): task {first} is at {} \
-                     ({wrapped} modulo {period}{repeats}); use count <= {}",
-                    sweep.count,
-                    sweep.step,
-                    sweep.start + first as f64 * sweep.step,
-                    (period / sweep.step + 1e-9).floor()
-                ));
-            }
+        if sweep.count == 0 || sweep.count > u16::MAX as usize {
+            return Err(format!(
+                "{key}.count = {} is invalid: need 1 to {}",
+                sweep.count,
+                u16::MAX
+            ));
         }
+        if !(sweep.step.is_finite() && sweep.step > 0.0) {
+            return Err(format!("{key}.step = {} is invalid: need a positive step", sweep.step));
+        }
+        if !sweep.start.is_finite() {
+            return Err(format!("{key}.start = {} is invalid", sweep.start));
+        }
+        if sweep.transform == SweepTransform::Shift && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0) {
+            return Err(format!(
+                "{key}: a shift needs whole pixels, got start = {}, step = {}",
+                sweep.start, sweep.step
+            ));
+        }
+        match (sweep.transform, sweep.kernel) {
+            (SweepTransform::Blur, None) => {
+                return Err(format!(
+                    "{key}: a blur sweep needs `kernel`, the odd kernel size (1 to 27), e.g. kernel = 17"
+                ));
+            }
+            (SweepTransform::Blur, Some(kernel)) => {
+                let sigma = sweep.start;
+                Transform::GaussianBlur { kernel, sigma }
+                    .validate()
+                    .map_err(|e| format!("{key} (blur, σ of task 0 = start): {e}"))?;
+            }
+            (_, Some(_)) => {
+                return Err(format!("{key}.kernel is for a blur sweep only: remove it"));
+            }
+            (_, None) => {}
+        }
+        let period = sweep.transform.period().unwrap_or(f64::INFINITY);
+        if sweep.count as f64 * sweep.step > period + 1e-9 {
+            // The first task that goes around again, and the one it repeats.
+            let first = (period / sweep.step).ceil() as usize;
+            let wrapped = (first as f64 * sweep.step).rem_euclid(period);
+            let repeats = (0..first)
+                .find(|&j| ((j as f64 * sweep.step) - wrapped).abs() < 1e-9)
+                .map_or(String::new(), |j| format!(", which is task {j} again"));
+            return Err(format!(
+                "{key}: {} tasks of step {} run past one period ({period}): task {first} is at {} \
+                     ({wrapped} modulo {period}{repeats}); use count <= {}",
+                sweep.count,
+                sweep.step,
+                sweep.start + first as f64 * sweep.step,
+                (period / sweep.step + 1e-9).floor()
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -834,9 +831,10 @@ impl AnalyzeConfig {
             TopologyChoice::Auto => match &family.sweep {
                 None => Topology::None,
                 Some(sweep) => {
-                    let full_turn = sweep.transform.period().is_some_and(|period| {
-                        (sweep.count as f64 * sweep.step - period).abs() < 1e-9
-                    });
+                    let full_turn = sweep
+                        .transform
+                        .period()
+                        .is_some_and(|period| (sweep.count as f64 * sweep.step - period).abs() < 1e-9);
                     if full_turn {
                         Topology::Circle
                     } else {
@@ -1246,6 +1244,11 @@ mod tests {
         let e = error_of(
             "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = 1.0 }\ntasks = [{ transform = \"hflip\" }]\n",
         );
-        assert!(e.contains("not both"), "{e}");
+        assert!(e.contains("not several") && e.contains("`sweep`"), "{e}");
+        let e = error_of(
+            "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = 1.0 }\n\
+             torus = [{ transform = \"rotate\", count = 12, step = 30.0 }, { transform = \"shift\", count = 7, step = 4 }]\n",
+        );
+        assert!(e.contains("not several") && e.contains("`torus`"), "{e}");
     }
 }

@@ -54,7 +54,9 @@ pub fn apply(transform: &Transform, image: &Image, rng: &mut ChaCha8Rng) -> Imag
         Transform::Identity => *image,
         Transform::Rotate { degrees } => transforms::rotate(image, degrees),
         Transform::Shift { pixels } => transforms::shift_right(image, pixels),
-        Transform::RotateShift { degrees, pixels } => transforms::shift_right(&transforms::rotate(image, degrees), pixels),
+        Transform::RotateShift { degrees, pixels } => {
+            transforms::shift_right(&transforms::rotate(image, degrees), pixels)
+        }
         Transform::Hflip => transforms::hflip(image),
         Transform::Vflip => transforms::vflip(image),
         Transform::Invert => transforms::invert(image),
@@ -303,10 +305,23 @@ mod tests {
             let out = apply(&task.transform, &dot, &mut rng);
             let at = |r: usize, c: usize| out[r * 28 + c];
             assert_eq!(at(14, 14), centre, "{}", task.name);
-            assert_eq!([at(13, 14), at(15, 14), at(14, 13), at(14, 15)], [edge; 4], "{}", task.name);
-            assert_eq!([at(13, 13), at(13, 15), at(15, 13), at(15, 15)], [corner; 4], "{}", task.name);
+            assert_eq!(
+                [at(13, 14), at(15, 14), at(14, 13), at(14, 15)],
+                [edge; 4],
+                "{}",
+                task.name
+            );
+            assert_eq!(
+                [at(13, 13), at(13, 15), at(15, 13), at(15, 15)],
+                [corner; 4],
+                "{}",
+                task.name
+            );
             // Nothing beyond the kernel's reach.
-            assert_eq!(out.iter().map(|&v| v as u32).sum::<u32>(), centre as u32 + 4 * (edge + corner) as u32);
+            assert_eq!(
+                out.iter().map(|&v| v as u32).sum::<u32>(),
+                centre as u32 + 4 * (edge + corner) as u32
+            );
         }
     }
 

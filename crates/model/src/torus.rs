@@ -174,7 +174,10 @@ mod tests {
         let circles = TorusBasis::Additive { order: 1 };
         let circles2 = TorusBasis::Additive { order: 2 };
         assert_eq!((torus.len(), circles.len(), circles2.len()), (9, 5, 9));
-        assert_eq!((torus.name(), circles.name(), circles2.name()), ("torus".into(), "circles".into(), "circles2".into()));
+        assert_eq!(
+            (torus.name(), circles.name(), circles2.name()),
+            ("torus".into(), "circles".into(), "circles2".into())
+        );
     }
 
     #[test]
@@ -182,7 +185,10 @@ mod tests {
         // s₁ = 1/4: (1, cos π/2, sin π/2) = (1, 0, 1); s₂ = 1/2: (1, -1, 0).
         let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
         let product = TorusBasis::Product { order: 1 }.values(0.25, 0.5);
-        assert!(close(&product, &[1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0]), "{product:?}");
+        assert!(
+            close(&product, &[1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0]),
+            "{product:?}"
+        );
         let additive = TorusBasis::Additive { order: 1 }.values(0.25, 0.5);
         assert!(close(&additive, &[1.0, 0.0, 1.0, -1.0, 0.0]), "{additive:?}");
         let e = torus_encoding(0.25, 0.5);
@@ -205,7 +211,11 @@ mod tests {
             for i in 0..k {
                 for j in 0..k {
                     let product: f64 = (0..k).map(|m| g[i * k + m] * inv[m * k + j]).sum();
-                    assert!((product - f64::from(u8::from(i == j))).abs() < 1e-12, "{}", basis.name());
+                    assert!(
+                        (product - f64::from(u8::from(i == j))).abs() < 1e-12,
+                        "{}",
+                        basis.name()
+                    );
                 }
             }
         }

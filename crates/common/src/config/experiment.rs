@@ -145,7 +145,13 @@ impl HeldoutExperiment {
                 s: (0..tasks).map(|k| variable(rotations, k / shape[1])).collect(),
                 s2: Some((0..tasks).map(|k| variable(shifts, k % shape[1])).collect()),
                 splits: (0..tasks)
-                    .map(|k| if train_tasks.contains(&k) { Split::Seen } else { Split::Interpolated })
+                    .map(|k| {
+                        if train_tasks.contains(&k) {
+                            Split::Seen
+                        } else {
+                            Split::Interpolated
+                        }
+                    })
                     .collect(),
                 train_tasks,
                 methods: config.trained_methods(),
@@ -219,9 +225,7 @@ impl super::Sweep {
     /// periodic sweep's. A periodic basis on such a family closes it into
     /// a circle one step past its last task (see docs/MANIFOLDS.md).
     pub fn span(&self) -> f64 {
-        self.transform
-            .period()
-            .unwrap_or(self.count as f64 * self.step)
+        self.transform.period().unwrap_or(self.count as f64 * self.step)
     }
 
     /// The parameter at task variable `s` (the inverse of

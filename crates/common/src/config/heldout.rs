@@ -144,7 +144,8 @@ impl Method {
 impl TryFrom<String> for Method {
     type Error = String;
     fn try_from(name: String) -> Result<Method, String> {
-        let known = "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`, \
+        let known =
+            "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`, \
                      and on a torus family `torus`, `circles`, `circles2`";
         Ok(match name.as_str() {
             "points" => Method::Points,
@@ -493,7 +494,9 @@ impl HeldoutConfig {
     /// A torus: every grid task whose indices are multiples of the steps
     /// is trained, the others interpolated (no arc, so no extrapolation).
     fn validate_torus(&self, shape: [usize; 2]) -> Result<usize, String> {
-        let TrainEvery::Two([e1, e2]) = self.train_every else { unreachable!("validate_variables") };
+        let TrainEvery::Two([e1, e2]) = self.train_every else {
+            unreachable!("validate_variables")
+        };
         if e1 == 0 || e2 == 0 || e1 > shape[0] || e2 > shape[1] {
             return Err(format!(
                 "heldout.train_every = [{e1}, {e2}] is invalid on a {} x {} torus: need 1 <= e1 <= {} and 1 <= e2 <= {}",
@@ -501,15 +504,15 @@ impl HeldoutConfig {
             ));
         }
         if self.train_first != 0 || self.train_last.is_some() {
-            return Err("heldout.train_first / train_last: a torus has no training arc (every variable closes): \
+            return Err(
+                "heldout.train_first / train_last: a torus has no training arc (every variable closes): \
                         remove them and choose the grid with train_every = [e1, e2]"
-                .into());
+                    .into(),
+            );
         }
         let trained = self.torus_train_tasks(shape).len();
         if trained == shape[0] * shape[1] {
-            return Err(
-                "heldout: every task is trained, so nothing is held out: raise train_every".into(),
-            );
+            return Err("heldout: every task is trained, so nothing is held out: raise train_every".into());
         }
         // Each variable's Fourier terms need at least three distinct values.
         let values = [shape[0].div_ceil(e1), shape[1].div_ceil(e2)];
@@ -728,7 +731,10 @@ mod tests {
     #[test]
     fn a_periodic_piecewise_manifold_is_refused_on_a_line() {
         let e = blur("[heldout]\ntrain_every = 3\nmethods = [\"circle\", \"piecewise\"]\n").unwrap_err();
-        assert!(e.contains("heldout.methods") && e.contains("`piecewise`") && e.contains("line"), "{e}");
+        assert!(
+            e.contains("heldout.methods") && e.contains("`piecewise`") && e.contains("line"),
+            "{e}"
+        );
         // The same on a rotation family is accepted.
         assert!(parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\", \"piecewise\"]\n").is_ok());
     }
@@ -745,7 +751,9 @@ mod tests {
     fn a_torus_trains_every_other_value_of_each_variable() {
         let p = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"points\", \"input\", \"torus\", \"circles\", \"circles2\"]\nupdates = [\"rmsprop\"]\n")
             .unwrap();
-        let Experiment::Heldout(h) = p.experiment else { panic!("held out") };
+        let Experiment::Heldout(h) = p.experiment else {
+            panic!("held out")
+        };
         // 6 rotations x 4 shifts (0, 8, 16, 24 px) of 12 x 7.
         assert_eq!(h.train_tasks.len(), 24);
         assert_eq!(&h.train_tasks[..5], &[0, 2, 4, 6, 14]);
@@ -761,11 +769,17 @@ mod tests {
     #[test]
     fn one_and_two_variable_keys_are_checked_against_the_family() {
         let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\", \"torus\"]\n").unwrap_err();
-        assert!(e.contains("heldout.methods: `torus`") && e.contains("data.family.torus"), "{e}");
+        assert!(
+            e.contains("heldout.methods: `torus`") && e.contains("data.family.torus"),
+            "{e}"
+        );
         let e = parse("[heldout]\ntrain_every = [2, 2]\n").unwrap_err();
         assert!(e.contains("heldout.train_every = [2, 2]") && e.contains("one"), "{e}");
         let e = torus("[heldout]\ntrain_every = 2\nmethods = [\"torus\"]\n").unwrap_err();
-        assert!(e.contains("heldout.train_every = 2") && e.contains("two task variables"), "{e}");
+        assert!(
+            e.contains("heldout.train_every = 2") && e.contains("two task variables"),
+            "{e}"
+        );
         let e = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"torus\", \"circle\"]\n").unwrap_err();
         assert!(e.contains("heldout.methods: `circle`"), "{e}");
         let e = torus("[heldout]\ntrain_every = [2, 2]\ntrain_last = 10\nmethods = [\"torus\"]\n").unwrap_err();
