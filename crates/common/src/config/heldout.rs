@@ -451,7 +451,7 @@ impl HeldoutConfig {
             TrainEvery::One(n) => [n, n],
         };
         (0..shape[0] * shape[1])
-            .filter(|k| (k / shape[1]) % e1.max(1) == 0 && (k % shape[1]) % e2.max(1) == 0)
+            .filter(|k| (k / shape[1]).is_multiple_of(e1.max(1)) && (k % shape[1]).is_multiple_of(e2.max(1)))
             .collect()
     }
 
