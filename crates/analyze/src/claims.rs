@@ -285,6 +285,7 @@ pub fn transform_noun(family: &FamilyConfig) -> &'static str {
     match family.sweep.as_ref().map(|s| s.transform) {
         Some(SweepTransform::Rotate) => "rotation",
         Some(SweepTransform::Shift) => "shift",
+        Some(SweepTransform::Blur) => "blur",
         None => "transform",
     }
 }

@@ -242,7 +242,12 @@ pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: 
 /// metric update against its plain-SGD control, and the CRWN's
 /// interpolated points against the circle, the piecewise-linear manifold
 /// and the largest Fourier basis trained (a manifold at the points' size).
-pub fn claim_pairs(names: &[&str]) -> Vec<(String, String)> {
+///
+/// On a line family (`topology` [`Topology::Line`]) the equal-size
+/// comparisons are the line against input conditioning on `s` (both `2H`)
+/// and the quadratic against the circle (the topology that fits against
+/// the one that does not), and the line against the interpolated points.
+pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = [
         ("circle", "input"),
         ("circle-metric", "input"),
@@ -255,6 +260,18 @@ pub fn claim_pairs(names: &[&str]) -> Vec<(String, String)> {
     .iter()
     .map(|&(a, b)| (a.to_string(), b.to_string()))
     .collect();
+    if topology == Topology::Line {
+        pairs.extend(
+            [
+                ("line", "input"),
+                ("line-metric", "input"),
+                ("line-metric", "line-sgd"),
+                ("quadratic", "circle"),
+                ("line", "points-interp"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string())),
+        );
+    }
     if let Some(largest) = largest_fourier(names) {
         pairs.push((largest, "points-interp".into()));
     }
@@ -471,7 +488,7 @@ pub fn analyze_seed(
     }
     // Differences in percentage points.
     let method_names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
-    for (a, b) in claim_pairs(&method_names) {
+    for (a, b) in claim_pairs(&method_names, heldout.topology) {
         for &split in &names {
             if let (Some(x), Some(y)) = (means.get(&(a.as_str(), split)), means.get(&(b.as_str(), split))) {
                 statistics.push((format!("heldout.difference[{a} - {b}].{split}"), 100.0 * (x - y)));
@@ -701,7 +718,7 @@ mod tests {
     #[test]
     fn claim_pairs_take_the_largest_fourier_and_only_evaluated_methods() {
         let names = ["circle", "input", "fourier2", "fourier6", "points-interp", "piecewise"];
-        let pairs = claim_pairs(&names);
+        let pairs = claim_pairs(&names, Topology::Circle);
         assert!(pairs.contains(&("fourier6".into(), "points-interp".into())));
         assert!(pairs.contains(&("piecewise".into(), "points-interp".into())));
         assert!(!pairs.iter().any(|(a, b)| a == "circle" && b == "quadratic"));

@@ -22,7 +22,7 @@ use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use tgsh_common::config::Split;
+use tgsh_common::config::{Experiment, Split, Topology};
 use tgsh_common::schema::analysis::{
     ContextCosineRow, ContextCosineSummaryRow, HeldoutCurveRow, HeldoutRow, HeldoutSummaryRow,
 };
@@ -48,7 +48,32 @@ pub const MATCH_MARGIN_POINTS: f64 = 1.0;
 
 /// The claims of a held-out pipeline whose statistics exist in `statistics`
 /// (differences of mean accuracy in percentage points).
-pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split]) -> Vec<Claim> {
+///
+/// The family's topology decides which comparisons test the paper's
+/// claims at equal size: on a circular family the circle (3H) against input
+/// conditioning on `(cos 2πs, sin 2πs)` (3H), and the circle against the
+/// non-periodic quadratic (3H); on a line (a blur's σ, an arc of
+/// rotations) the line (2H) against input conditioning on `s` (2H), and the
+/// quadratic against the circle, the topology that does not fit.
+pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split], topology: Topology) -> Vec<Claim> {
+    let line = topology == Topology::Line;
+    // The manifold of input conditioning's size, and (fitting, unfitting)
+    // of the topology claim.
+    let (own, own_size, input_size) = if line {
+        ("line", "2H", "2H")
+    } else {
+        ("circle", "3H", "3H")
+    };
+    let (fits, misfits, misfit_words, family) = if line {
+        (
+            "quadratic",
+            "circle",
+            "circle",
+            "a line family (its ends are different tasks)",
+        )
+    } else {
+        ("circle", "quadratic", "non-periodic quadratic", "a circular family")
+    };
     let paper = "Walking the Weight Manifold (abstract and findings)";
     let beyond = "beyond the paper: this project's question";
     let mut out = Vec::new();
@@ -93,37 +118,38 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split]) ->
     {
         push(
             format!("manifold-beats-input-{split}"),
-            format!("Manifolds beat input conditioning out of distribution: the circle (RMSprop, 3H numbers) against input conditioning (3H) on {split} tasks"),
+            format!("Manifolds beat input conditioning out of distribution: the {own} (RMSprop, {own_size} numbers) against input conditioning ({input_size}) on {split} tasks"),
             paper,
-            format!("heldout.difference[circle - input].{split}"),
+            format!("heldout.difference[{own} - input].{split}"),
             0.0,
-            note("circle", "input", split),
+            note(own, "input", split),
         );
+        let (own_metric, own_sgd) = (format!("{own}-metric"), format!("{own}-sgd"));
         push(
             format!("manifold-metric-beats-input-{split}"),
             format!(
-                "Manifolds beat input conditioning out of distribution: the circle with the paper's metric-preconditioned update on {split} tasks"
+                "Manifolds beat input conditioning out of distribution: the {own} with the paper's metric-preconditioned update on {split} tasks"
             ),
             paper,
-            format!("heldout.difference[circle-metric - input].{split}"),
+            format!("heldout.difference[{own_metric} - input].{split}"),
             0.0,
-            note("circle-metric", "input", split),
+            note(&own_metric, "input", split),
         );
         push(
             format!("topology-inductive-bias-{split}"),
-            format!("Topology is an inductive bias: on a circular family the circle beats the non-periodic quadratic of the same size (3H) on {split} tasks"),
+            format!("Topology is an inductive bias: on {family} the {fits} beats the {misfit_words} of the same size (3H) on {split} tasks"),
             paper,
-            format!("heldout.difference[circle - quadratic].{split}"),
+            format!("heldout.difference[{fits} - {misfits}].{split}"),
             0.0,
-            note("circle", "quadratic", split),
+            note(fits, misfits, split),
         );
         push(
             format!("metric-update-helps-{split}"),
-            format!("The metric-preconditioned update beats plain SGD without G⁻¹ (each at its own tuned step) for the circle on {split} tasks"),
+            format!("The metric-preconditioned update beats plain SGD without G⁻¹ (each at its own tuned step) for the {own} on {split} tasks"),
             paper,
-            format!("heldout.difference[circle-metric - circle-sgd].{split}"),
+            format!("heldout.difference[{own_metric} - {own_sgd}].{split}"),
             0.0,
-            note("circle-metric", "circle-sgd", split),
+            note(&own_metric, &own_sgd, split),
         );
         push(
             format!("piecewise-matches-crwn-{split}"),
@@ -150,21 +176,25 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split]) ->
         push(
             format!("manifold-beats-crwn-interpolation-{split}"),
             format!(
-                "The circle beats the CRWN's per-task contexts interpolated linearly between neighbours on {split} tasks"
+                "The {own} beats the CRWN's per-task contexts interpolated linearly between neighbours on {split} tasks"
             ),
             beyond,
-            format!("heldout.difference[circle - points-interp].{split}"),
+            format!("heldout.difference[{own} - points-interp].{split}"),
             0.0,
-            note("circle", "points-interp", split),
+            note(own, "points-interp", split),
         );
     }
     push(
         "manifold-beats-input-seen".into(),
-        "Manifolds outperform input conditioning on the tasks trained".into(),
+        if line {
+            format!("Manifolds outperform input conditioning on the tasks trained (the {own} against input conditioning, {own_size} each)")
+        } else {
+            "Manifolds outperform input conditioning on the tasks trained".into()
+        },
         paper,
-        "heldout.difference[circle - input].seen".into(),
+        format!("heldout.difference[{own} - input].seen"),
         0.0,
-        note("circle", "input", "seen"),
+        note(own, "input", "seen"),
     );
     out
 }
@@ -351,7 +381,11 @@ pub fn summarise(
     // statistics.parquet and claims.parquet.
     let per_seed = crate::summary::read_seed_statistics(artifacts, seeds)?;
     crate::summary::write_statistics(&write, &per_seed)?;
-    let claims: Vec<ClaimRow> = heldout_claims(&per_seed, splits)
+    let topology = match &pipeline.experiment {
+        Experiment::Heldout(h) => h.topology,
+        Experiment::Family(_) => unreachable!("a held-out summary is of a held-out pipeline"),
+    };
+    let claims: Vec<ClaimRow> = heldout_claims(&per_seed, splits, topology)
         .into_iter()
         .map(|claim| {
             let values = per_seed[&(claim.statistic.clone(), AFTER.to_string())].clone();
@@ -382,8 +416,42 @@ mod tests {
             ),
         ]);
         let splits = [Split::Seen, Split::Interpolated];
-        let ids: Vec<String> = heldout_claims(&stats, &splits).into_iter().map(|c| c.id).collect();
+        let ids: Vec<String> = heldout_claims(&stats, &splits, Topology::Circle)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(ids, ["manifold-beats-input-interpolated", "manifold-beats-input-seen"]);
+    }
+
+    #[test]
+    fn on_a_line_family_the_equal_size_comparisons_are_the_lines() {
+        let key = |s: &str| (s.to_string(), AFTER.to_string());
+        let stats = BTreeMap::from([
+            (key("heldout.difference[circle - input].extrapolated"), vec![0.1]),
+            (key("heldout.difference[line - input].extrapolated"), vec![0.1]),
+            (key("heldout.difference[quadratic - circle].extrapolated"), vec![0.1]),
+            (key("heldout.difference[circle - quadratic].extrapolated"), vec![0.1]),
+        ]);
+        let splits = [Split::Seen, Split::Extrapolated];
+        let line = heldout_claims(&stats, &splits, Topology::Line);
+        let statistics: Vec<&str> = line.iter().map(|c| c.statistic.as_str()).collect();
+        assert_eq!(
+            statistics,
+            [
+                "heldout.difference[line - input].extrapolated",
+                "heldout.difference[quadratic - circle].extrapolated"
+            ]
+        );
+        assert!(line[1].claim.contains("a line family"), "{}", line[1].claim);
+        let circle = heldout_claims(&stats, &splits, Topology::Circle);
+        let statistics: Vec<&str> = circle.iter().map(|c| c.statistic.as_str()).collect();
+        assert_eq!(
+            statistics,
+            [
+                "heldout.difference[circle - input].extrapolated",
+                "heldout.difference[circle - quadratic].extrapolated"
+            ]
+        );
     }
 
     #[test]
@@ -404,7 +472,7 @@ mod tests {
                 vec![-0.5],
             ),
         ]);
-        let claims = heldout_claims(&stats, &[Split::Seen, Split::Interpolated]);
+        let claims = heldout_claims(&stats, &[Split::Seen, Split::Interpolated], Topology::Circle);
         let ids: Vec<&str> = claims.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,

@@ -90,6 +90,11 @@ pub struct FamilyConfig {
     /// One transform swept over a parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// A torus: two full-period sweeps, a rotation then a periodic shift;
+    /// task `i · n₂ + j` rotates by the first sweep's `i`-th parameter and
+    /// then shifts by the second's `j`-th (two task variables).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub torus: Vec<Sweep>,
     /// An explicit list of tasks, one transform each.
     #[serde(
         default,
@@ -113,8 +118,11 @@ pub struct Sweep {
     /// Parameter of task 0.
     #[serde(default)]
     pub start: f64,
-    /// Parameter increment between tasks (degrees or pixels); positive.
+    /// Parameter increment between tasks (degrees, pixels or σ); positive.
     pub step: f64,
+    /// The blur's odd kernel size (a `blur` sweep only, where it is required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<usize>,
 }
 
 /// Transforms that can be swept over a parameter.
@@ -125,6 +133,10 @@ pub enum SweepTransform {
     Rotate,
     /// Periodic shift right by the parameter, in whole pixels.
     Shift,
+    /// Gaussian blur of standard deviation the parameter, in pixels, with
+    /// the sweep's fixed `kernel` (torchvision `gaussian_blur`): a task
+    /// variable that is a line, not a circle (no blur wraps round to none).
+    Blur,
 }
 
 /// One task's image transform. In TOML: `{ transform = "gaussian_blur",
@@ -144,6 +156,14 @@ pub enum Transform {
     /// Shift right with wrap-around (negative: left).
     Shift {
         /// Whole pixels.
+        pixels: i64,
+    },
+    /// Rotate (as `Rotate`), then shift periodically (as `Shift`): a task of
+    /// a torus family.
+    RotateShift {
+        /// Angle in degrees.
+        degrees: f64,
+        /// Whole pixels to the right.
         pixels: i64,
     },
     /// Mirror left-right.
@@ -211,6 +231,7 @@ impl Transform {
             Transform::Identity => "identity",
             Transform::Rotate { .. } => "rotate",
             Transform::Shift { .. } => "shift",
+            Transform::RotateShift { .. } => "rotate_shift",
             Transform::Hflip => "hflip",
             Transform::Vflip => "vflip",
             Transform::Invert => "invert",
@@ -221,11 +242,13 @@ impl Transform {
         }
     }
 
-    /// The one numeric parameter of swept transforms (degrees or pixels).
+    /// The one numeric parameter of swept transforms (degrees, pixels, or a
+    /// blur's σ).
     pub fn parameter(&self) -> Option<f64> {
         match self {
             Transform::Rotate { degrees } => Some(*degrees),
             Transform::Shift { pixels } => Some(*pixels as f64),
+            Transform::GaussianBlur { sigma, .. } => Some(*sigma),
             _ => None,
         }
     }
@@ -243,6 +266,7 @@ impl Transform {
         match self {
             Transform::Rotate { degrees } => format!("rotate {degrees}°"),
             Transform::Shift { pixels } => format!("shift {pixels}px"),
+            Transform::RotateShift { degrees, pixels } => format!("rotate {degrees}° shift {pixels}px"),
             Transform::GaussianBlur { kernel, sigma } => format!("gaussian_blur k={kernel} σ={sigma}"),
             Transform::RandomPerspective { distortion } => format!("random_perspective d={distortion}"),
             other => other.kind().to_string(),
@@ -261,7 +285,7 @@ impl Transform {
             }
         };
         match *self {
-            Transform::Rotate { degrees } if !degrees.is_finite() => {
+            Transform::Rotate { degrees } | Transform::RotateShift { degrees, .. } if !degrees.is_finite() => {
                 Err(format!("degrees = {degrees} is invalid: need a finite angle"))
             }
             Transform::GaussianBlur { kernel, sigma } => {
@@ -318,9 +342,24 @@ impl FamilyConfig {
                     match sweep.transform {
                         SweepTransform::Rotate => Transform::Rotate { degrees: value },
                         SweepTransform::Shift => Transform::Shift { pixels: value as i64 },
+                        SweepTransform::Blur => Transform::GaussianBlur {
+                            kernel: sweep.kernel.expect("validated: a blur sweep has a kernel"),
+                            sigma: value,
+                        },
                     }
                 })
                 .collect(),
+            None if !self.torus.is_empty() => {
+                let (rotations, shifts) = (&self.torus[0], &self.torus[1]);
+                (0..rotations.count)
+                    .flat_map(|i| {
+                        (0..shifts.count).map(move |j| Transform::RotateShift {
+                            degrees: rotations.start + i as f64 * rotations.step,
+                            pixels: (shifts.start + j as f64 * shifts.step) as i64,
+                        })
+                    })
+                    .collect()
+            }
             None => self.tasks.clone(),
         };
         transforms
@@ -335,55 +374,22 @@ impl FamilyConfig {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        match (&self.sweep, self.tasks.is_empty()) {
-            (Some(_), false) => {
-                return Err("data.family: give either `sweep` or `tasks`, not both".into());
+        let given = [self.sweep.is_some(), !self.tasks.is_empty(), !self.torus.is_empty()];
+        match given.iter().filter(|&&g| g).count() {
+            0 => {
+                return Err(
+                    "data.family: give `sweep = { transform, count, step }`, a `tasks` list or a `torus` of two sweeps"
+                        .into(),
+                )
             }
-            (None, true) => {
-                return Err("data.family: give `sweep = { transform, count, step }` or a `tasks` list".into());
-            }
-            _ => {}
+            1 => {}
+            _ => return Err("data.family: give one of `sweep`, `tasks` and `torus`, not several".into()),
+        }
+        if !self.torus.is_empty() {
+            validate_torus(&self.torus)?;
         }
         if let Some(sweep) = &self.sweep {
-            if sweep.count == 0 || sweep.count > u16::MAX as usize {
-                return Err(format!(
-                    "data.family.sweep.count = {} is invalid: need 1 to {}",
-                    sweep.count,
-                    u16::MAX
-                ));
-            }
-            if !(sweep.step.is_finite() && sweep.step > 0.0) {
-                return Err(format!(
-                    "data.family.sweep.step = {} is invalid: need a positive step",
-                    sweep.step
-                ));
-            }
-            if !sweep.start.is_finite() {
-                return Err(format!("data.family.sweep.start = {} is invalid", sweep.start));
-            }
-            if sweep.transform == SweepTransform::Shift && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0) {
-                return Err(format!(
-                    "data.family.sweep: a shift needs whole pixels, got start = {}, step = {}",
-                    sweep.start, sweep.step
-                ));
-            }
-            let period = sweep.transform.period();
-            if sweep.count as f64 * sweep.step > period + 1e-9 {
-                // The first task that goes around again, and the one it repeats.
-                let first = (period / sweep.step).ceil() as usize;
-                let wrapped = (first as f64 * sweep.step).rem_euclid(period);
-                let repeats = (0..first)
-                    .find(|&j| ((j as f64 * sweep.step) - wrapped).abs() < 1e-9)
-                    .map_or(String::new(), |j| format!(", which is task {j} again"));
-                return Err(format!(
-                    "data.family.sweep: {} tasks of step {} run past one period ({period}): task {first} is at {} \
-                     ({wrapped} modulo {period}{repeats}); use count <= {}",
-                    sweep.count,
-                    sweep.step,
-                    sweep.start + first as f64 * sweep.step,
-                    (period / sweep.step + 1e-9).floor()
-                ));
-            }
+            validate_sweep(sweep, "data.family.sweep")?;
         }
         for (i, t) in self.tasks.iter().enumerate() {
             t.validate()
@@ -400,8 +406,105 @@ impl FamilyConfig {
     }
 
     pub(crate) fn expand_len(&self) -> usize {
+        if self.torus.len() == 2 {
+            return self.torus[0].count * self.torus[1].count;
+        }
         self.sweep.as_ref().map_or(self.tasks.len(), |s| s.count)
     }
+}
+
+/// A torus family: a full turn of rotations, then a full period of shifts.
+fn validate_torus(torus: &[Sweep]) -> std::result::Result<(), String> {
+    let [rotations, shifts] = torus else {
+        return Err(format!(
+            "data.family.torus has {} sweeps: a torus needs two, e.g. torus = [{{ transform = \"rotate\", count = 12, step = 30.0 }}, \
+             {{ transform = \"shift\", count = 7, step = 4 }}]",
+            torus.len()
+        ));
+    };
+    if (rotations.transform, shifts.transform) != (SweepTransform::Rotate, SweepTransform::Shift) {
+        return Err(
+            "data.family.torus: the first sweep must rotate and the second shift (a rotation x shift torus)".into(),
+        );
+    }
+    for (i, sweep) in torus.iter().enumerate() {
+        let key = format!("data.family.torus[{i}]");
+        validate_sweep(sweep, &key)?;
+        let period = sweep.transform.period().expect("rotations and shifts are periodic");
+        if (sweep.count as f64 * sweep.step - period).abs() > 1e-9 {
+            return Err(format!(
+                "{key}: {} tasks of step {} cover {} of the period {period}: each variable of a torus must close \
+                 (count · step = {period})",
+                sweep.count,
+                sweep.step,
+                sweep.count as f64 * sweep.step
+            ));
+        }
+    }
+    if torus[0].count * torus[1].count > u16::MAX as usize {
+        return Err("data.family.torus: more than 65535 tasks".into());
+    }
+    Ok(())
+}
+
+/// Checks one sweep; `key` names it in errors (`data.family.sweep`).
+fn validate_sweep(sweep: &Sweep, key: &str) -> std::result::Result<(), String> {
+    {
+        if sweep.count == 0 || sweep.count > u16::MAX as usize {
+            return Err(format!(
+                "{key}.count = {} is invalid: need 1 to {}",
+                sweep.count,
+                u16::MAX
+            ));
+        }
+        if !(sweep.step.is_finite() && sweep.step > 0.0) {
+            return Err(format!("{key}.step = {} is invalid: need a positive step", sweep.step));
+        }
+        if !sweep.start.is_finite() {
+            return Err(format!("{key}.start = {} is invalid", sweep.start));
+        }
+        if sweep.transform == SweepTransform::Shift && (sweep.step.fract() != 0.0 || sweep.start.fract() != 0.0) {
+            return Err(format!(
+                "{key}: a shift needs whole pixels, got start = {}, step = {}",
+                sweep.start, sweep.step
+            ));
+        }
+        match (sweep.transform, sweep.kernel) {
+            (SweepTransform::Blur, None) => {
+                return Err(format!(
+                    "{key}: a blur sweep needs `kernel`, the odd kernel size (1 to 27), e.g. kernel = 17"
+                ));
+            }
+            (SweepTransform::Blur, Some(kernel)) => {
+                let sigma = sweep.start;
+                Transform::GaussianBlur { kernel, sigma }
+                    .validate()
+                    .map_err(|e| format!("{key} (blur, σ of task 0 = start): {e}"))?;
+            }
+            (_, Some(_)) => {
+                return Err(format!("{key}.kernel is for a blur sweep only: remove it"));
+            }
+            (_, None) => {}
+        }
+        let period = sweep.transform.period().unwrap_or(f64::INFINITY);
+        if sweep.count as f64 * sweep.step > period + 1e-9 {
+            // The first task that goes around again, and the one it repeats.
+            let first = (period / sweep.step).ceil() as usize;
+            let wrapped = (first as f64 * sweep.step).rem_euclid(period);
+            let repeats = (0..first)
+                .find(|&j| ((j as f64 * sweep.step) - wrapped).abs() < 1e-9)
+                .map_or(String::new(), |j| format!(", which is task {j} again"));
+            return Err(format!(
+                "{key}: {} tasks of step {} run past one period ({period}): task {first} is at {} \
+                     ({wrapped} modulo {period}{repeats}); use count <= {}",
+                sweep.count,
+                sweep.step,
+                sweep.start + first as f64 * sweep.step,
+                (period / sweep.step + 1e-9).floor()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The fixed random encoder's construction.
@@ -728,7 +831,11 @@ impl AnalyzeConfig {
             TopologyChoice::Auto => match &family.sweep {
                 None => Topology::None,
                 Some(sweep) => {
-                    if (sweep.count as f64 * sweep.step - sweep.transform.period()).abs() < 1e-9 {
+                    let full_turn = sweep
+                        .transform
+                        .period()
+                        .is_some_and(|period| (sweep.count as f64 * sweep.step - period).abs() < 1e-9);
+                    if full_turn {
                         Topology::Circle
                     } else {
                         Topology::Line
@@ -1095,10 +1202,53 @@ mod tests {
     }
 
     #[test]
+    fn a_blur_sweep_expands_to_blurs_of_growing_sigma_with_one_kernel() {
+        let p = parse(
+            "[data.family]\nname = \"B\"\nsweep = { transform = \"blur\", count = 3, start = 0.5, step = 0.5, kernel = 5 }\n",
+        )
+        .unwrap();
+        let tasks = p.data.family.expand();
+        let sigmas: Vec<Transform> = tasks.iter().map(|t| t.transform.clone()).collect();
+        assert_eq!(
+            sigmas,
+            [0.5, 1.0, 1.5].map(|sigma| Transform::GaussianBlur { kernel: 5, sigma })
+        );
+        assert_eq!(tasks[1].name, "gaussian_blur k=5 σ=1");
+        assert_eq!(tasks[2].transform.parameter(), Some(1.5));
+        // A line, not a circle, whatever its span.
+        let analyze = AnalyzeConfig::default();
+        assert_eq!(analyze.topology(&p.data.family), Topology::Line);
+    }
+
+    #[test]
+    fn a_blur_sweep_needs_a_valid_kernel_and_a_positive_sigma() {
+        let blur = |extra: &str| {
+            error_of(&format!(
+                "[data.family]\nname = \"B\"\nsweep = {{ transform = \"blur\", count = 3, step = 0.5{extra} }}\n"
+            ))
+        };
+        let e = blur(", start = 0.5");
+        assert!(e.contains("a blur sweep needs `kernel`"), "{e}");
+        let e = blur(", start = 0.5, kernel = 4");
+        assert!(e.contains("kernel = 4 is invalid"), "{e}");
+        let e = blur(", kernel = 5");
+        assert!(e.contains("sigma = 0 is invalid"), "{e}");
+        let e = error_of(
+            "[data.family]\nname = \"R\"\nsweep = { transform = \"rotate\", count = 3, step = 5.0, kernel = 5 }\n",
+        );
+        assert!(e.contains("data.family.sweep.kernel is for a blur sweep only"), "{e}");
+    }
+
+    #[test]
     fn sweep_and_tasks_are_exclusive() {
         let e = error_of(
             "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = 1.0 }\ntasks = [{ transform = \"hflip\" }]\n",
         );
-        assert!(e.contains("not both"), "{e}");
+        assert!(e.contains("not several") && e.contains("`sweep`"), "{e}");
+        let e = error_of(
+            "[data.family]\nname = \"x\"\nsweep = { transform = \"rotate\", count = 3, step = 1.0 }\n\
+             torus = [{ transform = \"rotate\", count = 12, step = 30.0 }, { transform = \"shift\", count = 7, step = 4 }]\n",
+        );
+        assert!(e.contains("not several") && e.contains("`torus`"), "{e}");
     }
 }

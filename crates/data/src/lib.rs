@@ -54,6 +54,9 @@ pub fn apply(transform: &Transform, image: &Image, rng: &mut ChaCha8Rng) -> Imag
         Transform::Identity => *image,
         Transform::Rotate { degrees } => transforms::rotate(image, degrees),
         Transform::Shift { pixels } => transforms::shift_right(image, pixels),
+        Transform::RotateShift { degrees, pixels } => {
+            transforms::shift_right(&transforms::rotate(image, degrees), pixels)
+        }
         Transform::Hflip => transforms::hflip(image),
         Transform::Vflip => transforms::vflip(image),
         Transform::Invert => transforms::invert(image),
@@ -279,6 +282,74 @@ mod tests {
         for other in [draw(1, 1, 0, 5), draw(0, 2, 0, 5), draw(0, 1, 1, 5), draw(0, 1, 0, 6)] {
             assert_ne!(base, other);
         }
+    }
+
+    /// A blur sweep's tasks blur a single bright pixel into the torchvision
+    /// kernel's outer product, worked out by hand: with kernel 3 the 1-D
+    /// weights are `(e, 1, e) / (1 + 2e)`, `e = exp(-1 / (2σ²))`.
+    #[test]
+    fn a_blur_sweep_blurs_each_task_by_its_sigma() {
+        let pipeline = Pipeline::parse(
+            Path::new("blur.toml"),
+            "[data.family]\nname = \"B\"\nsweep = { transform = \"blur\", count = 3, start = 1.0, step = 1.0, kernel = 3 }\n",
+        )
+        .unwrap();
+        let tasks = pipeline.data.family.expand();
+        let mut dot = [0u8; PIXELS];
+        dot[14 * 28 + 14] = 255;
+        let mut rng = image_rng(0, 0, 0, 0);
+        // σ = 1: weights (0.274069, 0.451863, 0.274069): centre 255 * 0.451863² = 52.07,
+        // edge 255 * 0.451863 * 0.274069 = 31.58, corner 255 * 0.274069² = 19.15.
+        // σ = 2: weights (0.319167, 0.361665, 0.319167): 33.35, 29.43, 25.98.
+        for (task, [centre, edge, corner]) in tasks.iter().zip([[52u8, 32, 19], [33, 29, 26]]) {
+            let out = apply(&task.transform, &dot, &mut rng);
+            let at = |r: usize, c: usize| out[r * 28 + c];
+            assert_eq!(at(14, 14), centre, "{}", task.name);
+            assert_eq!(
+                [at(13, 14), at(15, 14), at(14, 13), at(14, 15)],
+                [edge; 4],
+                "{}",
+                task.name
+            );
+            assert_eq!(
+                [at(13, 13), at(13, 15), at(15, 13), at(15, 15)],
+                [corner; 4],
+                "{}",
+                task.name
+            );
+            // Nothing beyond the kernel's reach.
+            assert_eq!(
+                out.iter().map(|&v| v as u32).sum::<u32>(),
+                centre as u32 + 4 * (edge + corner) as u32
+            );
+        }
+    }
+
+    /// A torus family's task `(i, j)` rotates by the `i`-th angle, then
+    /// shifts by the `j`-th width: a pixel at (5, 5) rotated by 180° about
+    /// the centre lands on (22, 22) (nearest neighbour, exact), and a shift
+    /// by 4 moves it to (22, 26).
+    #[test]
+    fn a_torus_task_rotates_then_shifts() {
+        let pipeline = Pipeline::parse(
+            Path::new("torus.toml"),
+            "[data.family]\nname = \"T\"\ntorus = [{ transform = \"rotate\", count = 2, step = 180.0 }, \
+             { transform = \"shift\", count = 7, step = 4 }]\n[analyze]\nclusters = 2\n",
+        )
+        .unwrap();
+        let tasks = pipeline.data.family.expand();
+        assert_eq!(tasks.len(), 14);
+        assert_eq!(tasks[8].name, "rotate 180° shift 4px");
+        let mut dot = [0u8; PIXELS];
+        dot[5 * 28 + 5] = 200;
+        let mut rng = image_rng(0, 0, 0, 0);
+        let out = apply(&tasks[8].transform, &dot, &mut rng);
+        let lit: Vec<usize> = (0..PIXELS).filter(|&p| out[p] != 0).collect();
+        assert_eq!(lit, [22 * 28 + 26]);
+        assert_eq!(out[22 * 28 + 26], 200);
+        // Task 6 (no rotation, 24 px) wraps round: (5, 5) -> (5, 29 mod 28 = 1).
+        let out = apply(&tasks[6].transform, &dot, &mut rng);
+        assert_eq!(out[5 * 28 + 1], 200);
     }
 
     #[test]

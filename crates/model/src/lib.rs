@@ -19,6 +19,8 @@
 //!   (bases, Gram matrices, `c(s)`), input conditioning, and points served
 //!   on unseen tasks; [`manifold_file`]: their model files
 //!   ([`ManifoldModel`]).
+//! - [`torus`]: bases of two periodic task variables (a torus family):
+//!   products of Fourier terms and the additive two-circle basis.
 //!
 //! ```
 //! use tgsh_model::{forward, Model};
@@ -41,6 +43,7 @@ pub mod kernel;
 pub mod manifold;
 pub mod manifold_file;
 pub mod model;
+pub mod torus;
 
 pub use encoder::{EncodedImages, Encoder};
 pub use forward::{Encoded, Readout};

@@ -277,14 +277,19 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
 /// The comparison table and accuracy as a function of the task variable.
 fn accuracy_section(page: &Page) -> Result<String, ReportError> {
     let heldout = page.heldout;
-    let (period, n) = (heldout.period, page.names.len());
-    let step = page.pipeline.data.family.sweep.as_ref().map_or(1.0, |s| s.step);
-    let unit = if period == 360.0 {
-        "rotation (degrees)"
-    } else {
-        "shift (pixels)"
-    };
-    let x_of = |s: f64| s * period;
+    let n = page.names.len();
+    let sweep = page
+        .pipeline
+        .data
+        .family
+        .sweep
+        .as_ref()
+        .expect("validated: a held-out pipeline's family is a sweep");
+    let step = sweep.step;
+    let unit = sweep.transform.axis();
+    // The parameter itself on the axis: degrees, pixels or a blur's σ.
+    let x_of = |s: f64| sweep.parameter_at(s);
+    let x_range = (x_of(0.0), x_of(1.0));
     let seen_x: Vec<f64> = heldout.train_tasks.iter().map(|&t| x_of(heldout.s[t])).collect();
     let extrapolated_x: Vec<f64> = (0..n)
         .filter(|&t| heldout.splits[t] == Split::Extrapolated)
@@ -313,7 +318,7 @@ fn accuracy_section(page: &Page) -> Result<String, ReportError> {
             &AccuracyCurves {
                 title: &title,
                 x_label: unit,
-                x_range: (0.0, period),
+                x_range,
                 curves: series,
                 seen: &seen_x,
                 extrapolated: &extrapolated_x,

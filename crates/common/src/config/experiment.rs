@@ -16,6 +16,9 @@ use super::{AnalyzeConfig, DeviceChoice, FamilyConfig, SweepTransform, Topology}
 
 /// The kind of a pipeline, with the validated settings of that kind.
 #[derive(Debug, Clone)]
+// One per loaded pipeline, never in a collection: the held-out variant's
+// size (its task variables and splits) costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Experiment {
     /// Every task trained; the paper's analyses and claims.
     Family(FamilyExperiment),
@@ -105,9 +108,11 @@ pub struct HeldoutExperiment {
     pub config: HeldoutConfig,
     /// The swept transform.
     pub transform: SweepTransform,
-    /// Its period: 360 degrees, or the image width for periodic shifts.
+    /// Its period: 360 degrees, or the image width for periodic shifts;
+    /// for a blur (a line) the sweep's span `count · step` ([`super::Sweep::span`]).
     pub period: f64,
-    /// Each task's variable `s = (parameter / period) mod 1`, in `[0, 1)`.
+    /// Each task's variable `s = (parameter / period) mod 1`, in `[0, 1)`;
+    /// on a blur `s = (σ - start) / span`.
     pub s: Vec<f64>,
     /// The trained task indices, ascending.
     pub train_tasks: Vec<usize>,
@@ -115,25 +120,63 @@ pub struct HeldoutExperiment {
     pub splits: Vec<Split>,
     /// The models to train, in a fixed order ([`HeldoutConfig::trained_methods`]).
     pub methods: Vec<TrainedMethod>,
-    /// How the family's tasks are arranged (a full turn is a circle).
+    /// How the family's tasks are arranged (a full turn is a circle; each
+    /// variable of a torus is a circle).
     pub topology: Topology,
+    /// The second task variable of a torus family (`data.family.torus`),
+    /// each task's shift over the image width, in `[0, 1)`; `None` for a
+    /// one-variable family. Then `s` is the rotation's variable.
+    pub s2: Option<Vec<f64>>,
 }
 
 impl HeldoutExperiment {
     /// Validates `[heldout]` against a validated family and resolves it;
     /// `Err` names the key at fault and what is allowed.
     pub(super) fn resolve(config: HeldoutConfig, family: &FamilyConfig, device: DeviceChoice) -> Result<Self, String> {
+        if let [rotations, shifts] = &family.torus[..] {
+            config.validate(family, device)?;
+            let shape = [rotations.count, shifts.count];
+            let variable = |sweep: &super::Sweep, i: usize| {
+                let period = sweep.span();
+                ((sweep.start + i as f64 * sweep.step) / period).rem_euclid(1.0)
+            };
+            let tasks = shape[0] * shape[1];
+            let train_tasks = config.torus_train_tasks(shape);
+            return Ok(HeldoutExperiment {
+                transform: SweepTransform::Rotate,
+                period: rotations.span(),
+                s: (0..tasks).map(|k| variable(rotations, k / shape[1])).collect(),
+                s2: Some((0..tasks).map(|k| variable(shifts, k % shape[1])).collect()),
+                splits: (0..tasks)
+                    .map(|k| {
+                        if train_tasks.contains(&k) {
+                            Split::Seen
+                        } else {
+                            Split::Interpolated
+                        }
+                    })
+                    .collect(),
+                train_tasks,
+                methods: config.trained_methods(),
+                topology: Topology::Circle,
+                config,
+            });
+        }
         let Some(sweep) = &family.sweep else {
             return Err(
                 "[heldout] needs a swept family: the task variable s is the swept parameter over its period; \
-                 give data.family.sweep = { transform = \"rotate\" | \"shift\", count, step }"
+                 give data.family.sweep = { transform = \"rotate\" | \"shift\" | \"blur\", count, step } \
+                 (or a torus of two, data.family.torus)"
                     .into(),
             );
         };
         config.validate(family, device)?;
-        let period = sweep.transform.period();
+        let period = sweep.span();
         let s = (0..sweep.count)
-            .map(|i| ((sweep.start + i as f64 * sweep.step) / period).rem_euclid(1.0))
+            .map(|i| match sweep.transform.period() {
+                Some(period) => ((sweep.start + i as f64 * sweep.step) / period).rem_euclid(1.0),
+                None => i as f64 * sweep.step / period,
+            })
             .collect();
         let tasks = sweep.count;
         Ok(HeldoutExperiment {
@@ -144,6 +187,7 @@ impl HeldoutExperiment {
             splits: config.splits(tasks),
             methods: config.trained_methods(),
             topology: AnalyzeConfig::default().topology(family),
+            s2: None,
             config,
         })
     }
@@ -156,11 +200,44 @@ impl HeldoutExperiment {
 
 impl SweepTransform {
     /// The period of the swept parameter: 360 degrees for rotations, the
-    /// image width for periodic shifts.
-    pub fn period(self) -> f64 {
+    /// image width for periodic shifts; `None` for a blur, whose σ is a
+    /// line (no blur is the same task as another).
+    pub fn period(self) -> Option<f64> {
         match self {
-            SweepTransform::Rotate => 360.0,
-            SweepTransform::Shift => crate::SIDE as f64,
+            SweepTransform::Rotate => Some(360.0),
+            SweepTransform::Shift => Some(crate::SIDE as f64),
+            SweepTransform::Blur => None,
+        }
+    }
+
+    /// The parameter's name and unit, for axes: `rotation (degrees)`,
+    /// `shift (pixels)`, `blur σ (pixels)`.
+    pub fn axis(self) -> &'static str {
+        match self {
+            SweepTransform::Rotate => "rotation (degrees)",
+            SweepTransform::Shift => "shift (pixels)",
+            SweepTransform::Blur => "blur σ (pixels)",
+        }
+    }
+}
+
+impl super::Sweep {
+    /// What `s` is measured against: the transform's period, or for a
+    /// family without one (a blur) the sweep's span `count · step`, so
+    /// that `s = (parameter - start) / span` runs over `[0, 1)` like a
+    /// periodic sweep's. A periodic basis on such a family closes it into
+    /// a circle one step past its last task (see docs/MANIFOLDS.md).
+    pub fn span(&self) -> f64 {
+        self.transform.period().unwrap_or(self.count as f64 * self.step)
+    }
+
+    /// The parameter at task variable `s` (the inverse of
+    /// [`HeldoutExperiment`]'s `s`, for axes): `s · period` for a periodic
+    /// sweep, `start + s · span` for a line.
+    pub fn parameter_at(&self, s: f64) -> f64 {
+        match self.transform.period() {
+            Some(period) => s * period,
+            None => self.start + s * self.span(),
         }
     }
 }

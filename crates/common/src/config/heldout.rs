@@ -61,6 +61,14 @@ pub enum Method {
     /// (`T H` numbers): the CRWN's points trained jointly, interpolated
     /// linearly between knots.
     Piecewise,
+    /// On a torus family (two task variables): every product of the
+    /// circle's terms in `s₁` and `s₂`, `(1, cos, sin) ⊗ (1, cos, sin)`
+    /// (9H numbers).
+    Torus,
+    /// On a torus family: the sum of two Fourier series of this order, one
+    /// per variable (`1 + 4K` functions: order 1 is 5H, order 2 is 9H, the
+    /// torus' size).
+    Circles(usize),
 }
 
 /// Highest Fourier order accepted (`fourier8`: 17 basis functions).
@@ -80,7 +88,24 @@ impl Method {
             Method::Fourier(k) => format!("fourier{k}"),
             Method::Quadratic => "quadratic".into(),
             Method::Piecewise => "piecewise".into(),
+            Method::Torus => "torus".into(),
+            Method::Circles(1) => "circles".into(),
+            Method::Circles(k) => format!("circles{k}"),
         }
+    }
+
+    /// Whether the method takes two task variables (a torus family's).
+    pub fn is_two_variable(self) -> bool {
+        matches!(self, Method::Torus | Method::Circles(_))
+    }
+
+    /// Whether the method takes one task variable (it is a basis of `s`
+    /// alone); the points, `shared` and `input` take either.
+    pub fn is_one_variable(self) -> bool {
+        matches!(
+            self,
+            Method::Line | Method::Fourier(_) | Method::Quadratic | Method::Piecewise
+        )
     }
 
     /// Whether the method is a manifold with a basis of more than one
@@ -89,7 +114,12 @@ impl Method {
     pub fn is_manifold(self) -> bool {
         matches!(
             self,
-            Method::Line | Method::Fourier(_) | Method::Quadratic | Method::Piecewise
+            Method::Line
+                | Method::Fourier(_)
+                | Method::Quadratic
+                | Method::Piecewise
+                | Method::Torus
+                | Method::Circles(_)
         )
     }
 
@@ -104,6 +134,8 @@ impl Method {
             Method::Quadratic => Some(3),
             Method::Fourier(k) => Some(1 + 2 * k),
             Method::Piecewise => Some(trained),
+            Method::Torus => Some(9),
+            Method::Circles(k) => Some(1 + 4 * k),
             Method::Points | Method::Input => None,
         }
     }
@@ -112,7 +144,9 @@ impl Method {
 impl TryFrom<String> for Method {
     type Error = String;
     fn try_from(name: String) -> Result<Method, String> {
-        let known = "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`";
+        let known =
+            "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`, \
+                     and on a torus family `torus`, `circles`, `circles2`";
         Ok(match name.as_str() {
             "points" => Method::Points,
             "shared" => Method::Shared,
@@ -121,6 +155,9 @@ impl TryFrom<String> for Method {
             "quadratic" => Method::Quadratic,
             "piecewise" => Method::Piecewise,
             "circle" => Method::Fourier(1),
+            "torus" => Method::Torus,
+            "circles" => Method::Circles(1),
+            "circles2" => Method::Circles(2),
             other => match other.strip_prefix("fourier").and_then(|k| k.parse::<usize>().ok()) {
                 Some(k) if (1..=MAX_FOURIER_ORDER).contains(&k) => Method::Fourier(k),
                 _ => return Err(format!("unknown method `{name}`: use {known}")),
@@ -183,6 +220,29 @@ impl TrainedMethod {
     }
 }
 
+/// `heldout.train_every`: one step for a one-variable family, or one per
+/// variable on a torus (`[2, 2]`: every other rotation and every other
+/// shift of the grid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TrainEvery {
+    /// Every `n`-th task of the training arc.
+    One(usize),
+    /// On a torus: every `e₁`-th value of the first variable and every
+    /// `e₂`-th of the second.
+    Two([usize; 2]),
+}
+
+impl TrainEvery {
+    /// The step of a one-variable family (the first of a torus' two).
+    pub fn first(self) -> usize {
+        match self {
+            TrainEvery::One(n) => n,
+            TrainEvery::Two([n, _]) => n,
+        }
+    }
+}
+
 /// The share of each training task's training images held back as
 /// validation: the last `1 / VALIDATION_SHARE` (a sixth).
 pub const VALIDATION_SHARE: usize = 6;
@@ -193,7 +253,7 @@ pub const VALIDATION_SHARE: usize = 6;
 pub struct HeldoutConfig {
     /// Train every `train_every`-th task of `train_first..=train_last`.
     #[serde(default = "default_every")]
-    pub train_every: usize,
+    pub train_every: TrainEvery,
     /// First task of the training arc (and the first task trained).
     #[serde(default)]
     pub train_first: usize,
@@ -232,8 +292,8 @@ pub struct HeldoutConfig {
     pub learning_rates: BTreeMap<String, f64>,
 }
 
-fn default_every() -> usize {
-    1
+fn default_every() -> TrainEvery {
+    TrainEvery::One(1)
 }
 fn default_methods() -> Vec<Method> {
     vec![
@@ -289,7 +349,7 @@ impl HeldoutConfig {
     /// The trained task indices, ascending.
     pub fn train_tasks(&self, tasks: usize) -> Vec<usize> {
         (self.train_first..=self.last(tasks))
-            .step_by(self.train_every.max(1))
+            .step_by(self.train_every.first().max(1))
             .collect()
     }
 
@@ -345,8 +405,20 @@ impl HeldoutConfig {
     /// the value and what is allowed.
     /// (The family is a sweep: [`super::HeldoutExperiment::resolve`] checks that first.)
     pub(super) fn validate(&self, family: &FamilyConfig, device: DeviceChoice) -> Result<(), String> {
-        let tasks = family.expand_len();
-        if self.train_every == 0 {
+        self.validate_variables(family)?;
+        let trained = match family.torus.get(..2) {
+            Some(torus) => self.validate_torus([torus[0].count, torus[1].count])?,
+            None => self.validate_arc(family.expand_len())?,
+        };
+        self.validate_lists(family, device, trained)
+    }
+
+    /// The training arc of a one-variable family; the number of tasks trained.
+    fn validate_arc(&self, tasks: usize) -> Result<usize, String> {
+        let TrainEvery::One(every) = self.train_every else {
+            unreachable!("validate_variables")
+        };
+        if every == 0 {
             return Err("heldout.train_every = 0 is invalid: need at least 1".into());
         }
         let last = self.last(tasks);
@@ -359,8 +431,8 @@ impl HeldoutConfig {
         let trained = self.train_tasks(tasks).len();
         if trained < 2 {
             return Err(format!(
-                "heldout: only {trained} task is trained (train_first = {}, train_last = {last}, train_every = {}): need at least 2",
-                self.train_first, self.train_every
+                "heldout: only {trained} task is trained (train_first = {}, train_last = {last}, train_every = {every}): need at least 2",
+                self.train_first
             ));
         }
         if trained == tasks {
@@ -368,6 +440,93 @@ impl HeldoutConfig {
                 "heldout: every task is trained, so nothing is held out: raise train_every or shorten the arc".into(),
             );
         }
+        Ok(trained)
+    }
+
+    /// The trained grid tasks of a torus of `shape` (rotations x shifts),
+    /// row-major: `(i, j)` with `i` a multiple of `e₁` and `j` of `e₂`.
+    pub fn torus_train_tasks(&self, shape: [usize; 2]) -> Vec<usize> {
+        let [e1, e2] = match self.train_every {
+            TrainEvery::Two(e) => e,
+            TrainEvery::One(n) => [n, n],
+        };
+        (0..shape[0] * shape[1])
+            .filter(|k| (k / shape[1]).is_multiple_of(e1.max(1)) && (k % shape[1]).is_multiple_of(e2.max(1)))
+            .collect()
+    }
+
+    /// Which `[heldout]` keys fit the family's number of task variables.
+    fn validate_variables(&self, family: &FamilyConfig) -> Result<(), String> {
+        let torus = !family.torus.is_empty();
+        match (self.train_every, torus) {
+            (TrainEvery::Two(e), false) => {
+                return Err(format!(
+                    "heldout.train_every = [{}, {}] gives two task variables, but data.family.sweep has one: \
+                     give one number, or make the family a torus (data.family.torus)",
+                    e[0], e[1]
+                ))
+            }
+            (TrainEvery::One(n), true) => {
+                return Err(format!(
+                    "heldout.train_every = {n}: a torus family (data.family.torus) has two task variables: \
+                     give one step per variable, e.g. train_every = [2, 2]"
+                ))
+            }
+            _ => {}
+        }
+        let (wrong, why) = if torus {
+            (
+                self.methods.iter().find(|m| m.is_one_variable()),
+                "is a basis of one task variable, but data.family.torus has two: use `torus`, `circles` or `circles2`",
+            )
+        } else {
+            (
+                self.methods.iter().find(|m| m.is_two_variable()),
+                "is a basis of two task variables (a torus), but data.family.sweep has one: drop it or use data.family.torus",
+            )
+        };
+        if let Some(method) = wrong {
+            return Err(format!("heldout.methods: `{}` {why}", method.name()));
+        }
+        Ok(())
+    }
+
+    /// A torus: every grid task whose indices are multiples of the steps
+    /// is trained, the others interpolated (no arc, so no extrapolation).
+    fn validate_torus(&self, shape: [usize; 2]) -> Result<usize, String> {
+        let TrainEvery::Two([e1, e2]) = self.train_every else {
+            unreachable!("validate_variables")
+        };
+        if e1 == 0 || e2 == 0 || e1 > shape[0] || e2 > shape[1] {
+            return Err(format!(
+                "heldout.train_every = [{e1}, {e2}] is invalid on a {} x {} torus: need 1 <= e1 <= {} and 1 <= e2 <= {}",
+                shape[0], shape[1], shape[0], shape[1]
+            ));
+        }
+        if self.train_first != 0 || self.train_last.is_some() {
+            return Err(
+                "heldout.train_first / train_last: a torus has no training arc (every variable closes): \
+                        remove them and choose the grid with train_every = [e1, e2]"
+                    .into(),
+            );
+        }
+        let trained = self.torus_train_tasks(shape).len();
+        if trained == shape[0] * shape[1] {
+            return Err("heldout: every task is trained, so nothing is held out: raise train_every".into());
+        }
+        // Each variable's Fourier terms need at least three distinct values.
+        let values = [shape[0].div_ceil(e1), shape[1].div_ceil(e2)];
+        if let Some(v) = values.iter().find(|&&v| v < 3) {
+            return Err(format!(
+                "heldout.train_every = [{e1}, {e2}] trains only {v} values of one variable: a circle in it needs at least 3"
+            ));
+        }
+        Ok(trained)
+    }
+
+    /// The methods, update rules, step sizes, patience and device, with
+    /// `trained` training tasks.
+    fn validate_lists(&self, family: &FamilyConfig, device: DeviceChoice, trained: usize) -> Result<(), String> {
         if self.methods.is_empty() {
             return Err("heldout.methods is empty: list at least one method, e.g. [\"circle\"]".into());
         }
@@ -392,6 +551,15 @@ impl HeldoutConfig {
         }
         if self.updates.is_empty() {
             return Err("heldout.updates is empty: list `rmsprop`, `metric` or both".into());
+        }
+        let periodic = family.sweep.as_ref().is_some_and(|s| s.transform.period().is_some());
+        if !periodic && self.methods.contains(&Method::Piecewise) {
+            return Err(
+                "heldout.methods: `piecewise` is periodic (its last knot joins its first), but this family's task \
+                 variable is a line (a blur's σ), where that closure would make the extrapolated tasks an \
+                 interpolation between the least and the most blurred: drop it"
+                    .into(),
+            );
         }
         for method in &self.methods {
             if let Some(k) = method.coefficients(trained) {
@@ -529,6 +697,118 @@ mod tests {
         assert_eq!(h.period, 360.0);
         assert_eq!(h.topology, crate::config::Topology::Circle);
         assert!(matches!(parse("").unwrap().experiment, Experiment::Family(_)));
+    }
+
+    fn blur(extra: &str) -> Result<Pipeline, String> {
+        let text = format!(
+            "[data.family]\nname = \"B\"\nsweep = {{ transform = \"blur\", count = 16, start = 0.25, step = 0.25, kernel = 17 }}\n{extra}"
+        );
+        Pipeline::parse(Path::new("pipelines/b.toml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_blur_family_is_a_line_whose_s_runs_over_the_sweeps_span() {
+        let h = match blur("[heldout]\ntrain_every = 3\nmethods = [\"points\", \"line\", \"quadratic\", \"circle\"]\n")
+            .unwrap()
+            .experiment
+        {
+            Experiment::Heldout(h) => h,
+            other => panic!("a held-out pipeline, not {}", other.kind()),
+        };
+        assert_eq!(h.topology, crate::config::Topology::Line);
+        // The span is count * step = 4 pixels of σ; task i is at s = i / 16.
+        assert_eq!(h.period, 4.0);
+        assert_eq!(h.s[0], 0.0);
+        assert_eq!(h.s[4], 0.25);
+        assert_eq!(h.s[15], 15.0 / 16.0);
+        assert_eq!(h.train_tasks, [0, 3, 6, 9, 12, 15]);
+        // The axis shows σ: task 15 is σ = 0.25 + 15 * 0.25 = 4.
+        let sweep = blur("").unwrap().data.family.sweep.unwrap();
+        assert_eq!(sweep.parameter_at(h.s[15]), 4.0);
+        assert_eq!(sweep.parameter_at(h.s[0]), 0.25);
+    }
+
+    #[test]
+    fn a_periodic_piecewise_manifold_is_refused_on_a_line() {
+        let e = blur("[heldout]\ntrain_every = 3\nmethods = [\"circle\", \"piecewise\"]\n").unwrap_err();
+        assert!(
+            e.contains("heldout.methods") && e.contains("`piecewise`") && e.contains("line"),
+            "{e}"
+        );
+        // The same on a rotation family is accepted.
+        assert!(parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\", \"piecewise\"]\n").is_ok());
+    }
+
+    fn torus(extra: &str) -> Result<Pipeline, String> {
+        let text = format!(
+            "[data.family]\nname = \"T\"\ntorus = [{{ transform = \"rotate\", count = 12, step = 30.0 }}, \
+             {{ transform = \"shift\", count = 7, step = 4 }}]\n{extra}"
+        );
+        Pipeline::parse(Path::new("pipelines/t.toml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_torus_trains_every_other_value_of_each_variable() {
+        let p = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"points\", \"input\", \"torus\", \"circles\", \"circles2\"]\nupdates = [\"rmsprop\"]\n")
+            .unwrap();
+        let Experiment::Heldout(h) = p.experiment else {
+            panic!("held out")
+        };
+        // 6 rotations x 4 shifts (0, 8, 16, 24 px) of 12 x 7.
+        assert_eq!(h.train_tasks.len(), 24);
+        assert_eq!(&h.train_tasks[..5], &[0, 2, 4, 6, 14]);
+        assert_eq!(h.splits.iter().filter(|&&s| s == Split::Seen).count(), 24);
+        assert!(!h.splits.contains(&Split::Extrapolated));
+        // Task 9 = rotation 1 (30°), shift 2 (8 px): s₁ = 1/12, s₂ = 8/28.
+        assert!((h.s[9] - 1.0 / 12.0).abs() < 1e-12);
+        assert!((h.s2.as_ref().unwrap()[9] - 8.0 / 28.0).abs() < 1e-12);
+        let labels: Vec<String> = h.methods.iter().map(|m| m.label()).collect();
+        assert_eq!(labels, ["points", "input", "torus", "circles", "circles2"]);
+    }
+
+    #[test]
+    fn one_and_two_variable_keys_are_checked_against_the_family() {
+        let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"circle\", \"torus\"]\n").unwrap_err();
+        assert!(
+            e.contains("heldout.methods: `torus`") && e.contains("data.family.torus"),
+            "{e}"
+        );
+        let e = parse("[heldout]\ntrain_every = [2, 2]\n").unwrap_err();
+        assert!(e.contains("heldout.train_every = [2, 2]") && e.contains("one"), "{e}");
+        let e = torus("[heldout]\ntrain_every = 2\nmethods = [\"torus\"]\n").unwrap_err();
+        assert!(
+            e.contains("heldout.train_every = 2") && e.contains("two task variables"),
+            "{e}"
+        );
+        let e = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"torus\", \"circle\"]\n").unwrap_err();
+        assert!(e.contains("heldout.methods: `circle`"), "{e}");
+        let e = torus("[heldout]\ntrain_every = [2, 2]\ntrain_last = 10\nmethods = [\"torus\"]\n").unwrap_err();
+        assert!(e.contains("train_last") && e.contains("no training arc"), "{e}");
+        // 12 / 6 = 2 rotations trained: a circle in s₁ is not determined.
+        let e = torus("[heldout]\ntrain_every = [6, 2]\nmethods = [\"torus\"]\n").unwrap_err();
+        assert!(e.contains("trains only 2 values"), "{e}");
+        let e = torus("[heldout]\ntrain_every = [1, 1]\nmethods = [\"torus\"]\n").unwrap_err();
+        assert!(e.contains("nothing is held out"), "{e}");
+    }
+
+    #[test]
+    fn a_torus_family_must_close_in_both_variables() {
+        let text = |rot: &str, shift: &str| {
+            format!("[data.family]\nname = \"T\"\ntorus = [{rot}, {shift}]\n[heldout]\ntrain_every = [2, 2]\nmethods = [\"torus\"]\n")
+        };
+        let parse_text = |t: String| Pipeline::parse(Path::new("pipelines/t.toml"), &t).map_err(|e| e.to_string());
+        let rot = "{ transform = \"rotate\", count = 12, step = 30.0 }";
+        let e = parse_text(text(rot, "{ transform = \"shift\", count = 6, step = 4 }")).unwrap_err();
+        assert!(e.contains("data.family.torus[1]") && e.contains("must close"), "{e}");
+        let e = parse_text(text("{ transform = \"shift\", count = 7, step = 4 }", rot)).unwrap_err();
+        assert!(e.contains("the first sweep must rotate"), "{e}");
+        let e = Pipeline::parse(
+            Path::new("pipelines/t.toml"),
+            &format!("[data.family]\nname = \"T\"\ntorus = [{rot}]\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("data.family.torus has 1 sweeps"), "{e}");
     }
 
     #[test]

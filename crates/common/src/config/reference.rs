@@ -57,8 +57,14 @@ pub const KEYS: &[Key] = &[
     key(
         "data.family",
         "sweep",
-        "`{ transform, count, step, start }`",
-        "task `i` applies `transform` (`rotate`: degrees, `shift`: whole pixels) with parameter `start + i * step`; `count` tasks (1 to 65535), `step` > 0, `start` (default 0); at most one period (360 degrees, 28 pixels)",
+        "`{ transform, count, step, start, kernel }`",
+        "task `i` applies `transform` (`rotate`: degrees, `shift`: whole pixels, `blur`: Gaussian blur of σ pixels with the odd `kernel` size 1 to 27, torchvision `gaussian_blur`) with parameter `start + i * step`; `count` tasks (1 to 65535), `step` > 0, `start` (default 0; a blur's σ > 0); at most one period (360 degrees, 28 pixels; a blur has none: its σ is a line); `kernel` for a blur only",
+    ),
+    key(
+        "data.family",
+        "torus",
+        "two sweeps, `[{ transform = \"rotate\", ... }, { transform = \"shift\", ... }]`",
+        "instead of `sweep`: a rotation x periodic shift grid, each sweep a full period (`count · step` = 360 degrees, 28 pixels); task `i · n₂ + j` rotates by the `i`-th angle, then shifts by the `j`-th width (two task variables)",
     ),
     key(
         "data.family",
@@ -143,8 +149,8 @@ pub const KEYS: &[Key] = &[
     key(
         "heldout",
         "train_every",
-        "integer >= 1",
-        "train every `train_every`-th task of the arc `train_first..=train_last`; the others are held out",
+        "integer >= 1, or `[e1, e2]` on a torus",
+        "train every `train_every`-th task of the arc `train_first..=train_last`; the others are held out; on a torus family one step per variable (every `e1`-th rotation and `e2`-th shift of the grid, no arc)",
     ),
     key("heldout", "train_first", "task index", "first task of the training arc"),
     key(
@@ -156,8 +162,8 @@ pub const KEYS: &[Key] = &[
     key(
         "heldout",
         "methods",
-        "list of `points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`",
-        "what is trained: the CRWN's per-task contexts, one shared context, input conditioning, or a context manifold of that basis (`quadratic`: `1, s, s²`; `piecewise`: periodic piecewise-linear, one knot per training task); a basis with more coefficients than training tasks is rejected",
+        "list of `points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`; on a torus `torus`, `circles`, `circles2`",
+        "what is trained: the CRWN's per-task contexts, one shared context, input conditioning, or a context manifold of that basis (`quadratic`: `1, s, s²`; `piecewise`: periodic piecewise-linear, one knot per training task); a basis with more coefficients than training tasks is rejected; on a blur family (a line) `piecewise` is rejected and a periodic basis closes the sweep into a circle one step past its last task; on a torus family only `points`, `shared`, `input` and the two-variable bases (`torus`: products of Fourier terms, 9H; `circles`, `circles2`: the sum of one circle per variable, 5H and 9H) are accepted, and the trainer does not take them yet",
     ),
     key(
         "heldout",
@@ -274,7 +280,7 @@ fn default_of(defaults: &[(&str, toml::Table)], key: &Key) -> String {
             ("heldout", "learning_rates") => "each rule's default".into(),
             ("heldout", "update_methods") => "every manifold".into(),
             ("", "description") => "empty".into(),
-            ("data.family", "sweep" | "tasks") => "one of the two".into(),
+            ("data.family", "sweep" | "tasks" | "torus") => "one of the three".into(),
             ("data.family", "task_names") => "from the transforms".into(),
             _ => "required".into(),
         },

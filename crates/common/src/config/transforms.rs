@@ -70,6 +70,10 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
         "shift",
         "periodic shift right by whole pixels (negative: left), wrapping around",
     ),
+    (
+        "rotate_shift",
+        "`rotate` by `degrees`, then `shift` by `pixels` (a task of a torus family, `data.family.torus`)",
+    ),
     ("hflip", "mirror left-right"),
     ("vflip", "mirror top-bottom"),
     ("invert", "`255 - pixel`"),
@@ -106,6 +110,20 @@ pub const PARAMETERS: &[Parameter] = &[
         kind: Kind::Integer,
         default: None,
         meaning: "pixels to the right (negative: left)",
+    },
+    Parameter {
+        transform: "rotate_shift",
+        key: "degrees",
+        kind: Kind::Number,
+        default: None,
+        meaning: "angle, counter-clockwise; finite",
+    },
+    Parameter {
+        transform: "rotate_shift",
+        key: "pixels",
+        kind: Kind::Integer,
+        default: None,
+        meaning: "pixels to the right after the rotation (negative: left)",
     },
     Parameter {
         transform: "gaussian_blur",

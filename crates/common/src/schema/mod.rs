@@ -88,9 +88,9 @@ crate::table! {
         task: u16,
         /// display name
         name: String,
-        /// `identity`, `rotate`, `shift`, `hflip`, `vflip`, `invert`, `gaussian_blur`, `random_perspective`, `random_erasing`, `random_resized_crop`
+        /// `identity`, `rotate`, `shift`, `rotate_shift`, `hflip`, `vflip`, `invert`, `gaussian_blur`, `random_perspective`, `random_erasing`, `random_resized_crop`
         transform: String,
-        /// degrees (rotate) or pixels (shift); null for other transforms
+        /// degrees (rotate), pixels (shift) or σ in pixels (gaussian_blur); null for other transforms (`rotate_shift`'s two are in `spec`)
         parameter: Option<f64>,
         /// JSON of the transform with all its parameters
         spec: String,
