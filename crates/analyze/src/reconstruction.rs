@@ -51,7 +51,7 @@ pub fn single_threaded_blas() {
     extern "C" {
         fn openblas_set_num_threads(n: std::os::raw::c_int);
     }
-    // SAFETY: a plain setter of OpenBLAS, which is linked (openblas-system).
+    // SAFETY: a plain setter of OpenBLAS, which is linked (the system library, found by build.rs).
     unsafe { openblas_set_num_threads(1) };
 }
 
