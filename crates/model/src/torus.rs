@@ -1,4 +1,4 @@
-//! Context manifolds of two task variables on a torus (issue 16, item 5b):
+//! Context manifolds of two task variables on a torus (docs/MANIFOLDS.md):
 //! a family whose tasks are a grid of two periodic transforms (rotation x
 //! periodic shift), with task variables `(s₁, s₂)` in `[0, 1)²`.
 //!
