@@ -68,6 +68,10 @@ def main() -> None:
         for name in rules:
             if seen.get(name, 0) != 1:
                 problems.append(f"{name} was submitted {seen.get(name, 0)} times, expected once")
+                # A second submission is the profile's retry of a failed job:
+                # show why it failed (the fake sbatch kept its log).
+                for log in sorted(Path(args.sbatch_calls).parent.glob(f"failed-{name}-*.log")):
+                    problems.append(f"{log}:\n    " + "\n    ".join(log.read_text(errors="replace").splitlines()[-60:]))
 
     if problems:
         sys.exit("check_plans.py:\n  " + "\n  ".join(problems))

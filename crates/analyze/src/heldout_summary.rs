@@ -18,7 +18,7 @@ use crate::judge::{judge, ClaimRow};
 use crate::stats::Range;
 use crate::summary::write_claims;
 use crate::{stats, AnalyzeError};
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array};
+use arrow_array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -209,7 +209,7 @@ pub fn summarise(
     let seeds = &pipeline.train.seeds;
     let n = splits.len();
     let meta = BTreeMap::from([("tgsh_version".to_string(), tgsh_common::VERSION.to_string())]);
-    let write = |name: &str, schema: arrow::datatypes::SchemaRef, columns: Vec<ArrayRef>| {
+    let write = |name: &str, schema: arrow_schema::SchemaRef, columns: Vec<ArrayRef>| {
         let path = dir.join(name);
         let batch = schema::batch(&path, schema, columns)?;
         schema::write_parquet(&path, &batch, &meta).map_err(AnalyzeError::from)
@@ -227,8 +227,8 @@ pub fn summarise(
             table.strings("basis")?,
             table.strings("update")?,
         );
-        let parameters = table.primitive::<arrow::datatypes::UInt64Type>("parameters")?;
-        let tasks = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+        let parameters = table.primitive::<arrow_array::types::UInt64Type>("parameters")?;
+        let tasks = table.primitive::<arrow_array::types::UInt16Type>("task")?;
         let s = table.finite_f64("s")?;
         let accuracy = table.finite_f64("accuracy")?;
         for row in 0..names.len() {
@@ -344,8 +344,8 @@ pub fn summarise(
         )?;
         let (m, kind) = (table.strings("method")?, table.strings("kind")?);
         let (i, j) = (
-            table.primitive::<arrow::datatypes::UInt16Type>("task_i")?,
-            table.primitive::<arrow::datatypes::UInt16Type>("task_j")?,
+            table.primitive::<arrow_array::types::UInt16Type>("task_i")?,
+            table.primitive::<arrow_array::types::UInt16Type>("task_j")?,
         );
         let cos = table.finite_f64("cosine")?;
         for row in 0..m.len() {

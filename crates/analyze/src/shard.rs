@@ -12,7 +12,7 @@
 
 use crate::claims::{spec_statistics, AFTER, BEFORE, PERMUTED, UNMODULATED};
 use crate::{clustering, cross_task, pca, reconstruction, similarity, stats, tgsh, AnalyzeError};
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array};
+use arrow_array::{ArrayRef, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -63,8 +63,8 @@ impl TestSet {
     pub fn load(tasks: &Path, test: &Path) -> Result<TestSet, AnalyzeError> {
         let names = schema::read_parquet(tasks, &schema::tasks_schema())?.strings("name")?;
         let table = schema::read_parquet(test, &schema::images_schema())?;
-        let task_col = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-        let label_col = table.primitive::<arrow::datatypes::UInt8Type>("label")?;
+        let task_col = table.primitive::<arrow_array::types::UInt16Type>("task")?;
+        let label_col = table.primitive::<arrow_array::types::UInt8Type>("label")?;
         let pixels = table.images()?;
         let mut images = vec![Vec::new(); names.len()];
         let mut labels: Vec<Vec<u8>> = vec![Vec::new(); names.len()];
@@ -108,8 +108,8 @@ impl TestSet {
 /// a row for every task.
 pub fn final_accuracies(path: &Path, tasks: usize) -> Result<Vec<f64>, AnalyzeError> {
     let table = schema::read_parquet(path, &schema::metrics_schema())?;
-    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let epoch = table.primitive::<arrow::datatypes::UInt32Type>("epoch")?;
+    let task = table.primitive::<arrow_array::types::UInt16Type>("task")?;
+    let epoch = table.primitive::<arrow_array::types::UInt32Type>("epoch")?;
     table.finite_f64("loss")?;
     table.finite_f64("train_accuracy")?;
     let acc = table.finite_f64("test_accuracy")?;
@@ -575,13 +575,12 @@ impl ShardTables {
             ("tgsh_version".to_string(), tgsh_common::VERSION.to_string()),
             ("seed".to_string(), seed.to_string()),
         ]);
-        let write =
-            |name: &str, schema: arrow::datatypes::SchemaRef, columns: Vec<ArrayRef>| -> Result<(), AnalyzeError> {
-                let path = dir.join(name);
-                let batch = schema::batch(&path, schema, columns)?;
-                schema::write_parquet(&path, &batch, &meta)?;
-                Ok(())
-            };
+        let write = |name: &str, schema: arrow_schema::SchemaRef, columns: Vec<ArrayRef>| -> Result<(), AnalyzeError> {
+            let path = dir.join(name);
+            let batch = schema::batch(&path, schema, columns)?;
+            schema::write_parquet(&path, &batch, &meta)?;
+            Ok(())
+        };
         let pairs = |n: usize| -> (Vec<u16>, Vec<u16>) { (0..n * n).map(|k| ((k / n) as u16, (k % n) as u16)).unzip() };
 
         let (is, js) = pairs(n);

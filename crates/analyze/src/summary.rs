@@ -15,7 +15,7 @@ use crate::shard::{cluster_columns, dendrogram_columns, TestSet};
 use crate::stats::Range;
 use crate::subsampling::{self, Profiles};
 use crate::{clustering, reconstruction, stats, AnalyzeError};
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt16Array, UInt32Array, UInt8Array};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt16Array, UInt32Array, UInt8Array};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ fn interval_of(statistic: &str, values: &[f64]) -> (Interval, &'static str) {
     (Interval::of(values, range), range.method())
 }
 
-type Writer<'a> = dyn Fn(&str, arrow::datatypes::SchemaRef, Vec<ArrayRef>) -> Result<(), AnalyzeError> + 'a;
+type Writer<'a> = dyn Fn(&str, arrow_schema::SchemaRef, Vec<ArrayRef>) -> Result<(), AnalyzeError> + 'a;
 
 fn floats(values: impl IntoIterator<Item = f64>) -> ArrayRef {
     Arc::new(Float64Array::from(values.into_iter().collect::<Vec<_>>()))
@@ -74,7 +74,7 @@ pub fn summarise(
         .map(|(name, other, seeds)| (name, (other, seeds)))
         .collect();
     let meta = BTreeMap::from([("tgsh_version".to_string(), tgsh_common::VERSION.to_string())]);
-    let write = |name: &str, schema: arrow::datatypes::SchemaRef, columns: Vec<ArrayRef>| -> Result<(), AnalyzeError> {
+    let write = |name: &str, schema: arrow_schema::SchemaRef, columns: Vec<ArrayRef>| -> Result<(), AnalyzeError> {
         let path = dir.join(name);
         let batch = schema::batch(&path, schema, columns)?;
         schema::write_parquet(&path, &batch, &meta)?;
@@ -310,7 +310,7 @@ fn read_profiles(artifacts: &Artifacts, seeds: &[u64], name: &str, state: &str) 
         // The two profiles share their columns.
         let table = schema::read_parquet(&artifacts.analysis(seed, name), &AdjacencyRow::schema())?;
         let states = table.strings("state")?;
-        let distances = table.primitive::<arrow::datatypes::UInt32Type>("distance")?;
+        let distances = table.primitive::<arrow_array::types::UInt32Type>("distance")?;
         let means = table.finite_f64("mean_similarity")?;
         for ((s, d), m) in states.into_iter().zip(distances).zip(means) {
             if s == state {
@@ -445,7 +445,7 @@ pub(crate) fn read_seed_statistics(artifacts: &Artifacts, seeds: &[u64]) -> Resu
         )?;
         let names = table.strings("statistic")?;
         let states = table.strings("state")?;
-        let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
+        let values = table.primitive::<arrow_array::types::Float64Type>("value")?;
         for ((name, state), value) in names.into_iter().zip(states).zip(values) {
             per_seed
                 .entry((name, state))

@@ -4,7 +4,7 @@
 
 mod common;
 
-use arrow::array::{ArrayRef, Float64Array};
+use arrow_array::{ArrayRef, Float64Array};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tgsh_common::cli::{Parts, RunOptions};
@@ -49,7 +49,7 @@ fn damaged_models_and_metrics_are_refused_naming_the_files() {
     // metrics.parquet's accuracy of task 2 is not the model's.
     let table = schema::read_parquet(&metrics_path, &schema::metrics_schema()).unwrap();
     let mut accuracy = table.finite_f64("test_accuracy").unwrap();
-    let tasks = table.primitive::<arrow::datatypes::UInt16Type>("task").unwrap();
+    let tasks = table.primitive::<arrow_array::types::UInt16Type>("task").unwrap();
     let row = tasks.iter().position(|&t| t == 2).unwrap();
     accuracy[row] -= 0.05;
     let batch = &table.batches[0];

@@ -34,7 +34,7 @@ pub enum Error {
         /// The file being built or read.
         path: PathBuf,
         /// The underlying error.
-        source: arrow::error::ArrowError,
+        source: arrow_schema::ArrowError,
     },
     /// A file does not follow the artifact contract (ARCHITECTURE.md).
     #[error("{}: {message}", path.display())]

@@ -20,7 +20,7 @@
 pub mod mnist;
 pub mod transforms;
 
-use arrow::array::{ArrayRef, StringArray, UInt16Array, UInt32Array, UInt8Array};
+use arrow_array::{ArrayRef, StringArray, UInt16Array, UInt32Array, UInt8Array};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -132,8 +132,8 @@ pub fn generate(
     // Encoding and compressing a task overlaps with transforming the next:
     // each file has its own writer thread fed through a one-slot channel.
     std::thread::scope(|scope| -> Result<(), DataError> {
-        let (train_tx, train_rx) = std::sync::mpsc::sync_channel::<arrow::array::RecordBatch>(1);
-        let (test_tx, test_rx) = std::sync::mpsc::sync_channel::<arrow::array::RecordBatch>(1);
+        let (train_tx, train_rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
+        let (test_tx, test_rx) = std::sync::mpsc::sync_channel::<arrow_array::RecordBatch>(1);
         let train_writer = scope.spawn(move || -> Result<(), DataError> {
             for batch in train_rx {
                 train_sink.write(&batch)?;
@@ -182,7 +182,7 @@ fn images_batch(
     split_id: u8,
     split: &mnist::Split,
     pixels: Vec<u8>,
-) -> Result<arrow::array::RecordBatch, DataError> {
+) -> Result<arrow_array::RecordBatch, DataError> {
     let n = split.len();
     let name = if split_id == 0 { "train" } else { "test" };
     let columns: Vec<ArrayRef> = vec![
@@ -385,7 +385,7 @@ mod tests {
             flipped.meta("mnist_sha256:t10k-images-idx3-ubyte").unwrap(),
             mnist::CHECKSUMS[2].1
         );
-        let labels = flipped.primitive::<arrow::datatypes::UInt8Type>("label").unwrap();
+        let labels = flipped.primitive::<arrow_array::types::UInt8Type>("label").unwrap();
         assert_eq!(labels, mnist.train.labels[..20]);
 
         // Random tasks are a pure function of the seed: a second run is identical.

@@ -1,6 +1,6 @@
 //! Bounded-time fuzzing of the parsers the stages use: the pipeline file
 //! (TOML), the MNIST IDX files (raw and gzip), the Parquet artifacts (the
-//! shared Arrow readers and the report's polars reader) and the model files
+//! shared Arrow readers and the report's reader into polars frames) and the model files
 //! (safetensors). No input may panic, hang or allocate without bound: every
 //! rejection must be an error value with a message.
 //!

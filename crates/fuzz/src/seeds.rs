@@ -2,10 +2,10 @@
 //! small IDX files, a small Parquet file of every schema the stages read,
 //! and small model files of both formats.
 
-use arrow::array::{
+use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, StringArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow_schema::{DataType, SchemaRef};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

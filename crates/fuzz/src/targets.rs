@@ -3,7 +3,8 @@
 
 use crate::seeds;
 use crate::Target;
-use arrow::datatypes::{DataType, Float64Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::types::{Float64Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_schema::DataType;
 use std::path::{Path, PathBuf};
 use tgsh_common::schema;
 use tgsh_common::{Pipeline, Stage, StagePlan};
@@ -181,7 +182,7 @@ pub fn parquet() -> Target {
     }
 }
 
-fn read_as_the_stages_do(path: &Path, expected: &arrow::datatypes::SchemaRef) -> tgsh_common::Result<()> {
+fn read_as_the_stages_do(path: &Path, expected: &arrow_schema::SchemaRef) -> tgsh_common::Result<()> {
     let table = schema::read_parquet(path, expected)?;
     let _ = table.meta("family");
     for field in expected.fields() {
@@ -215,7 +216,7 @@ fn read_as_the_stages_do(path: &Path, expected: &arrow::datatypes::SchemaRef) ->
     Ok(())
 }
 
-/// Parquet through the report's polars reader (the summary tables).
+/// Parquet through the report's reader into polars frames (the summary tables).
 pub fn parquet_polars() -> Target {
     let seeds = seeds::parquet_schemas()
         .iter()

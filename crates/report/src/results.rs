@@ -2,8 +2,8 @@
 //! analyze summary's tables (claims, accuracy, adjacency, T-GSH, dendrogram,
 //! class means), each seed's shard (similarity, cross-task accuracy, pair
 //! samples, reconstructions, timings) and the data stage's images. Tables
-//! are read with polars; images and matrices with the shared Parquet
-//! readers, since polars has no fixed-size-list-of-float reader we need.
+//! are read by the shared Parquet reader into polars frames; images and
+//! matrices with the shared Parquet readers directly.
 
 use crate::ReportError;
 use polars::prelude::*;
@@ -20,26 +20,67 @@ use tgsh_common::schema::{self, analysis};
 use tgsh_common::{Artifacts, Pipeline, Stage, PIXELS};
 
 /// Reads a Parquet file into a polars DataFrame, naming the file on error.
-/// polars' decoder panics on some damaged files (found by `crates/fuzz`), so
-/// the file is first decoded by the shared Arrow reader, which rejects them
-/// with an error, and a panic that still escapes polars becomes an error.
+/// The file is decoded by the shared Arrow reader (which rejects damaged
+/// files with an error) and its scalar columns copied into polars (list
+/// columns are left out), so polars is built without its own Parquet reader
+/// (a large part of its build).
 pub fn read_frame(path: &Path) -> Result<DataFrame, ReportError> {
-    schema::check_decodes(path)?;
-    let file = std::fs::File::open(path).map_err(|source| ReportError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(file).finish()));
-    match read {
-        Ok(frame) => frame.map_err(|source| ReportError::Polars {
-            path: path.display().to_string(),
-            source,
-        }),
-        Err(_) => Err(ReportError::Check(format!(
-            "{}: polars could not decode this Parquet file (damaged?); rerun the stage that wrote it with --force",
-            path.display()
-        ))),
+    let table = schema::read_any_schema(path)?;
+    let Some(first) = table.batches.first() else {
+        return Ok(DataFrame::default());
+    };
+    let fields = first.schema().fields().clone();
+    let mut columns = Vec::with_capacity(fields.len());
+    for (i, field) in fields.iter().enumerate() {
+        let arrays: Vec<&dyn arrow_array::Array> = table.batches.iter().map(|b| b.column(i).as_ref()).collect();
+        // List columns (per-seed values, images) are read with the typed
+        // readers of tgsh_common::schema, not through a frame.
+        if let Some(column) = frame_column(field.name(), &arrays) {
+            columns.push(column);
+        }
     }
+    DataFrame::new_infer_height(columns).map_err(polars_err(path))
+}
+
+/// One column of a frame from the same column of every batch (nulls kept);
+/// None for the list types, which no frame of the report holds.
+fn frame_column(name: &str, arrays: &[&dyn arrow_array::Array]) -> Option<Column> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_schema::DataType as Arrow;
+    macro_rules! primitive {
+        ($t:ty) => {
+            Column::new(
+                name.into(),
+                arrays
+                    .iter()
+                    .flat_map(|a| a.as_primitive::<$t>().iter())
+                    .collect::<Vec<_>>(),
+            )
+        };
+    }
+    Some(match arrays.first()?.data_type() {
+        Arrow::Utf8 => Column::new(
+            name.into(),
+            arrays
+                .iter()
+                .flat_map(|a| a.as_string::<i32>().iter())
+                .collect::<Vec<_>>(),
+        ),
+        Arrow::Boolean => Column::new(
+            name.into(),
+            arrays.iter().flat_map(|a| a.as_boolean().iter()).collect::<Vec<_>>(),
+        ),
+        Arrow::Float64 => primitive!(Float64Type),
+        Arrow::Float32 => primitive!(Float32Type),
+        Arrow::UInt8 => primitive!(UInt8Type),
+        Arrow::UInt16 => primitive!(UInt16Type),
+        Arrow::UInt32 => primitive!(UInt32Type),
+        Arrow::UInt64 => primitive!(UInt64Type),
+        Arrow::Int32 => primitive!(Int32Type),
+        Arrow::Int64 => primitive!(Int64Type),
+        _ => return None,
+    })
 }
 
 /// The seed shards' tables of one name, stacked (they share a schema).
@@ -305,8 +346,8 @@ pub fn cross_task(artifacts: &Artifacts, seeds: &[u64], n: usize) -> Result<Vec<
             let path = artifacts.analysis(seed, CrossTaskRow::FILE);
             let table = schema::read_parquet(&path, &analysis::cross_task_schema())?;
             let state = table.strings("state")?;
-            let i = table.primitive::<arrow::datatypes::UInt16Type>("context_task")?;
-            let j = table.primitive::<arrow::datatypes::UInt16Type>("data_task")?;
+            let i = table.primitive::<arrow_array::types::UInt16Type>("context_task")?;
+            let j = table.primitive::<arrow_array::types::UInt16Type>("data_task")?;
             let a = table.finite_f64("accuracy")?;
             let mut m = vec![f64::NAN; n * n];
             for k in 0..a.len() {
@@ -360,16 +401,16 @@ pub type MergeTree = (Vec<(usize, usize, f64)>, Vec<usize>);
 pub fn tree(artifacts: &Artifacts, n: usize) -> Result<MergeTree, ReportError> {
     let path = artifacts.summary(DendrogramSummaryRow::FILE);
     let table = schema::read_parquet(&path, &analysis::dendrogram_schema(false))?;
-    let left = table.primitive::<arrow::datatypes::UInt32Type>("left")?;
-    let right = table.primitive::<arrow::datatypes::UInt32Type>("right")?;
+    let left = table.primitive::<arrow_array::types::UInt32Type>("left")?;
+    let right = table.primitive::<arrow_array::types::UInt32Type>("right")?;
     let height = table.finite_f64("height")?;
     let merges = (0..left.len())
         .map(|k| (left[k] as usize, right[k] as usize, height[k]))
         .collect();
     let path = artifacts.summary(ClusterSummaryRow::FILE);
     let table = schema::read_parquet(&path, &analysis::clusters_schema(false))?;
-    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let position = table.primitive::<arrow::datatypes::UInt32Type>("leaf_position")?;
+    let task = table.primitive::<arrow_array::types::UInt16Type>("task")?;
+    let position = table.primitive::<arrow_array::types::UInt32Type>("leaf_position")?;
     let mut order = vec![0usize; n];
     for (t, p) in task.iter().zip(&position) {
         if (*p as usize) < n {
@@ -457,11 +498,11 @@ pub fn contexts_pca(artifacts: &Artifacts, seed: u64, n: usize) -> Result<PcaSco
     let path = artifacts.analysis(seed, ContextsPcaRow::FILE);
     let table = schema::read_parquet(&path, &analysis::contexts_pca_schema())?;
     let state = table.strings("state")?;
-    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
+    let task = table.primitive::<arrow_array::types::UInt16Type>("task")?;
     let pcs = [
-        table.primitive::<arrow::datatypes::Float64Type>("pc1")?,
-        table.primitive::<arrow::datatypes::Float64Type>("pc2")?,
-        table.primitive::<arrow::datatypes::Float64Type>("pc3")?,
+        table.primitive::<arrow_array::types::Float64Type>("pc1")?,
+        table.primitive::<arrow_array::types::Float64Type>("pc2")?,
+        table.primitive::<arrow_array::types::Float64Type>("pc3")?,
     ];
     let mut out: Vec<(String, Vec<[f64; 3]>)> = Vec::new();
     for k in 0..task.len() {
@@ -505,7 +546,7 @@ pub fn seed_statistics(artifacts: &Artifacts, seed: u64) -> Result<BTreeMap<(Str
     let path = artifacts.analysis(seed, SeedStatisticRow::FILE);
     let table = schema::read_parquet(&path, &analysis::seed_statistics_schema())?;
     let (names, states) = (table.strings("statistic")?, table.strings("state")?);
-    let values = table.primitive::<arrow::datatypes::Float64Type>("value")?;
+    let values = table.primitive::<arrow_array::types::Float64Type>("value")?;
     Ok(names.into_iter().zip(states).zip(values).collect())
 }
 
@@ -601,9 +642,9 @@ pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize, z: &str) -> R
     let path = artifacts.analysis(seed, ReconstructionRow::FILE);
     let table = schema::read_parquet(&path, &analysis::reconstruction_schema())?;
     let zs = table.strings("z")?;
-    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
-    let best = table.primitive::<arrow::datatypes::UInt16Type>("best_task")?;
+    let task = table.primitive::<arrow_array::types::UInt16Type>("task")?;
+    let class = table.primitive::<arrow_array::types::UInt8Type>("class")?;
+    let best = table.primitive::<arrow_array::types::UInt16Type>("best_task")?;
     let images = table.finite_float_images("image")?;
     let mut out = vec![vec![(vec![0u8; PIXELS], usize::MAX); tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
@@ -619,8 +660,8 @@ pub fn reconstructions(artifacts: &Artifacts, seed: u64, n: usize, z: &str) -> R
 pub fn class_means(artifacts: &Artifacts, n: usize) -> Result<Vec<Vec<Vec<u8>>>, ReportError> {
     let path = artifacts.summary(ClassMeanRow::FILE);
     let table = schema::read_parquet(&path, &analysis::class_means_schema())?;
-    let task = table.primitive::<arrow::datatypes::UInt16Type>("task")?;
-    let class = table.primitive::<arrow::datatypes::UInt8Type>("class")?;
+    let task = table.primitive::<arrow_array::types::UInt16Type>("task")?;
+    let class = table.primitive::<arrow_array::types::UInt8Type>("class")?;
     let images = table.finite_float_images("image")?;
     let mut out = vec![vec![vec![0u8; PIXELS]; tgsh_common::CLASSES]; n];
     for k in 0..task.len() {
@@ -691,4 +732,43 @@ pub fn samples(artifacts: &Artifacts, n: usize, k: usize) -> Result<Vec<Vec<u8>>
         }
     }
     Ok(images)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::builder::{Float64Builder, ListBuilder};
+    use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt16Array};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_frame_holds_the_scalar_columns_with_their_nulls_and_leaves_lists_out() {
+        let mut lists = ListBuilder::new(Float64Builder::new());
+        lists.values().append_value(1.0);
+        lists.append(true);
+        lists.append(true);
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("name", Arc::new(StringArray::from(vec![Some("a"), None]))),
+            ("task", Arc::new(UInt16Array::from(vec![3, 7]))),
+            ("value", Arc::new(Float64Array::from(vec![Some(0.5), None]))),
+            ("pass", Arc::new(BooleanArray::from(vec![true, false]))),
+            ("values", Arc::new(lists.finish())),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let dir = std::env::temp_dir().join(format!("tgsh-read-frame-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        schema::write_parquet(&path, &batch, &BTreeMap::new()).unwrap();
+        let df = read_frame(&path).unwrap();
+        assert_eq!(
+            df.get_column_names().iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+            ["name", "task", "value", "pass"]
+        );
+        assert_eq!(strings(&df, "name", &path).unwrap(), ["a", ""]);
+        assert_eq!(u64s(&df, "task", &path).unwrap(), [3, 7]);
+        let values = f64s(&df, "value", &path).unwrap();
+        assert!(values[0] == 0.5 && values[1].is_nan());
+        assert!(f64s(&df, "values", &path).is_err(), "a list column is not in the frame");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

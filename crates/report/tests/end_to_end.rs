@@ -3,7 +3,7 @@
 
 mod common;
 
-use arrow::datatypes::{Float64Type, UInt16Type};
+use arrow_array::types::{Float64Type, UInt16Type};
 use common::{run_all, temp_dir, tiny_pipeline};
 use std::path::PathBuf;
 use tgsh_common::cli::{Parts, RunOptions};

@@ -6,7 +6,7 @@ mod common;
 
 use common::{heldout_of, heldout_smoke_pipeline as smoke, run_all};
 
-use arrow::datatypes::{Float64Type, UInt16Type};
+use arrow_array::types::{Float64Type, UInt16Type};
 use tgsh_common::schema::{analysis, read_parquet};
 use tgsh_common::{Artifacts, Stage};
 use tgsh_model::{Conditioned, ManifoldModel, Model};

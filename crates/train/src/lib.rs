@@ -186,7 +186,7 @@ pub fn read_task_data(artifacts: &Artifacts, task: usize) -> Result<TaskData, Tr
         let table = schema::read_task(path, &schema::images_schema(), task as u16)?;
         Ok((
             table.images()?,
-            table.primitive::<arrow::datatypes::UInt8Type>("label")?,
+            table.primitive::<arrow_array::types::UInt8Type>("label")?,
         ))
     };
     let (train_images, train_labels) = read(&artifacts.train_images())?;

@@ -1,7 +1,7 @@
 //! The train stage on the batched trainer (the `--device cuda` code path),
 //! run on candle's CPU backend, against the same stage on the CPU trainer.
 
-use arrow::datatypes::{Float64Type, UInt16Type};
+use arrow_array::types::{Float64Type, UInt16Type};
 use std::path::{Path, PathBuf};
 use tgsh_common::{schema, Artifacts, Pipeline};
 use tgsh_train::{Backend, Model};
@@ -42,7 +42,7 @@ fn shard(artifacts: &Artifacts, seed: u64, epochs: usize) -> (Vec<(u16, f64)>, M
     let dir = artifacts.train_shard(seed);
     let metrics = schema::read_parquet(&dir.join("metrics.parquet"), &schema::metrics_schema()).unwrap();
     let tasks = metrics.primitive::<UInt16Type>("task").unwrap();
-    let epoch = metrics.primitive::<arrow::datatypes::UInt32Type>("epoch").unwrap();
+    let epoch = metrics.primitive::<arrow_array::types::UInt32Type>("epoch").unwrap();
     let accuracy = metrics.primitive::<Float64Type>("test_accuracy").unwrap();
     let finals = (0..tasks.len())
         .filter(|&i| epoch[i] as usize == epochs)

@@ -5,7 +5,7 @@
 //! functions return the declarations' schemas.
 
 use super::{FloatImage, Table};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow_schema::{DataType, SchemaRef};
 
 /// A 28x28 float image, row-major: `fixed_size_list<float32>[784]`.
 pub fn float_image_type() -> DataType {

@@ -9,9 +9,10 @@ pub mod table;
 pub use table::{Column, ColumnSpec, FloatImage, Image, Table};
 
 use crate::error::{Error, Result};
-use arrow::array::{Array, ArrayRef, AsArray, FixedSizeBinaryArray, RecordBatch};
-use arrow::buffer::Buffer;
-use arrow::datatypes::SchemaRef;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, RecordBatch};
+use arrow_buffer::Buffer;
+use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -203,10 +204,10 @@ pub fn similarity_schema() -> SchemaRef {
 /// entries the file lacks are NaN.
 pub fn similarity_matrices(path: &Path, n: usize) -> Result<BTreeMap<(u64, String), Vec<f64>>> {
     let table = read_parquet(path, &similarity_schema())?;
-    let seeds = table.primitive::<arrow::datatypes::UInt64Type>("seed")?;
+    let seeds = table.primitive::<arrow_array::types::UInt64Type>("seed")?;
     let states = table.strings("state")?;
-    let is = table.primitive::<arrow::datatypes::UInt16Type>("task_i")?;
-    let js = table.primitive::<arrow::datatypes::UInt16Type>("task_j")?;
+    let is = table.primitive::<arrow_array::types::UInt16Type>("task_i")?;
+    let js = table.primitive::<arrow_array::types::UInt16Type>("task_j")?;
     let cos = table.finite_f64("cosine")?;
     let mut out = BTreeMap::new();
     for (k, state) in states.into_iter().enumerate() {
@@ -297,43 +298,25 @@ pub struct ParquetTable {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// Decodes every row of a Parquet file, whatever its columns, and fails
-/// naming the file if it is damaged: a check before handing the file to a
-/// reader that trusts it (polars panics on some damaged files).
-pub fn check_decodes(path: &Path) -> Result<()> {
-    contain_panics(path, || decode_all(path))
-}
-
-fn decode_all(path: &Path) -> Result<()> {
-    let wrap = |source| Error::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
-    check_footer(path, builder.metadata())?;
-    let reader = builder.with_batch_size(1 << 16).build().map_err(wrap)?;
-    for batch in reader {
-        batch.map_err(|source| Error::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    }
-    Ok(())
+/// Reads every row of a Parquet file, whatever its columns, and fails
+/// naming the file if it is damaged: for readers that take any table (the
+/// report's tables) rather than one schema of the contract.
+pub fn read_any_schema(path: &Path) -> Result<ParquetTable> {
+    contain_panics(path, || read_unguarded(path, None, None))
 }
 
 /// Reads a whole Parquet file and checks it has `expected`'s columns and types.
 pub fn read_parquet(path: &Path, expected: &SchemaRef) -> Result<ParquetTable> {
-    read_filtered(path, expected, None)
+    read_filtered(path, Some(expected), None)
 }
 
 /// Reads only the rows of `path` whose uint16 `task` column equals `task`,
 /// skipping row groups whose statistics exclude it.
 pub fn read_task(path: &Path, expected: &SchemaRef, task: u16) -> Result<ParquetTable> {
-    read_filtered(path, expected, Some(task))
+    read_filtered(path, Some(expected), Some(task))
 }
 
-fn read_filtered(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
+fn read_filtered(path: &Path, expected: Option<&SchemaRef>, task: Option<u16>) -> Result<ParquetTable> {
     contain_panics(path, || read_unguarded(path, expected, task))
 }
 
@@ -358,7 +341,7 @@ fn contain_panics<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T>
     })
 }
 
-fn read_unguarded(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Result<ParquetTable> {
+fn read_unguarded(path: &Path, expected: Option<&SchemaRef>, task: Option<u16>) -> Result<ParquetTable> {
     let wrap = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
@@ -366,7 +349,9 @@ fn read_unguarded(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Resul
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
     check_footer(path, builder.metadata())?;
-    check_schema(path, builder.schema(), expected)?;
+    if let Some(expected) = expected {
+        check_schema(path, builder.schema(), expected)?;
+    }
     let metadata: BTreeMap<String, String> = builder
         .metadata()
         .file_metadata()
@@ -409,13 +394,14 @@ fn read_unguarded(path: &Path, expected: &SchemaRef, task: Option<u16>) -> Resul
         })?;
         let batch = match task {
             Some(task) => {
-                let tasks = batch.column_by_name("task").expect("schema checked");
-                let keep = arrow::compute::kernels::cmp::eq(tasks, &arrow::array::UInt16Array::new_scalar(task))
-                    .map_err(|source| Error::Arrow {
-                        path: path.to_path_buf(),
-                        source,
-                    })?;
-                arrow::compute::filter_record_batch(&batch, &keep).map_err(|source| Error::Arrow {
+                let tasks = batch
+                    .column_by_name("task")
+                    .expect("schema checked")
+                    .as_primitive_opt::<arrow_array::types::UInt16Type>()
+                    .ok_or_else(|| Error::schema(path, "column `task` is not uint16"))?;
+                // A null task never matches (the contract's task column has none).
+                let keep: arrow_array::BooleanArray = tasks.iter().map(|t| Some(t == Some(task))).collect();
+                arrow_select::filter::filter_record_batch(&batch, &keep).map_err(|source| Error::Arrow {
                     path: path.to_path_buf(),
                     source,
                 })?
@@ -507,7 +493,7 @@ impl ParquetTable {
     }
 
     /// A primitive column, concatenated over batches.
-    pub fn primitive<T: arrow::datatypes::ArrowPrimitiveType>(&self, name: &str) -> Result<Vec<T::Native>> {
+    pub fn primitive<T: arrow_array::ArrowPrimitiveType>(&self, name: &str) -> Result<Vec<T::Native>> {
         let mut out = Vec::with_capacity(self.num_rows());
         for batch in &self.batches {
             let column = batch
@@ -528,7 +514,7 @@ impl ParquetTable {
     /// (ARCHITECTURE.md, "Finite values"); a NaN or infinity is an error
     /// naming the file, the column, the row and its seed, method and task.
     pub fn finite_f64(&self, name: &str) -> Result<Vec<f64>> {
-        let values = self.primitive::<arrow::datatypes::Float64Type>(name)?;
+        let values = self.primitive::<arrow_array::types::Float64Type>(name)?;
         match values.iter().position(|v| !v.is_finite()) {
             None => Ok(values),
             Some(row) => Err(self.not_finite(name, values[row], row, None)),
@@ -547,21 +533,21 @@ impl ParquetTable {
 
     fn not_finite(&self, name: &str, value: f64, row: usize, pixel: Option<usize>) -> Error {
         let mut keys = Vec::new();
-        if let Ok(seeds) = self.primitive::<arrow::datatypes::UInt64Type>("seed") {
+        if let Ok(seeds) = self.primitive::<arrow_array::types::UInt64Type>("seed") {
             keys.push(format!("seed {}", seeds[row]));
         }
         if let Ok(methods) = self.strings("method") {
             keys.push(format!("method {}", methods[row]));
         }
         for task in ["task", "task_i", "context_task"] {
-            if let Ok(tasks) = self.primitive::<arrow::datatypes::UInt16Type>(task) {
+            if let Ok(tasks) = self.primitive::<arrow_array::types::UInt16Type>(task) {
                 keys.push(format!("{task} {}", tasks[row]));
             }
         }
         for other in ["task_j", "data_task", "epoch"] {
-            if let Ok(values) = self.primitive::<arrow::datatypes::UInt32Type>(other) {
+            if let Ok(values) = self.primitive::<arrow_array::types::UInt32Type>(other) {
                 keys.push(format!("{other} {}", values[row]));
-            } else if let Ok(values) = self.primitive::<arrow::datatypes::UInt16Type>(other) {
+            } else if let Ok(values) = self.primitive::<arrow_array::types::UInt16Type>(other) {
                 keys.push(format!("{other} {}", values[row]));
             }
         }
@@ -590,7 +576,7 @@ impl ParquetTable {
                 .column_by_name(name)
                 .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is missing")))?;
             let values = column
-                .as_primitive_opt::<arrow::datatypes::Float64Type>()
+                .as_primitive_opt::<arrow_array::types::Float64Type>()
                 .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` is not float64")))?;
             out.extend(values.iter().map(|v| v.unwrap_or(f64::NAN)));
         }
@@ -650,7 +636,7 @@ impl ParquetTable {
             for i in 0..lists.len() {
                 let item = lists.value(i);
                 let values = item
-                    .as_primitive_opt::<arrow::datatypes::Float32Type>()
+                    .as_primitive_opt::<arrow_array::types::Float32Type>()
                     .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` does not hold float32")))?;
                 out.extend_from_slice(values.values());
             }
@@ -671,7 +657,7 @@ impl ParquetTable {
             for i in 0..lists.len() {
                 let item = lists.value(i);
                 let values = item
-                    .as_primitive_opt::<arrow::datatypes::Float64Type>()
+                    .as_primitive_opt::<arrow_array::types::Float64Type>()
                     .ok_or_else(|| Error::schema(&self.path, format!("column `{name}` does not hold float64")))?;
                 out.push(values.values().to_vec());
             }
@@ -691,8 +677,8 @@ impl ParquetTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{StringArray, UInt16Array, UInt32Array, UInt8Array};
-    use arrow::datatypes::{UInt16Type, UInt8Type};
+    use arrow_array::types::{UInt16Type, UInt8Type};
+    use arrow_array::{StringArray, UInt16Array, UInt32Array, UInt8Array};
 
     #[test]
     fn images_round_trip_and_task_filter_reads_only_that_task() {

@@ -36,16 +36,17 @@
 
 use super::{read_parquet, write_parquet, ParquetTable};
 use crate::error::{Error, Result};
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, Float64Builder,
-    ListBuilder, PrimitiveArray, StringArray,
+use arrow_array::builder::{Float64Builder, ListBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, PrimitiveArray, StringArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use arrow::array::ArrayRef as ColumnArray;
+pub use arrow_array::ArrayRef as ColumnArray;
 
 /// A Rust type that is one Parquet column of the contract.
 pub trait Column: Sized + Clone {
@@ -67,7 +68,7 @@ macro_rules! primitive_column {
     ($($rust:ty => $arrow:ty, $name:literal);* $(;)?) => {$(
         impl Column for $rust {
             fn data_type() -> DataType {
-                <$arrow as arrow::datatypes::ArrowPrimitiveType>::DATA_TYPE
+                <$arrow as arrow_array::ArrowPrimitiveType>::DATA_TYPE
             }
             fn type_name() -> String {
                 $name.into()
@@ -83,11 +84,11 @@ macro_rules! primitive_column {
 }
 
 primitive_column! {
-    u8 => arrow::datatypes::UInt8Type, "uint8";
-    u16 => arrow::datatypes::UInt16Type, "uint16";
-    u32 => arrow::datatypes::UInt32Type, "uint32";
-    u64 => arrow::datatypes::UInt64Type, "uint64";
-    f64 => arrow::datatypes::Float64Type, "float64";
+    u8 => arrow_array::types::UInt8Type, "uint8";
+    u16 => arrow_array::types::UInt16Type, "uint16";
+    u32 => arrow_array::types::UInt32Type, "uint32";
+    u64 => arrow_array::types::UInt64Type, "uint64";
+    f64 => arrow_array::types::Float64Type, "float64";
 }
 
 impl Column for String {
@@ -151,7 +152,7 @@ impl Column for Option<f64> {
         for batch in &table.batches {
             let values = table
                 .column(batch, name)?
-                .as_primitive_opt::<arrow::datatypes::Float64Type>()
+                .as_primitive_opt::<arrow_array::types::Float64Type>()
                 .ok_or_else(|| Error::schema(&table.path, format!("column `{name}` is not float64")))?;
             out.extend(values.iter());
         }
