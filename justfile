@@ -11,7 +11,7 @@ test_artifacts := "target/test-artifacts"
 
 # The pipeline lists, each stated once.
 reproduction := "rotation shift-1px shift-2px augment"
-manifold_pipelines := "heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap heldout-blur-interp heldout-blur-extrap"
+manifold_pipelines := "heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap heldout-blur-interp heldout-blur-extrap heldout-torus"
 smoke_pipelines := "smoke heldout-smoke"
 
 # List the recipes

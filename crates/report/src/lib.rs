@@ -17,6 +17,7 @@ pub mod compare;
 pub mod figures;
 pub mod heldout;
 pub mod heldout_figures;
+mod heldout_torus;
 mod heldout_ladder;
 pub mod html;
 pub mod index;
