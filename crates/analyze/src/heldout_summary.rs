@@ -187,7 +187,11 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split], to
     // A torus family (two task variables): its claims exist only when its
     // models were trained, so they are pushed on any family and kept where
     // their statistics exist.
-    for split in [Split::Interpolated].into_iter().filter(|s| splits.contains(s)).map(Split::name) {
+    for split in [Split::Interpolated]
+        .into_iter()
+        .filter(|s| splits.contains(s))
+        .map(Split::name)
+    {
         push(
             format!("torus-beats-circles-{split}"),
             format!("Topology is an inductive bias on a torus: the torus (every product of the two variables' circle terms, 9H numbers) beats the additive two-circle basis of the same size (circles2, 9H: each variable's first and second harmonics, no interaction) on {split} grid tasks"),

@@ -55,7 +55,6 @@ impl From<[f64; 2]> for TaskPoint {
     }
 }
 
-
 /// The basis functions `φ(s)` of a context manifold.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Basis {

@@ -229,9 +229,12 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
     }
     let mut verdicts = String::new();
     let accuracy = |method: &str, split: &str| page.row(method, split).map(|r| interval(r.mean, r.ci_low, r.ci_high));
-    let pairs = ["interpolated", "extrapolated"]
-        .into_iter()
-        .flat_map(|split| [(split, "manifold-beats-input", "circle"), (split, "torus-beats-input", "torus")]);
+    let pairs = ["interpolated", "extrapolated"].into_iter().flat_map(|split| {
+        [
+            (split, "manifold-beats-input", "circle"),
+            (split, "torus-beats-input", "torus"),
+        ]
+    });
     for (split, claim, own) in pairs {
         let id = format!("{claim}-{split}");
         let Some(c) = claims.iter().find(|c| c.id == id) else {

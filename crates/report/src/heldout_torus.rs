@@ -74,7 +74,8 @@ pub fn grid_heatmaps(stem: &Path, figure: &GridHeatmaps<'_>) -> Result<(), Curve
     if figure.seen.len() != n || figure.panels.iter().any(|p| p.1.len() != n) {
         return Err(fail(format!("every panel needs {n} values, one per grid task")));
     }
-    if !(figure.range.0 < figure.range.1) {
+    let (low, high) = figure.range;
+    if !(low.is_finite() && high.is_finite() && low < high) {
         return Err(fail(format!("invalid colour range {:?}", figure.range)));
     }
     crate::figures::ensure_font().map_err(fail)?;
@@ -118,8 +119,11 @@ fn draw<DB: DrawingBackend>(
             let (i, j) = ((k / cols) as i32, (k % cols) as i32);
             let (cx, cy) = (x0 + LEFT + j * CELL_W, y0 + TOP + i * CELL_H);
             let colour = Colormap::Sequential.value(v, f.range);
-            root.draw(&Rectangle::new([(cx, cy), (cx + CELL_W - 1, cy + CELL_H - 1)], colour.filled()))
-                .map_err(|e| err(&e))?;
+            root.draw(&Rectangle::new(
+                [(cx, cy), (cx + CELL_W - 1, cy + CELL_H - 1)],
+                colour.filled(),
+            ))
+            .map_err(|e| err(&e))?;
             // Dark text on the light end of viridis, light text elsewhere.
             let t = (v - f.range.0) / (f.range.1 - f.range.0);
             let ink = if t > 0.6 { BLACK } else { WHITE };
@@ -133,7 +137,7 @@ fn draw<DB: DrawingBackend>(
         }
     }
     // The colour bar, with the training-task mark explained.
-    let (w, h) = root.dim_in_pixel();
+    let (_, h) = root.dim_in_pixel();
     let y = h as i32 - BAR_H + 12;
     let width = 300;
     for x in 0..width {
@@ -145,7 +149,6 @@ fn draw<DB: DrawingBackend>(
         root.draw(&Text::new(format!("{v:.0} %"), (x, y + 18), small.clone()))
             .map_err(|e| err(&e))?;
     }
-    let _ = w;
     root.draw(&Circle::new((350, y + 7), 3, BLACK.filled()))
         .map_err(|e| err(&e))?;
     root.draw(&Text::new(
@@ -191,7 +194,10 @@ pub(crate) fn grid_section(page: &Page, curves: &[(String, Vec<HeldoutCurveRow>)
     if !low.is_finite() {
         return Ok(String::new());
     }
-    let range = ((low / 5.0).floor() * 5.0, ((high / 5.0).ceil() * 5.0).max((low / 5.0).floor() * 5.0 + 5.0));
+    let range = (
+        (low / 5.0).floor() * 5.0,
+        ((high / 5.0).ceil() * 5.0).max((low / 5.0).floor() * 5.0 + 5.0),
+    );
     let mut out = String::new();
     for (stem, caption, pick) in [
         (

@@ -545,7 +545,13 @@ mod tests {
         // On a torus: the eight terms of both variables.
         let mut params = random_params(Basis::Constant, InputEncoding::Torus, h, 7);
         params.input.iter_mut().for_each(|u| *u *= 2.0);
-        let probes = [(false, 4), (true, 0), (true, 8 * 5 + 3), (true, 8 * 17 + 7), (true, 8 * 23 + 5)];
+        let probes = [
+            (false, 4),
+            (true, 0),
+            (true, 8 * 5 + 3),
+            (true, 8 * 17 + 7),
+            (true, 8 * 23 + 5),
+        ];
         check_against_finite_differences(&params, &probes);
     }
 
