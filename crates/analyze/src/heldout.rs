@@ -431,10 +431,24 @@ pub fn principal_plane(x: &[Vec<f32>], mean: &[f64]) -> Vec<Vec<f64>> {
     directions
 }
 
+/// Points at which each curve of a torus manifold is drawn.
+pub const TORUS_PICTURE_POINTS: usize = 120;
+
+/// A context in the CRWN's PCA plane: `(method, s, s2, pc1, pc2)`.
+type PcaPoint = (String, f64, f64, f64, f64);
+
 /// Every jointly trained model's `c(s)` at [`PICTURE_POINTS`] values of `s`
 /// and the CRWN's points (`points`, at the training tasks' `s`), in the
-/// plane of the points' first two principal components.
-fn manifold_pictures(crwn: &[Vec<f32>], train_s: &[f64], methods: &[Evaluated]) -> Vec<(String, f64, f64, f64)> {
+/// plane of the points' first two principal components. On a torus family
+/// (`torus_s2`: the trained values of `s₂`) a manifold is a grid of curves:
+/// `c(s₁, s₂)` over [`TORUS_PICTURE_POINTS`] values of `s₁` at each trained
+/// `s₂`. Rows are `(method, s, s2, pc1, pc2)`.
+fn manifold_pictures(
+    crwn: &[Vec<f32>],
+    train_s: &[[f64; 2]],
+    methods: &[Evaluated],
+    torus_s2: Option<&[f64]>,
+) -> Vec<PcaPoint> {
     let h = crwn.first().map_or(0, Vec::len);
     let mut mean = vec![0.0; h];
     for c in crwn {
@@ -456,20 +470,26 @@ fn manifold_pictures(crwn: &[Vec<f32>], train_s: &[f64], methods: &[Evaluated]) 
         };
         (along(&plane[0]), along(&plane[1]))
     };
-    let mut out: Vec<(String, f64, f64, f64)> = crwn
+    let mut out: Vec<PcaPoint> = crwn
         .iter()
         .zip(train_s)
-        .map(|(c, &s)| {
+        .map(|(c, &[s, s2])| {
             let (x, y) = project(c);
-            ("points".to_string(), s, x, y)
+            ("points".to_string(), s, s2, x, y)
         })
         .collect();
+    let (curves, along): (&[f64], usize) = match torus_s2 {
+        Some(s2) => (s2, TORUS_PICTURE_POINTS),
+        None => (&[0.0], PICTURE_POINTS),
+    };
     for method in methods {
         let Some(joint) = method.joint() else { continue };
-        for i in 0..PICTURE_POINTS {
-            let s = i as f64 / PICTURE_POINTS as f64;
-            let (x, y) = project(&joint.context(s));
-            out.push((method.name.clone(), s, x, y));
+        for &s2 in curves {
+            for i in 0..along {
+                let s = i as f64 / along as f64;
+                let (x, y) = project(&joint.context([s, s2]));
+                out.push((method.name.clone(), s, s2, x, y));
+            }
         }
     }
     out
@@ -490,8 +510,8 @@ pub struct HeldoutShard {
     methods: Vec<Described>,
     accuracy: Vec<Vec<f64>>,
     cosines: Vec<(String, &'static str, usize, usize, f64)>,
-    /// `(method, s, pc1, pc2)`: contexts in the CRWN's PCA plane.
-    pca: Vec<(String, f64, f64, f64)>,
+    /// Contexts in the CRWN's PCA plane.
+    pca: Vec<PcaPoint>,
     /// The scalars, in the order measured.
     pub statistics: Vec<(String, f64)>,
 }
@@ -511,7 +531,7 @@ pub fn analyze_seed(
             test.names.len()
         )));
     }
-    let (trained, train_s, splits) = (&heldout.train_tasks, heldout.train_s(), &heldout.splits);
+    let (trained, splits) = (&heldout.train_tasks, &heldout.splits);
     let circular = heldout.topology == Topology::Circle;
     let methods = load_methods(heldout, artifacts, seed)?;
     let accuracy = evaluate(&methods, test, all_s, circular);
@@ -577,11 +597,15 @@ pub fn analyze_seed(
             cosines.extend(rows.into_iter().map(|(k, i, j, c)| (method.name.clone(), k, i, j, c)));
         }
     }
-    // A curve of one variable; a torus' surface is not drawn (docs/MANIFOLDS.md).
-    let pca = match &crwn {
-        Some(crwn) if !heldout.is_torus() => manifold_pictures(crwn, &train_s, &methods),
-        _ => Vec::new(),
-    };
+    let torus_s2 = heldout.is_torus().then(|| {
+        let mut s2: Vec<f64> = heldout.train_points().iter().map(|p| p[1]).collect();
+        s2.sort_by(f64::total_cmp);
+        s2.dedup();
+        s2
+    });
+    let pca = crwn.as_ref().map_or_else(Vec::new, |crwn| {
+        manifold_pictures(crwn, &heldout.train_points(), &methods, torus_s2.as_deref())
+    });
     Ok(HeldoutShard {
         seed,
         pca,
@@ -647,10 +671,11 @@ impl HeldoutShard {
         let pca: Vec<ManifoldPcaRow> = self
             .pca
             .iter()
-            .map(|(method, s, pc1, pc2)| ManifoldPcaRow {
+            .map(|(method, s, s2, pc1, pc2)| ManifoldPcaRow {
                 seed,
                 method: method.clone(),
                 s: *s,
+                s2: *s2,
                 pc1: *pc1,
                 pc2: *pc2,
             })

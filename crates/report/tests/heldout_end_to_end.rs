@@ -282,7 +282,12 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
     assert!(!ids.iter().any(|i| i.starts_with("manifold-beats-input")), "{ids:?}");
     let report = artifacts.stage_dir(Stage::Report);
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
-    for link in ["heldout_grid.png", "heldout_grid_updates.png"] {
+    for link in [
+        "heldout_grid.png",
+        "heldout_grid_updates.png",
+        "manifold_torus.png",
+        "manifold_circles2.png",
+    ] {
         assert!(html.contains(link) && report.join(link).exists(), "{link}");
     }
     std::fs::remove_dir_all(dir).unwrap();

@@ -537,8 +537,10 @@ crate::table! {
         seed: u64,
         /// `points` (the CRWN's contexts at the training tasks) or a jointly trained model's label
         method: String,
-        /// the task variable at which the context is taken (for a manifold: 360 values evenly spaced over `[0, 1)`)
+        /// the task variable at which the context is taken (for a manifold: 360 values evenly spaced over `[0, 1)`; on a torus family the rotation's `s₁`, 120 values)
         s: f64 where finite,
+        /// the second task variable on a torus family (the shift's `s₂`: a manifold is drawn as one curve over `s₁` per trained value of `s₂`); 0 on a one-variable family
+        s2: f64 where finite,
         /// coordinate on the first principal component of the CRWN's points
         pc1: f64 where finite,
         /// coordinate on the second principal component
