@@ -8,7 +8,11 @@
 //!   unseen task is served by the nearest training task's context
 //!   (`points-nearest`) and by linear interpolation between the two
 //!   neighbouring ones (`points-interp`), around the circle for circular
-//!   families. Manifolds evaluate `c(s)`; input conditioning adds `U e(s)`
+//!   families. On a torus family (two task variables) the points are a
+//!   grid: `points-nearest` takes the training tasks nearest on the torus
+//!   (ties averaged) and `points-interp` interpolates bilinearly between
+//!   the four around the task ([`tgsh_model::torus`]). Manifolds evaluate
+//!   `c(s)` (`c(s, s2)` on a torus); input conditioning adds `U e(s)`
 //!   to the pre-activation. The forward pass is the trainer's
 //!   (`tgsh_model::forward::accuracy`).
 //! - `context_cosine.parquet`: each jointly trained method's contexts at
@@ -32,6 +36,7 @@ use tgsh_common::schema::{Table, TimingRow};
 use tgsh_common::{Artifacts, Pipeline, Stage, StagePlan};
 use tgsh_model::forward::{self, Encoded, Readout};
 use tgsh_model::manifold::{interpolate_points, nearest_points};
+use tgsh_model::torus::{bilinear_grid, nearest_grid, Grid};
 use tgsh_model::Decoder;
 use tgsh_model::{Conditioned, Encoder, ManifoldModel, Model};
 
@@ -42,6 +47,8 @@ enum Serve {
         interpolate: bool,
         contexts: Vec<Vec<f32>>,
         points: Vec<f64>,
+        /// On a torus family: the training tasks' `(s, s2)` and their grid.
+        torus: Option<(Vec<[f64; 2]>, Grid)>,
     },
     /// A jointly trained model.
     Joint(Box<ManifoldModel>),
@@ -72,12 +79,29 @@ impl Evaluated {
     /// that serve `s`, whose accuracies are averaged: one, or for
     /// `points-nearest` halfway between two training tasks both
     /// neighbours' (the tie convention).
-    fn at(&self, s: f64, circular: bool) -> Vec<Served> {
+    fn at(&self, point: [f64; 2], circular: bool) -> Vec<Served> {
+        let s = point[0];
         match &self.serve {
             Serve::Points {
                 interpolate,
                 contexts,
+                torus: Some((points, grid)),
+                ..
+            } => {
+                if *interpolate {
+                    vec![(bilinear_grid(contexts, grid, point[0], point[1]), None)]
+                } else {
+                    nearest_grid(points, point[0], point[1])
+                        .into_iter()
+                        .map(|p| (contexts[p].clone(), None))
+                        .collect()
+                }
+            }
+            Serve::Points {
+                interpolate,
+                contexts,
                 points,
+                torus: None,
             } => {
                 if *interpolate {
                     vec![(interpolate_points(contexts, points, s, circular), None)]
@@ -88,7 +112,7 @@ impl Evaluated {
                         .collect()
                 }
             }
-            Serve::Joint(m) => vec![(m.after.context(s), m.after.bias(s))],
+            Serve::Joint(m) => vec![(m.after.context(point), m.after.bias(point))],
         }
     }
 
@@ -121,6 +145,15 @@ pub fn load_methods(
     seed: u64,
 ) -> Result<Vec<Evaluated>, AnalyzeError> {
     let (trained, train_s) = (&heldout.train_tasks[..], &heldout.train_s()[..]);
+    let torus = if heldout.is_torus() {
+        let points = heldout.train_points();
+        let grid = Grid::of(&points).ok_or_else(|| {
+            AnalyzeError::Inconsistent("the torus' training tasks are not a full grid of its two variables".into())
+        })?;
+        Some((points, grid))
+    } else {
+        None
+    };
     let mut out = Vec::new();
     for method in heldout.methods.iter().copied() {
         let path = artifacts.method_model(seed, &method.label());
@@ -140,6 +173,7 @@ pub fn load_methods(
                         interpolate,
                         contexts: contexts.clone(),
                         points: train_s.to_vec(),
+                        torus: torus.clone(),
                     },
                     encoder: model.encoder.clone(),
                     decoder: Decoder::new(&model.decoder),
@@ -179,7 +213,7 @@ pub fn load_methods(
 /// one pass ([`forward::correct_counts`]); a method with its own encoder or
 /// an input-conditioning bias (which enters before the ReLU) gets its own
 /// encoding.
-pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[f64], circular: bool) -> Vec<Vec<f64>> {
+pub fn evaluate(methods: &[Evaluated], test: &TestSet, all_s: &[[f64; 2]], circular: bool) -> Vec<Vec<f64>> {
     let mut out = vec![vec![f64::NAN; all_s.len()]; methods.len()];
     let reference = methods.first().map(|m| m.encoder.dense_weight());
     let shares: Vec<bool> = methods
@@ -256,6 +290,13 @@ pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> 
         ("circle-metric", "circle-sgd"),
         ("circle", "points-interp"),
         ("piecewise", "points-interp"),
+        ("torus", "circles2"),
+        ("torus", "input"),
+        ("torus-metric", "input"),
+        ("torus-metric", "torus-sgd"),
+        ("circles", "input"),
+        ("circles2", "input"),
+        ("torus", "points-interp"),
     ]
     .iter()
     .map(|&(a, b)| (a.to_string(), b.to_string()))
@@ -326,7 +367,7 @@ fn context_cosines(
     joint: &Conditioned,
     crwn: &[Vec<f32>],
     trained: &[usize],
-    train_s: &[f64],
+    train_s: &[[f64; 2]],
 ) -> Vec<(&'static str, usize, usize, f64)> {
     let contexts: Vec<Vec<f32>> = train_s.iter().map(|&s| joint.context(s)).collect();
     let mut out = Vec::new();
@@ -390,10 +431,24 @@ pub fn principal_plane(x: &[Vec<f32>], mean: &[f64]) -> Vec<Vec<f64>> {
     directions
 }
 
+/// Points at which each curve of a torus manifold is drawn.
+pub const TORUS_PICTURE_POINTS: usize = 120;
+
+/// A context in the CRWN's PCA plane: `(method, s, s2, pc1, pc2)`.
+type PcaPoint = (String, f64, f64, f64, f64);
+
 /// Every jointly trained model's `c(s)` at [`PICTURE_POINTS`] values of `s`
 /// and the CRWN's points (`points`, at the training tasks' `s`), in the
-/// plane of the points' first two principal components.
-fn manifold_pictures(crwn: &[Vec<f32>], train_s: &[f64], methods: &[Evaluated]) -> Vec<(String, f64, f64, f64)> {
+/// plane of the points' first two principal components. On a torus family
+/// (`torus_s2`: the trained values of `s₂`) a manifold is a grid of curves:
+/// `c(s₁, s₂)` over [`TORUS_PICTURE_POINTS`] values of `s₁` at each trained
+/// `s₂`. Rows are `(method, s, s2, pc1, pc2)`.
+fn manifold_pictures(
+    crwn: &[Vec<f32>],
+    train_s: &[[f64; 2]],
+    methods: &[Evaluated],
+    torus_s2: Option<&[f64]>,
+) -> Vec<PcaPoint> {
     let h = crwn.first().map_or(0, Vec::len);
     let mut mean = vec![0.0; h];
     for c in crwn {
@@ -415,20 +470,26 @@ fn manifold_pictures(crwn: &[Vec<f32>], train_s: &[f64], methods: &[Evaluated]) 
         };
         (along(&plane[0]), along(&plane[1]))
     };
-    let mut out: Vec<(String, f64, f64, f64)> = crwn
+    let mut out: Vec<PcaPoint> = crwn
         .iter()
         .zip(train_s)
-        .map(|(c, &s)| {
+        .map(|(c, &[s, s2])| {
             let (x, y) = project(c);
-            ("points".to_string(), s, x, y)
+            ("points".to_string(), s, s2, x, y)
         })
         .collect();
+    let (curves, along): (&[f64], usize) = match torus_s2 {
+        Some(s2) => (s2, TORUS_PICTURE_POINTS),
+        None => (&[0.0], PICTURE_POINTS),
+    };
     for method in methods {
         let Some(joint) = method.joint() else { continue };
-        for i in 0..PICTURE_POINTS {
-            let s = i as f64 / PICTURE_POINTS as f64;
-            let (x, y) = project(&joint.context(s));
-            out.push((method.name.clone(), s, x, y));
+        for &s2 in curves {
+            for i in 0..along {
+                let s = i as f64 / along as f64;
+                let (x, y) = project(&joint.context([s, s2]));
+                out.push((method.name.clone(), s, s2, x, y));
+            }
         }
     }
     out
@@ -449,8 +510,8 @@ pub struct HeldoutShard {
     methods: Vec<Described>,
     accuracy: Vec<Vec<f64>>,
     cosines: Vec<(String, &'static str, usize, usize, f64)>,
-    /// `(method, s, pc1, pc2)`: contexts in the CRWN's PCA plane.
-    pca: Vec<(String, f64, f64, f64)>,
+    /// Contexts in the CRWN's PCA plane.
+    pca: Vec<PcaPoint>,
     /// The scalars, in the order measured.
     pub statistics: Vec<(String, f64)>,
 }
@@ -462,7 +523,7 @@ pub fn analyze_seed(
     seed: u64,
     test: &TestSet,
 ) -> Result<HeldoutShard, AnalyzeError> {
-    let all_s = &heldout.s;
+    let all_s = &heldout.points();
     let n = all_s.len();
     if test.names.len() != n {
         return Err(AnalyzeError::Inconsistent(format!(
@@ -470,7 +531,7 @@ pub fn analyze_seed(
             test.names.len()
         )));
     }
-    let (trained, train_s, splits) = (&heldout.train_tasks, heldout.train_s(), &heldout.splits);
+    let (trained, splits) = (&heldout.train_tasks, &heldout.splits);
     let circular = heldout.topology == Topology::Circle;
     let methods = load_methods(heldout, artifacts, seed)?;
     let accuracy = evaluate(&methods, test, all_s, circular);
@@ -510,7 +571,7 @@ pub fn analyze_seed(
         let crwn_self: Vec<f64> = cosines.iter().filter(|r| r.2 != r.3).map(|r| r.4).collect();
         for method in &methods {
             let Some(joint) = method.joint() else { continue };
-            let rows = context_cosines(joint, crwn, trained, &train_s);
+            let rows = context_cosines(joint, crwn, trained, &heldout.train_points());
             let diagonal: Vec<f64> = rows
                 .iter()
                 .filter(|r| r.0 == "crwn" && r.1 == r.2)
@@ -536,9 +597,15 @@ pub fn analyze_seed(
             cosines.extend(rows.into_iter().map(|(k, i, j, c)| (method.name.clone(), k, i, j, c)));
         }
     }
-    let pca = crwn
-        .as_ref()
-        .map_or_else(Vec::new, |crwn| manifold_pictures(crwn, &train_s, &methods));
+    let torus_s2 = heldout.is_torus().then(|| {
+        let mut s2: Vec<f64> = heldout.train_points().iter().map(|p| p[1]).collect();
+        s2.sort_by(f64::total_cmp);
+        s2.dedup();
+        s2
+    });
+    let pca = crwn.as_ref().map_or_else(Vec::new, |crwn| {
+        manifold_pictures(crwn, &heldout.train_points(), &methods, torus_s2.as_deref())
+    });
     Ok(HeldoutShard {
         seed,
         pca,
@@ -604,10 +671,11 @@ impl HeldoutShard {
         let pca: Vec<ManifoldPcaRow> = self
             .pca
             .iter()
-            .map(|(method, s, pc1, pc2)| ManifoldPcaRow {
+            .map(|(method, s, s2, pc1, pc2)| ManifoldPcaRow {
                 seed,
                 method: method.clone(),
                 s: *s,
+                s2: *s2,
                 pc1: *pc1,
                 pc2: *pc2,
             })
@@ -722,5 +790,11 @@ mod tests {
         assert!(pairs.contains(&("fourier6".into(), "points-interp".into())));
         assert!(pairs.contains(&("piecewise".into(), "points-interp".into())));
         assert!(!pairs.iter().any(|(a, b)| a == "circle" && b == "quadratic"));
+        let torus = ["points-interp", "input", "torus", "circles", "circles2"];
+        let pairs = claim_pairs(&torus, Topology::Circle);
+        for (a, b) in [("torus", "circles2"), ("torus", "input"), ("torus", "points-interp")] {
+            assert!(pairs.contains(&(a.into(), b.into())), "{a} - {b}");
+        }
+        assert!(!pairs.iter().any(|(a, _)| a == "torus-metric"));
     }
 }

@@ -28,7 +28,32 @@
 //! Points that a CRWN trained can also serve an unseen `s` by borrowing:
 //! [`nearest_point`] and [`interpolate_points`].
 
+use crate::torus::TorusBasis;
 use std::f64::consts::PI;
+
+/// Where a task sits in the task space: its variable `s` and, on a torus
+/// family (two task variables, docs/MANIFOLDS.md), its second variable
+/// `s2`. A one-variable family's tasks have `s2 = 0`, which no basis of one
+/// variable reads; an `f64` converts to it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TaskPoint {
+    /// The task variable (on a torus, the rotation's `s₁`), in `[0, 1)`.
+    pub s: f64,
+    /// The second task variable on a torus (the shift's `s₂`); 0 otherwise.
+    pub s2: f64,
+}
+
+impl From<f64> for TaskPoint {
+    fn from(s: f64) -> TaskPoint {
+        TaskPoint { s, s2: 0.0 }
+    }
+}
+
+impl From<[f64; 2]> for TaskPoint {
+    fn from([s, s2]: [f64; 2]) -> TaskPoint {
+        TaskPoint { s, s2 }
+    }
+}
 
 /// The basis functions `φ(s)` of a context manifold.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +86,9 @@ pub enum Basis {
         /// The knots' values of `s`, distinct, in `[0, 1)`.
         knots: Vec<f64>,
     },
+    /// A basis of a torus family's two task variables `(s, s2)`
+    /// ([`TorusBasis`]: the product `torus` or the additive `circles`).
+    Torus(TorusBasis),
 }
 
 /// Two values of `s` closer than this are the same point of the one-hot basis.
@@ -76,6 +104,7 @@ impl Basis {
             Basis::Fourier { order } => 1 + 2 * order,
             Basis::Quadratic => 3,
             Basis::Piecewise { knots } => knots.len(),
+            Basis::Torus(b) => b.len(),
         }
     }
 
@@ -93,6 +122,7 @@ impl Basis {
             Basis::Fourier { order } => format!("fourier{order}"),
             Basis::Quadratic => "quadratic".into(),
             Basis::Piecewise { .. } => "piecewise".into(),
+            Basis::Torus(b) => b.name(),
         }
     }
 
@@ -107,14 +137,16 @@ impl Basis {
         }
     }
 
-    /// The topology the basis gives the contexts: `points`, `none`, `line`
-    /// or `circle`.
+    /// The topology the basis gives the contexts: `points`, `none`, `line`,
+    /// `circle`, `torus` or `circles` (two circles added, no interaction).
     pub fn topology(&self) -> &'static str {
         match self {
             Basis::OneHot { .. } => "points",
             Basis::Constant => "none",
             Basis::Line | Basis::Quadratic => "line",
             Basis::Fourier { .. } | Basis::Piecewise { .. } => "circle",
+            Basis::Torus(TorusBasis::Product { .. }) => "torus",
+            Basis::Torus(TorusBasis::Additive { .. }) => "circles",
         }
     }
 
@@ -130,15 +162,24 @@ impl Basis {
             "line" => Basis::Line,
             "quadratic" => Basis::Quadratic,
             "piecewise" => Basis::Piecewise { knots: points.to_vec() },
+            "torus" => Basis::Torus(TorusBasis::Product { order: 1 }),
+            other if other.starts_with("circles") => Basis::Torus(TorusBasis::Additive {
+                order: match &other["circles".len()..] {
+                    "" => 1,
+                    k => k.parse().ok().filter(|&k| k >= 1)?,
+                },
+            }),
             other => Basis::Fourier {
                 order: other.strip_prefix("fourier")?.parse().ok().filter(|&k| k >= 1)?,
             },
         })
     }
 
-    /// `φ(s)`, length [`Basis::len`].
-    pub fn values(&self, s: f64) -> Vec<f64> {
+    /// `φ(s)`, length [`Basis::len`]; a torus basis reads both variables.
+    pub fn values(&self, point: impl Into<TaskPoint>) -> Vec<f64> {
+        let TaskPoint { s, s2 } = point.into();
         match self {
+            Basis::Torus(b) => b.values(s, s2),
             Basis::OneHot { points } => points
                 .iter()
                 .map(|&p| if (p - s).abs() < POINT_TOLERANCE { 1.0 } else { 0.0 })
@@ -174,6 +215,7 @@ impl Basis {
         let k = self.len();
         let mut g = vec![0.0; k * k];
         match self {
+            Basis::Torus(b) => return b.gram(),
             Basis::OneHot { points } => {
                 for i in 0..k {
                     g[i * k + i] = 1.0 / points.len() as f64;
@@ -224,6 +266,7 @@ impl Basis {
             Basis::Line => vec![4.0, -2.0, -2.0, 4.0],
             Basis::Quadratic => vec![9.0, -36.0, 30.0, -36.0, 192.0, -180.0, 30.0, -180.0, 180.0],
             Basis::Piecewise { .. } => invert(&self.gram(), self.len()),
+            Basis::Torus(b) => b.gram_inverse(),
             // Every other Gram matrix is diagonal.
             _ => {
                 let k = self.len();
@@ -252,6 +295,7 @@ impl Basis {
             Basis::Quadratic => vec![1.0, 0.0, 0.0],
             // The hat functions sum to 1 everywhere.
             Basis::Piecewise { knots } => vec![1.0; knots.len()],
+            Basis::Torus(b) => b.constant_coefficients(),
         }
     }
 }
@@ -301,6 +345,10 @@ pub enum InputEncoding {
     /// `e(s) = (cos 2πs, sin 2πs)`, for circular families (rotations,
     /// periodic shifts), so `s` and `s + 1` are the same task.
     Circle,
+    /// On a torus family: the torus basis' eight non-constant terms,
+    /// [`crate::torus::torus_encoding`], so `U` has `8H` numbers and with the
+    /// shared context input conditioning is the torus' size (`9H`).
+    Torus,
 }
 
 impl InputEncoding {
@@ -310,6 +358,7 @@ impl InputEncoding {
             InputEncoding::None => 0,
             InputEncoding::Line => 1,
             InputEncoding::Circle => 2,
+            InputEncoding::Torus => crate::torus::TORUS_ENCODING_LEN,
         }
     }
 
@@ -318,12 +367,13 @@ impl InputEncoding {
         self == InputEncoding::None
     }
 
-    /// `none`, `line` or `circle`.
+    /// `none`, `line`, `circle` or `torus`.
     pub fn name(self) -> &'static str {
         match self {
             InputEncoding::None => "none",
             InputEncoding::Line => "line",
             InputEncoding::Circle => "circle",
+            InputEncoding::Torus => "torus",
         }
     }
 
@@ -333,16 +383,19 @@ impl InputEncoding {
             "none" => InputEncoding::None,
             "line" => InputEncoding::Line,
             "circle" => InputEncoding::Circle,
+            "torus" => InputEncoding::Torus,
             _ => return None,
         })
     }
 
-    /// `e(s)`.
-    pub fn values(self, s: f64) -> Vec<f64> {
+    /// `e(s)` (on a torus, `e(s, s2)`).
+    pub fn values(self, point: impl Into<TaskPoint>) -> Vec<f64> {
+        let TaskPoint { s, s2 } = point.into();
         match self {
             InputEncoding::None => Vec::new(),
             InputEncoding::Line => vec![s],
             InputEncoding::Circle => vec![(2.0 * PI * s).cos(), (2.0 * PI * s).sin()],
+            InputEncoding::Torus => crate::torus::torus_encoding(s, s2).to_vec(),
         }
     }
 }
@@ -391,7 +444,7 @@ impl Conditioned {
     }
 
     /// `c(s) = Σ_k φ_k(s) P_k`.
-    pub fn context(&self, s: f64) -> Vec<f32> {
+    pub fn context(&self, s: impl Into<TaskPoint>) -> Vec<f32> {
         let mut out = Vec::new();
         self.context_into(s, &mut out);
         out
@@ -400,7 +453,7 @@ impl Conditioned {
     /// [`Conditioned::context`] into a reused buffer. The sum runs over `k`
     /// in order with fused multiply-adds, so it is deterministic; with a
     /// one-hot `φ` it returns `P_t` exactly.
-    pub fn context_into(&self, s: f64, out: &mut Vec<f32>) {
+    pub fn context_into(&self, s: impl Into<TaskPoint>, out: &mut Vec<f32>) {
         let h = self.hidden();
         let phi = self.basis.values(s);
         out.clear();
@@ -415,7 +468,7 @@ impl Conditioned {
 
     /// The pre-activation bias `U e(s)` of input conditioning (`None`
     /// without it).
-    pub fn bias(&self, s: f64) -> Option<Vec<f32>> {
+    pub fn bias(&self, s: impl Into<TaskPoint>) -> Option<Vec<f32>> {
         if self.encoding.is_empty() {
             return None;
         }

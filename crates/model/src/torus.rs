@@ -18,12 +18,14 @@
 //! term in one variable, 1/4 for a product of two non-constant terms.
 //!
 //! Input conditioning on a torus encodes both variables,
-//! [`torus_encoding`]: `e = (cos 2πs₁, sin 2πs₁, cos 2πs₂, sin 2πs₂)`
-//! (`4H` numbers in `U`, with the shared context `5H`: the additive
-//! order-1 basis' size).
+//! [`torus_encoding`]: the torus basis' eight non-constant terms (`8H`
+//! numbers in `U`, with the shared context `9H`: the torus' size, so the
+//! two are compared at equal size and on the same features of the task).
 //!
-//! Not yet wired into the trainer, the analysis or the report: the train
-//! stage refuses a two-variable pipeline (docs/MANIFOLDS.md, "Not done").
+//! The CRWN's points on a torus are a grid of training tasks; an unseen
+//! grid task is served by its nearest training tasks ([`nearest_grid`],
+//! ties kept, the analysis averages their accuracies) or by bilinear
+//! interpolation between the four around it ([`bilinear_grid`]).
 
 use std::f64::consts::PI;
 
@@ -139,11 +141,95 @@ fn diagonal(d: &[f64]) -> Vec<f64> {
     g
 }
 
-/// Input conditioning's task encoding on a torus:
-/// `(cos 2πs₁, sin 2πs₁, cos 2πs₂, sin 2πs₂)`.
-pub fn torus_encoding(s1: f64, s2: f64) -> [f64; 4] {
-    let (a, b) = (2.0 * PI * s1, 2.0 * PI * s2);
-    [a.cos(), a.sin(), b.cos(), b.sin()]
+/// The length of [`torus_encoding`].
+pub const TORUS_ENCODING_LEN: usize = 8;
+
+/// Input conditioning's task encoding on a torus: the torus basis'
+/// ([`TorusBasis::Product`] of order 1) non-constant terms, in its order:
+/// `(cos 2πs₂, sin 2πs₂, cos 2πs₁, cos 2πs₁ cos 2πs₂, ..., sin 2πs₁ sin 2πs₂)`.
+pub fn torus_encoding(s1: f64, s2: f64) -> [f64; TORUS_ENCODING_LEN] {
+    let v = TorusBasis::Product { order: 1 }.values(s1, s2);
+    std::array::from_fn(|i| v[i + 1])
+}
+
+/// The training tasks of a torus family's CRWN as a grid: the distinct
+/// values of each variable (ascending) and, for each grid node `(a, b)`,
+/// the index of the training task there (`nodes[a * s2.len() + b]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// The trained values of `s₁`, ascending.
+    pub s1: Vec<f64>,
+    /// The trained values of `s₂`, ascending.
+    pub s2: Vec<f64>,
+    /// The training task at each node, row-major over (`s₁`, `s₂`).
+    pub nodes: Vec<usize>,
+}
+
+/// Two values of a variable closer than this are the same grid line.
+const GRID_TOLERANCE: f64 = 1e-9;
+
+impl Grid {
+    /// The grid of the training tasks at `points` (`(s₁, s₂)` each);
+    /// `None` unless they are a full product of their distinct values.
+    pub fn of(points: &[[f64; 2]]) -> Option<Grid> {
+        let distinct = |v: usize| {
+            let mut d: Vec<f64> = points.iter().map(|p| p[v]).collect();
+            d.sort_by(f64::total_cmp);
+            d.dedup_by(|a, b| (*a - *b).abs() < GRID_TOLERANCE);
+            d
+        };
+        let (s1, s2) = (distinct(0), distinct(1));
+        let find = |values: &[f64], x: f64| values.iter().position(|&v| (v - x).abs() < GRID_TOLERANCE);
+        let mut nodes = vec![usize::MAX; s1.len() * s2.len()];
+        for (t, p) in points.iter().enumerate() {
+            nodes[find(&s1, p[0])? * s2.len() + find(&s2, p[1])?] = t;
+        }
+        (points.len() == nodes.len() && !nodes.contains(&usize::MAX)).then_some(Grid { s1, s2, nodes })
+    }
+}
+
+/// The training tasks nearest to `(s₁, s₂)` on the torus: the Euclidean
+/// distance in `(s₁, s₂)` with each variable's difference taken round its
+/// circle. Every point within [`crate::manifold::TIE_TOLERANCE`] of the
+/// least distance is returned (one, or up to four on a grid), so a task
+/// halfway between training tasks is scored as the mean of all of them,
+/// the one-variable tie convention.
+pub fn nearest_grid(points: &[[f64; 2]], s1: f64, s2: f64) -> Vec<usize> {
+    use crate::manifold::{distance, TIE_TOLERANCE};
+    let d = |p: &[f64; 2]| distance(p[0], s1, true).hypot(distance(p[1], s2, true));
+    let best = points.iter().map(d).fold(f64::INFINITY, f64::min);
+    (0..points.len())
+        .filter(|&i| d(&points[i]) - best <= TIE_TOLERANCE)
+        .collect()
+}
+
+/// Bilinear interpolation on the training grid: the neighbours of `s₁`
+/// among the grid's `s₁` values and of `s₂` among its `s₂` values, each
+/// round its circle ([`crate::manifold::neighbours`]), and the four
+/// training tasks' contexts weighted `(1 - w₁)(1 - w₂)`, `(1 - w₁) w₂`,
+/// `w₁ (1 - w₂)`, `w₁ w₂`. A trained task gets its own context exactly.
+pub fn bilinear_grid(contexts: &[Vec<f32>], grid: &Grid, s1: f64, s2: f64) -> Vec<f32> {
+    use crate::manifold::neighbours;
+    let (a0, a1, w1) = neighbours(&grid.s1, s1, true);
+    let (b0, b1, w2) = neighbours(&grid.s2, s2, true);
+    let node = |a: usize, b: usize| &contexts[grid.nodes[a * grid.s2.len() + b]];
+    let corners = [
+        (node(a0, b0), (1.0 - w1) * (1.0 - w2)),
+        (node(a0, b1), (1.0 - w1) * w2),
+        (node(a1, b0), w1 * (1.0 - w2)),
+        (node(a1, b1), w1 * w2),
+    ];
+    let mut out = vec![0f32; contexts[0].len()];
+    // A corner of weight 0 is skipped, so a trained task's context is exact.
+    for (context, w) in corners {
+        if w != 0.0 {
+            let w = w as f32;
+            for (o, &c) in out.iter_mut().zip(context) {
+                *o = w.mul_add(c, *o);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -192,7 +278,8 @@ mod tests {
         let additive = TorusBasis::Additive { order: 1 }.values(0.25, 0.5);
         assert!(close(&additive, &[1.0, 0.0, 1.0, -1.0, 0.0]), "{additive:?}");
         let e = torus_encoding(0.25, 0.5);
-        assert!(close(&e, &[0.0, 1.0, -1.0, 0.0]), "{e:?}");
+        assert!(close(&e, &product[1..]), "{e:?}");
+        assert_eq!(e.len() + 1, TorusBasis::Product { order: 1 }.len());
     }
 
     #[test]
@@ -235,5 +322,67 @@ mod tests {
                 assert!((sum - 1.0).abs() < 1e-12);
             }
         }
+    }
+
+    /// A 12 x 7 torus trained every other rotation and shift (6 x 4 = 24 tasks).
+    fn grid_points() -> Vec<[f64; 2]> {
+        let mut p = Vec::new();
+        for i in (0..12).step_by(2) {
+            for j in (0..7).step_by(2) {
+                p.push([i as f64 / 12.0, j as f64 / 7.0]);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn nearest_on_the_torus_keeps_ties() {
+        let points = grid_points();
+        let at = |i: usize, j: usize| (i as f64 / 12.0, j as f64 / 7.0);
+        let index = |i: usize, j: usize| (i / 2) * 4 + j / 2;
+        // A trained task is its own nearest.
+        let (a, b) = at(4, 2);
+        assert_eq!(nearest_grid(&points, a, b), vec![index(4, 2)]);
+        // Rotation 1 (30°) is halfway between 0 and 2 at shift 0: both.
+        let (a, b) = at(1, 0);
+        assert_eq!(nearest_grid(&points, a, b), vec![index(0, 0), index(2, 0)]);
+        // Rotation 11 wraps: halfway between 10 and 0.
+        let (a, b) = at(11, 4);
+        assert_eq!(nearest_grid(&points, a, b), vec![index(0, 4), index(10, 4)]);
+        // Shift 1 is halfway between shifts 0 and 2; rotation 3 between 2
+        // and 4: the four corners tie.
+        let (a, b) = at(3, 1);
+        assert_eq!(
+            nearest_grid(&points, a, b),
+            vec![index(2, 0), index(2, 2), index(4, 0), index(4, 2)]
+        );
+    }
+
+    #[test]
+    fn bilinear_interpolation_on_the_grid_by_hand() {
+        let points = grid_points();
+        let grid = Grid::of(&points).expect("a full grid");
+        assert_eq!((grid.s1.len(), grid.s2.len()), (6, 4));
+        // Context of training task t: (rotation index, shift index, 1).
+        let contexts: Vec<Vec<f32>> = points
+            .iter()
+            .map(|p| vec![(p[0] * 12.0) as f32, (p[1] * 7.0) as f32, 1.0])
+            .collect();
+        for (t, p) in points.iter().enumerate() {
+            assert_eq!(bilinear_grid(&contexts, &grid, p[0], p[1]), contexts[t]);
+        }
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+        // (3, 1): halfway in both: the mean of rotations 2, 4 and shifts 0, 2.
+        let v = bilinear_grid(&contexts, &grid, 3.0 / 12.0, 1.0 / 7.0);
+        assert!(close(&v, &[3.0, 1.0, 1.0]), "{v:?}");
+        // Shift 5 between 4 and 6: 5. Rotation 11 wraps between 10 and 0
+        // (the context's first number goes 10 -> 0 across the gap): 5.
+        let v = bilinear_grid(&contexts, &grid, 11.0 / 12.0, 5.0 / 7.0);
+        assert!(close(&v, &[5.0, 5.0, 1.0]), "{v:?}");
+        // Shift 6.5 (not on the family's grid, but on the torus) lies
+        // between shift 6 and shift 0 (= 7) a half of the way.
+        let v = bilinear_grid(&contexts, &grid, 0.0, 6.5 / 7.0);
+        assert!(close(&v, &[0.0, 3.0, 1.0]), "{v:?}");
+        assert!(Grid::of(&points[1..]).is_none(), "a grid with a hole is refused");
     }
 }

@@ -229,18 +229,24 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
     }
     let mut verdicts = String::new();
     let accuracy = |method: &str, split: &str| page.row(method, split).map(|r| interval(r.mean, r.ci_low, r.ci_high));
-    for split in ["interpolated", "extrapolated"] {
-        let id = format!("manifold-beats-input-{split}");
+    let pairs = ["interpolated", "extrapolated"].into_iter().flat_map(|split| {
+        [
+            (split, "manifold-beats-input", "circle"),
+            (split, "torus-beats-input", "torus"),
+        ]
+    });
+    for (split, claim, own) in pairs {
+        let id = format!("{claim}-{split}");
         let Some(c) = claims.iter().find(|c| c.id == id) else {
             continue;
         };
-        let (Some(circle), Some(input)) = (accuracy("circle", split), accuracy("input", split)) else {
+        let (Some(circle), Some(input)) = (accuracy(own, split), accuracy("input", split)) else {
             continue;
         };
         let said = match c.verdict.as_str() {
-            "pass" => "the circle <b>beats</b> input conditioning: the whole interval of the difference is above 0",
-            "fail" => "the circle does <b>not</b> beat input conditioning: input conditioning is better, the whole interval of the difference is below 0",
-            _ => "the data do <b>not</b> show that the circle beats input conditioning: the interval of the difference includes 0",
+            "pass" => format!("the {own} <b>beats</b> input conditioning: the whole interval of the difference is above 0"),
+            "fail" => format!("the {own} does <b>not</b> beat input conditioning: input conditioning is better, the whole interval of the difference is below 0"),
+            _ => format!("the data do <b>not</b> show that the {own} beats input conditioning: the interval of the difference includes 0"),
         };
         // The context: how good the best method is there, and the CRWN.
         let best = page
@@ -261,7 +267,7 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
             .unwrap_or_default();
         let _ = write!(
             verdicts,
-            "<li>On the {split} tasks the circle (RMSprop) reaches {circle} % and input conditioning {input} %: {said} \
+            "<li>On the {split} tasks the {own} (RMSprop) reaches {circle} % and input conditioning {input} %: {said} \
              ({} points, 95 % interval [{}, {}] across {}). {best}{crwn} (chance: 10 %).</li>",
             points(c.mean),
             points(c.ci_low),
@@ -274,8 +280,8 @@ fn claims_section(page: &Page) -> Result<String, ReportError> {
     ))
 }
 
-/// The comparison table and accuracy as a function of the task variable.
-fn accuracy_section(page: &Page) -> Result<String, ReportError> {
+/// Accuracy as a function of the task variable: curves of one variable.
+fn curve_figures(page: &Page) -> Result<String, ReportError> {
     let heldout = page.heldout;
     let n = page.names.len();
     let sweep = page
@@ -358,6 +364,18 @@ fn accuracy_section(page: &Page) -> Result<String, ReportError> {
             true,
         ));
     }
+    Ok(figures_html)
+}
+
+/// The comparison table and accuracy per task: curves of one variable, or
+/// on a torus a heatmap of the grid per method.
+fn accuracy_section(page: &Page) -> Result<String, ReportError> {
+    let figures_html = if page.heldout.is_torus() {
+        crate::heldout_torus::grid_section(page, &page.curves)?
+    } else {
+        curve_figures(page)?
+    };
+    let methods = page.methods();
 
     // One row per method, one column per split.
     let mut splits: Vec<&str> = Vec::new();
@@ -398,7 +416,7 @@ fn accuracy_section(page: &Page) -> Result<String, ReportError> {
     Ok(format!(
         "<h2>Accuracy on seen and unseen tasks</h2>\n<p>Mean over seeds of each seed's mean test accuracy over the \
          split's tasks, with the 95 % bootstrap interval across seeds (expanded percentile). <i>interpolated</i>: untrained tasks inside the \
-         training arc; <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>\n{table}{figures_html}"
+         training arc (on a torus: every untrained grid task); <i>extrapolated</i>: outside it; <i>unseen</i>: every untrained task.</p>\n{table}{figures_html}"
     ))
 }
 
@@ -409,10 +427,14 @@ fn methods_section(page: &Page) -> String {
 <li><b>shared</b>: one context for every task.</li>\n\
 <li><b>input</b>: input conditioning, the paper's baseline: one shared context <i>c</i> and a trained <i>U</i> (H x 2) with <i>r(x, s) = relu(W1 x - mean + U (cos 2&pi;s, sin 2&pi;s))</i>; as many parameters as the circle.</li>\n\
 <li><b>line</b>: <i>c(s) = P1 (1 - s) + P2 s</i>; <b>quadratic</b>: <i>c(s) = P1 + P2 s + P3 s<sup>2</sup></i> (non-periodic, the circle's size); <b>circle</b>: <i>c(s) = P1 + P2 cos 2&pi;s + P3 sin 2&pi;s</i>; <b>fourierK</b>: the circle with harmonics up to K; <b>piecewise</b>: a periodic piecewise-linear curve with one knot per training task (the CRWN's points trained jointly, interpolated linearly between knots). All trained jointly over the training tasks, with RMSprop, or with <code>-metric</code>: SGD preconditioned by the inverse Gram matrix of the basis, <i>&Delta;P = -&eta; G<sup>-1</sup> mean<sub>t</sub> &phi;(s<sub>t</sub>) g<sub>t</sub><sup>T</sup></i> (default &eta; = {}), or <code>-sgd</code>: the same step without <i>G<sup>-1</sup></i>, the control that isolates the metric. Each model's step size is the pilot's pick on this pipeline's training tasks (<code>heldout.learning_rates</code>; docs/MANIFOLDS.md).</li>\n\
-</ul>\n",
-        page.heldout.config.metric_learning_rate
+{}</ul>\n",
+        page.heldout.config.metric_learning_rate,
+        if page.heldout.is_torus() { TORUS_METHODS } else { "" }
     )
 }
+
+/// The methods of a torus family (two task variables, `(s, s2)`).
+const TORUS_METHODS: &str = "<li>On this torus family (rotation <i>s</i> and shift <i>s2</i>, both periodic): <b>torus</b>: <i>c(s, s2) = &Sigma; P<sub>ab</sub> f<sub>a</sub>(s) f<sub>b</sub>(s2)</i>, every product of <i>f = (1, cos 2&pi;x, sin 2&pi;x)</i> in each variable (9H numbers); <b>circles</b>: <i>1</i> and each variable's <i>cos, sin</i> alone, two circles added, no interaction (5H); <b>circles2</b>: the same with second harmonics (9H, the torus' size); <b>input</b>: the shared context and <i>U</i> (H x 8) on the torus basis' eight non-constant terms (9H, the torus' size); the CRWN's points serve an unseen grid task by the training tasks nearest on the torus (Euclidean in <i>(s, s2)</i>, each difference taken round its circle; ties averaged) or by bilinear interpolation between the four training tasks around it.</li>\n";
 
 /// The learned circle's contexts against the CRWN's.
 fn context_section(page: &Page) -> Result<String, ReportError> {

@@ -220,6 +220,9 @@ pub(crate) fn manifold_section(page: &Page) -> Result<String, ReportError> {
             labels.push(r.method.clone());
         }
     }
+    if page.heldout.is_torus() {
+        return torus_manifolds(page, seed, &rows, &points, &labels);
+    }
     let mut figures = String::new();
     for (stem, caption, pick) in [
         (
@@ -273,6 +276,79 @@ pub(crate) fn manifold_section(page: &Page) -> Result<String, ReportError> {
                 "The learned context c(s) of the {caption} for s over [0, 1), drawn in the plane of the first two \
                  principal components of the CRWN's trained points (the dots, one per training task; seed {seed}). \
                  A non-periodic basis (line, quadratic) is drawn closed from s = 1 back to s = 0, which it does not join"
+            ),
+            false,
+        ));
+    }
+    Ok(format!(
+        "<h2 id=\"manifolds\">Pictures of the manifolds</h2>\n<p>Where each method puts the contexts of every task, \
+         against the CRWN's points.</p>\n{figures}"
+    ))
+}
+
+/// On a torus family: one figure per jointly trained model, its contexts
+/// `c(s₁, s₂)` as a grid of curves (one closed curve over the rotation's
+/// `s₁` per trained shift `s₂`) in the CRWN points' PCA plane, with the
+/// points.
+fn torus_manifolds(
+    page: &Page,
+    seed: u64,
+    rows: &[ManifoldPcaRow],
+    points: &[(f64, f64)],
+    labels: &[String],
+) -> Result<String, ReportError> {
+    let width = page
+        .pipeline
+        .data
+        .family
+        .torus
+        .get(1)
+        .map_or(1.0, |shifts| shifts.span());
+    let mut figures = String::new();
+    for label in labels {
+        let mut shifts: Vec<f64> = rows.iter().filter(|r| &r.method == label).map(|r| r.s2).collect();
+        shifts.dedup();
+        let mut series = vec![XySeries {
+            name: "CRWN points".into(),
+            points: points.to_vec(),
+            line: false,
+        }];
+        for s2 in shifts {
+            let mut curve: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| &r.method == label && r.s2 == s2)
+                .map(|r| (r.pc1, r.pc2))
+                .collect();
+            if let Some(&first) = curve.first() {
+                curve.push(first);
+            }
+            series.push(XySeries {
+                name: format!("shift {} px", (s2 * width).round()),
+                points: curve,
+                line: true,
+            });
+        }
+        let stem = format!("manifold_{label}");
+        xy_chart(
+            &page.dir.join(&stem),
+            &XyChart {
+                title: &format!(
+                    "{}: {label}, c(s1, s2) in the CRWN points' PCA plane, seed {seed}",
+                    page.family
+                ),
+                x_label: "principal component 1",
+                y_label: "principal component 2",
+                series: &series,
+            },
+        )
+        .map_err(figure_error)?;
+        figures.push_str(&html::figure(
+            &stem,
+            &format!(
+                "<code>{}</code>: the learned context c(s1, s2) as a grid of curves, one closed curve over the \
+                 rotation for each trained shift, in the plane of the first two principal components of the CRWN's \
+                 trained points (the dots, one per training task; seed {seed})",
+                html::escape(label)
             ),
             false,
         ));

@@ -18,6 +18,7 @@ pub mod figures;
 pub mod heldout;
 pub mod heldout_figures;
 mod heldout_ladder;
+mod heldout_torus;
 pub mod html;
 pub mod index;
 pub mod page;

@@ -191,3 +191,116 @@ fn a_heldout_model_file_names_the_tasks_it_was_trained_on() {
     assert!(err.contains("[0, 2, 4, 6]") && err.contains("train stage"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
+    // 6 rotations by 60 degrees x 4 periodic shifts by 7 px (24 tasks),
+    // trained on every other rotation and every shift (12 tasks).
+    let dir = common::temp_dir("heldout-torus");
+    let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
+    let text = format!(
+        r#"
+        description = "end-to-end test of a torus"
+        [data]
+        mnist_dir = "{}"
+        train_images = 1200
+        test_images = 300
+        [data.family]
+        name = "RotationShiftMNIST-tiny"
+        torus = [{{ transform = "rotate", count = 6, step = 60.0 }}, {{ transform = "shift", count = 4, step = 7 }}]
+        [train]
+        seeds = [0, 1]
+        epochs = 2
+        hidden = 784
+        [heldout]
+        train_every = [2, 1]
+        methods = ["points", "shared", "input", "torus", "circles", "circles2"]
+        updates = ["rmsprop", "metric", "sgd"]
+        update_methods = ["torus"]
+        patience = 1
+        "#,
+        mnist.display()
+    );
+    let path = dir.join("torus.toml");
+    std::fs::write(&path, &text).unwrap();
+    let pipeline = tgsh_common::Pipeline::load(&path).unwrap();
+    let heldout = heldout_of(&pipeline).clone();
+    assert_eq!(heldout.train_tasks.len(), 12);
+    let artifacts = Artifacts::new(&dir, &pipeline.name);
+    run_all(&pipeline, &artifacts, None);
+
+    // The torus file: 9 coefficient vectors; input conditioning has 8
+    // encodings per unit, so both learn 9H numbers.
+    let (torus, meta) = ManifoldModel::load(&artifacts.method_model(0, "torus")).unwrap();
+    assert_eq!((meta["basis"].as_str(), meta["topology"].as_str()), ("torus", "torus"));
+    let (input, meta) = ManifoldModel::load(&artifacts.method_model(0, "input")).unwrap();
+    assert_eq!(meta["input_encoding"], "torus");
+    assert_eq!(torus.after.parameter_count(), input.after.parameter_count());
+    let (circles2, _) = ManifoldModel::load(&artifacts.method_model(0, "circles2")).unwrap();
+    assert_eq!(circles2.after.parameter_count(), torus.after.parameter_count());
+
+    // A grid task's accuracy is the model served at both of its variables:
+    // recompute one unseen task's accuracy from the files alone.
+    let table = read_parquet(&artifacts.analysis(0, "heldout.parquet"), &analysis::heldout_schema()).unwrap();
+    let (methods, tasks) = (
+        table.strings("method").unwrap(),
+        table.primitive::<UInt16Type>("task").unwrap(),
+    );
+    let (splits, accuracy) = (
+        table.strings("split").unwrap(),
+        table.primitive::<Float64Type>("accuracy").unwrap(),
+    );
+    let at = |m: &str, t: u16| {
+        let k = (0..methods.len()).find(|&k| methods[k] == m && tasks[k] == t).unwrap();
+        (accuracy[k], splits[k].clone())
+    };
+    let test = tgsh_analyze::shard::TestSet::load(&artifacts.tasks(), &artifacts.test_images()).unwrap();
+    // Task 5 = rotation 1 (60 degrees, untrained), shift 1 (7 px).
+    assert_eq!(at("torus", 5).1, "interpolated");
+    let point = heldout.point(5);
+    assert_eq!(point, [60.0 / 360.0, 7.0 / 28.0]);
+    for (name, model) in [("torus", &torus), ("input", &input)] {
+        let again = accuracy_at(&model.after, model, &test.images[5], &test.labels, point);
+        assert_eq!(again, at(name, 5).0, "{name}");
+    }
+    // The points agree on training tasks whichever way they serve.
+    for &t in &heldout.train_tasks {
+        assert_eq!(at("points-nearest", t as u16), at("points-interp", t as u16));
+    }
+
+    // The torus claims, and the grid on the page.
+    let claims = read_parquet(&artifacts.summary("claims.parquet"), &analysis::claims_schema()).unwrap();
+    let ids = claims.strings("id").unwrap();
+    for id in [
+        "torus-beats-circles-interpolated",
+        "torus-beats-input-interpolated",
+        "torus-metric-update-helps-interpolated",
+        "torus-beats-input-seen",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing: {ids:?}");
+    }
+    assert!(!ids.iter().any(|i| i.starts_with("manifold-beats-input")), "{ids:?}");
+    let report = artifacts.stage_dir(Stage::Report);
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for link in [
+        "heldout_grid.png",
+        "heldout_grid_updates.png",
+        "manifold_torus.png",
+        "manifold_circles2.png",
+    ] {
+        assert!(html.contains(link) && report.join(link).exists(), "{link}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn accuracy_at(params: &Conditioned, model: &ManifoldModel, images: &[u8], labels: &[u8], point: [f64; 2]) -> f64 {
+    let encoded = model.encoder.encode_rows(images, params.bias(point).as_deref());
+    tgsh_model::forward::accuracy(
+        tgsh_model::Encoded {
+            rows: encoded.rows(),
+            labels,
+        },
+        &params.context(point),
+        &tgsh_model::Decoder::new(&model.decoder),
+    )
+}

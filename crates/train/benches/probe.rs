@@ -157,6 +157,7 @@ fn heldout_probe(pipeline: &Pipeline, artifacts: &Artifacts) -> Vec<HeldoutRun> 
         .enumerate()
         .map(|(t, d)| TaskImages {
             s: t as f64 / tasks as f64,
+            s2: 0.0,
             images: &d.train_images[..IMAGES * tgsh_common::PIXELS],
             labels: &d.train_labels[..IMAGES],
         })

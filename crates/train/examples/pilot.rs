@@ -50,7 +50,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Experiment::Heldout(heldout) = &pipeline.experiment else {
         return Err("the pipeline has no [heldout] section".into());
     };
-    tgsh_train::heldout::check_trainable(&pipeline, heldout)?;
     let artifacts = Artifacts::new(&root, &pipeline.name);
     let mut data: Vec<tgsh_train::TaskData> = heldout
         .train_tasks

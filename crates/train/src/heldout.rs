@@ -13,9 +13,11 @@
 //! - `points`: today's CRWN on each training task, one task at a time
 //!   ([`crate::train_one_task`]); saved as a CRWN file (`tgsh-crwn/1`)
 //!   whose `T` tasks are the training tasks.
-//! - `shared`, `input`, `line`, `circle`, `fourierK`: trained jointly over
-//!   the training tasks ([`manifold::train_joint`]), RMSprop or the
-//!   metric-preconditioned SGD; saved as `tgsh-manifold/1`.
+//! - `shared`, `input`, `line`, `circle`, `fourierK`, and on a torus
+//!   family `torus`, `circles`, `circles2`: trained jointly over the
+//!   training tasks ([`manifold::train_joint`]), RMSprop or the
+//!   metric-preconditioned SGD; saved as `tgsh-manifold/1`. On a torus
+//!   every task carries both variables `(s, s2)`.
 //!
 //! Shard `train/seed-<S>/` holds `<method>.safetensors` for each trained
 //! method, `heldout_metrics.parquet` and `timings.parquet`.
@@ -31,19 +33,24 @@ use tgsh_common::config::{DeviceChoice, HeldoutExperiment, Method, Topology, Tra
 use tgsh_common::schema::{self, HeldoutMetricsRow, Table, TimingRow};
 use tgsh_common::{plan, Artifacts, Job, Pipeline, PIXELS};
 use tgsh_model::manifold_file::{write_network, NETWORK_FILE};
+use tgsh_model::torus::TorusBasis;
 use tgsh_model::{encoder, Basis, Conditioned, InputEncoding, ManifoldModel, Model};
 
 /// The basis and input encoding of a jointly trained method on a family
-/// with `topology` whose training tasks are at `train_s`.
-pub fn method_shape(method: Method, topology: Topology, train_s: &[f64]) -> (Basis, InputEncoding) {
+/// with `topology` (`torus`: two task variables) whose training tasks are
+/// at `train_s`.
+pub fn method_shape(method: Method, topology: Topology, torus: bool, train_s: &[f64]) -> (Basis, InputEncoding) {
     match method {
         Method::Shared => (Basis::Constant, InputEncoding::None),
         // The task encoding follows the family's shape: (cos 2πs, sin 2πs)
         // on a circle (U has 2H numbers, as many as the circle's P2, P3),
-        // s on a line (H numbers, as many as the line's P2).
+        // s on a line (H numbers, as many as the line's P2), and on a torus
+        // the torus basis' 8 non-constant terms (8H, as many as the torus'
+        // P2..P9).
         Method::Input => (
             Basis::Constant,
             match topology {
+                _ if torus => InputEncoding::Torus,
                 Topology::Circle => InputEncoding::Circle,
                 _ => InputEncoding::Line,
             },
@@ -57,18 +64,20 @@ pub fn method_shape(method: Method, topology: Topology, train_s: &[f64]) -> (Bas
             },
             InputEncoding::None,
         ),
+        Method::Torus => (Basis::Torus(TorusBasis::Product { order: 1 }), InputEncoding::None),
+        Method::Circles(order) => (Basis::Torus(TorusBasis::Additive { order }), InputEncoding::None),
         Method::Points => unreachable!("points are trained as CRWN tasks"),
-        Method::Torus | Method::Circles(_) => unreachable!("refused by check_trainable"),
     }
 }
 
-/// A training task's images cut by the convergence rule: the first five
-/// sixths fitted, the last sixth validation.
-pub fn split_task(data: &TaskData, s: f64) -> (TaskImages<'_>, TaskImages<'_>) {
+/// A training task's images at `[s, s2]` cut by the convergence rule: the
+/// first five sixths fitted, the last sixth validation.
+pub fn split_task(data: &TaskData, [s, s2]: [f64; 2]) -> (TaskImages<'_>, TaskImages<'_>) {
     let n = data.train_labels.len();
     let fit = n - n / VALIDATION_SHARE;
     let part = |from: usize, to: usize| TaskImages {
         s,
+        s2,
         images: &data.train_images[from * PIXELS..to * PIXELS],
         labels: &data.train_labels[from..to],
     };
@@ -102,22 +111,6 @@ pub struct MetricRow {
     pub kept: usize,
 }
 
-/// Refuses what the held-out trainer cannot train yet: a torus family's
-/// two task variables (the torus bases are in `tgsh_model::torus`, the
-/// trainer, analysis and report take one variable; docs/MANIFOLDS.md).
-pub fn check_trainable(pipeline: &Pipeline, heldout: &HeldoutExperiment) -> Result<(), TrainError> {
-    if heldout.s2.is_some() {
-        return Err(TrainError::Common(tgsh_common::Error::Config {
-            path: pipeline.path.clone(),
-            message: "data.family.torus: training on two task variables is not implemented yet (the torus and \
-                      two-circle bases and their Gram matrices are, in tgsh_model::torus; the trainer, analysis \
-                      and report take one variable): see docs/MANIFOLDS.md, \"Not done\""
-                .into(),
-        }));
-    }
-    Ok(())
-}
-
 /// Runs the train stage of a held-out pipeline for the seeds of `options.parts`.
 pub fn run(
     pipeline: &Pipeline,
@@ -125,7 +118,6 @@ pub fn run(
     artifacts: &Artifacts,
     options: &RunOptions,
 ) -> Result<(), TrainError> {
-    check_trainable(pipeline, heldout)?;
     if pipeline.train.device == DeviceChoice::Cuda {
         return Err(TrainError::Device(candle_core::Error::Msg(
             "held-out pipelines train on the CPU only; drop --device cuda".into(),
@@ -322,7 +314,7 @@ fn train_points(
     let decoder = tgsh_model::Decoder::new(&model.decoder);
     let (mut fit_rows, mut validation_rows) = Default::default();
     for (&task, data) in trained.iter().zip(data) {
-        let (fit, validation) = split_task(data, heldout.s[task]);
+        let (fit, validation) = split_task(data, heldout.point(task));
         model.encoder.encode_rows_into(fit.images, None, &mut fit_rows);
         model
             .encoder
@@ -402,6 +394,7 @@ pub fn train_converged(
     model: &Model,
     method: TrainedMethod,
     topology: Topology,
+    torus: bool,
     fit: &[TaskImages<'_>],
     validation: &[TaskImages<'_>],
     shuffles: &mut [rand_chacha::ChaCha8Rng],
@@ -410,7 +403,7 @@ pub fn train_converged(
     mut on_epoch: impl FnMut(MetricRow),
 ) -> Result<(Conditioned, Conditioned), crate::kernels::Diverged> {
     let train_s: Vec<f64> = fit.iter().map(|t| t.s).collect();
-    let (basis, encoding) = method_shape(method.method, topology, &train_s);
+    let (basis, encoding) = method_shape(method.method, topology, torus, &train_s);
     let before = Conditioned::constant(basis, &model.init_shared_context(), encoding);
     let mut params = before.clone();
     let decoder = tgsh_model::Decoder::new(&model.decoder);
@@ -458,7 +451,7 @@ fn train_method(
     let (fit, validation): (Vec<TaskImages<'_>>, Vec<TaskImages<'_>>) = trained
         .iter()
         .zip(data)
-        .map(|(&t, d)| split_task(d, heldout.s[t]))
+        .map(|(&t, d)| split_task(d, heldout.point(t)))
         .unzip();
     let mut shuffles: Vec<_> = trained.iter().map(|&t| model.joint_shuffle_rng(t)).collect();
     let first = rows.len();
@@ -466,6 +459,7 @@ fn train_method(
         model,
         method,
         heldout.topology,
+        heldout.is_torus(),
         &fit,
         &validation,
         &mut shuffles,

@@ -35,6 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use tgsh_common::PIXELS;
 use tgsh_model::forward::{self, Encoded, Readout};
+use tgsh_model::manifold::TaskPoint;
 use tgsh_model::{Conditioned, Decoder, EncodedImages, Encoder};
 
 /// How the parameters move along their gradient.
@@ -88,12 +89,21 @@ impl<P: Clone> Convergence<P> {
 /// Images of one task (all its training images, or one minibatch).
 #[derive(Debug, Clone, Copy)]
 pub struct TaskImages<'a> {
-    /// The task variable `s`.
+    /// The task variable `s` (on a torus family, the first of two).
     pub s: f64,
+    /// The second task variable on a torus family; 0 on a one-variable family.
+    pub s2: f64,
     /// Images, concatenated 784-byte rows.
     pub images: &'a [u8],
     /// Their labels.
     pub labels: &'a [u8],
+}
+
+impl TaskImages<'_> {
+    /// Where the task sits: `(s, s2)`.
+    pub fn point(&self) -> TaskPoint {
+        TaskPoint { s: self.s, s2: self.s2 }
+    }
 }
 
 /// The gradient of the mean loss over tasks, shaped like [`Conditioned`].
@@ -140,8 +150,8 @@ pub fn joint_gradient(
         .zip(scratch.rows.par_iter_mut())
         .zip(batches)
         .for_each(|((context, rows), batch)| {
-            params.context_into(batch.s, context);
-            encoder.encode_rows_into(batch.images, params.bias(batch.s).as_deref(), rows);
+            params.context_into(batch.point(), context);
+            encoder.encode_rows_into(batch.images, params.bias(batch.point()).as_deref(), rows);
         });
     let task_batches: Vec<TaskBatch<'_>> = batches
         .iter()
@@ -170,7 +180,7 @@ pub fn joint_gradient(
         .map(|b| {
             params
                 .basis
-                .values(b.s)
+                .values(b.point())
                 .iter()
                 .map(|&phi| (phi * weight) as f32)
                 .collect()
@@ -195,7 +205,7 @@ pub fn joint_gradient(
             .map(|b| {
                 params
                     .encoding
-                    .values(b.s)
+                    .values(b.point())
                     .iter()
                     .map(|&v| (v * weight) as f32)
                     .collect()
@@ -231,8 +241,8 @@ pub fn joint_gradient(
 pub fn joint_loss(encoder: &Encoder, decoder: &Decoder, batches: &[TaskImages<'_>], params: &Conditioned) -> f64 {
     let mut total = 0.0;
     for batch in batches {
-        let encoded = encoder.encode_rows(batch.images, params.bias(batch.s).as_deref());
-        let context = params.context(batch.s);
+        let encoded = encoder.encode_rows(batch.images, params.bias(batch.point()).as_deref());
+        let context = params.context(batch.point());
         let sum: f64 = batch
             .labels
             .iter()
@@ -249,7 +259,7 @@ pub fn accuracy(
     encoder: &Encoder,
     decoder: &Decoder,
     params: &Conditioned,
-    s: f64,
+    s: impl Into<TaskPoint> + Copy,
     images: &[u8],
     labels: &[u8],
 ) -> f64 {
@@ -375,6 +385,7 @@ pub fn train_joint(
                 .zip(&gathered)
                 .map(|(task, (images, labels))| TaskImages {
                     s: task.s,
+                    s2: task.s2,
                     images,
                     labels,
                 })
@@ -408,7 +419,7 @@ pub fn train_joint(
 pub fn mean_accuracy(encoder: &Encoder, decoder: &Decoder, params: &Conditioned, tasks: &[TaskImages<'_>]) -> f64 {
     let total: f64 = tasks
         .iter()
-        .map(|t| accuracy(encoder, decoder, params, t.s, t.images, t.labels))
+        .map(|t| accuracy(encoder, decoder, params, t.point(), t.images, t.labels))
         .sum();
     total / tasks.len().max(1) as f64
 }
@@ -418,6 +429,7 @@ mod tests {
     use super::*;
     use crate::kernels::TaskParams;
     use rand::{Rng, SeedableRng};
+    use tgsh_model::torus::TorusBasis;
     use tgsh_model::{Basis, InputEncoding};
 
     /// Random sparse images and labels of `tasks` tasks at `s = t / tasks`.
@@ -448,7 +460,15 @@ mod tests {
         fn tasks(&self) -> Vec<TaskImages<'_>> {
             self.data
                 .iter()
-                .map(|(s, images, labels)| TaskImages { s: *s, images, labels })
+                .enumerate()
+                .map(|(t, (s, images, labels))| TaskImages {
+                    s: *s,
+                    // A second variable for the torus bases (every
+                    // one-variable basis ignores it).
+                    s2: (0.37 * (t + 1) as f64).fract(),
+                    images,
+                    labels,
+                })
                 .collect()
         }
     }
@@ -493,7 +513,13 @@ mod tests {
     #[test]
     fn manifold_gradients_match_finite_differences() {
         let h = 24;
-        for basis in [Basis::Line, Basis::Fourier { order: 1 }, Basis::Fourier { order: 2 }] {
+        for basis in [
+            Basis::Line,
+            Basis::Fourier { order: 1 },
+            Basis::Fourier { order: 2 },
+            Basis::Torus(TorusBasis::Product { order: 1 }),
+            Basis::Torus(TorusBasis::Additive { order: 2 }),
+        ] {
             let k = basis.len();
             let params = random_params(basis, InputEncoding::None, h, 5);
             let probes: Vec<(bool, usize)> = (0..k).flat_map(|k| [(false, k * h + 3), (false, k * h + 17)]).collect();
@@ -514,6 +540,17 @@ mod tests {
             (true, 5),
             (true, 2 * 11 + 1),
             (true, 2 * 23),
+        ];
+        check_against_finite_differences(&params, &probes);
+        // On a torus: the eight terms of both variables.
+        let mut params = random_params(Basis::Constant, InputEncoding::Torus, h, 7);
+        params.input.iter_mut().for_each(|u| *u *= 2.0);
+        let probes = [
+            (false, 4),
+            (true, 0),
+            (true, 8 * 5 + 3),
+            (true, 8 * 17 + 7),
+            (true, 8 * 23 + 5),
         ];
         check_against_finite_differences(&params, &probes);
     }
@@ -730,10 +767,10 @@ mod tests {
             alpha: 0.99,
             eps: 1e-8,
         };
-        let run = |threads: usize| {
+        let run = |threads: usize, basis: Basis, encoding: InputEncoding| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                let mut params = Conditioned::constant(Basis::Constant, &[0.01; 32], InputEncoding::Circle);
+                let mut params = Conditioned::constant(basis, &[0.01; 32], encoding);
                 let mut shuffles: Vec<ChaCha8Rng> = (0..3).map(ChaCha8Rng::seed_from_u64).collect();
                 let mut losses = Vec::new();
                 train_joint(
@@ -753,8 +790,16 @@ mod tests {
                 (params, losses)
             })
         };
-        let (one, losses) = run(1);
-        assert!(losses[2] < losses[0], "{losses:?}");
-        assert_eq!(one, run(2).0);
+        // Input conditioning on a circle and on a torus, and the torus basis
+        // (both task variables differ between the tasks).
+        for (basis, encoding) in [
+            (Basis::Constant, InputEncoding::Circle),
+            (Basis::Constant, InputEncoding::Torus),
+            (Basis::Torus(TorusBasis::Product { order: 1 }), InputEncoding::None),
+        ] {
+            let (one, losses) = run(1, basis.clone(), encoding);
+            assert!(losses[2] < losses[0], "{}: {losses:?}", basis.name());
+            assert_eq!(one, run(2, basis, encoding).0);
+        }
     }
 }

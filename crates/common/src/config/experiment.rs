@@ -196,6 +196,26 @@ impl HeldoutExperiment {
     pub fn train_s(&self) -> Vec<f64> {
         self.train_tasks.iter().map(|&t| self.s[t]).collect()
     }
+
+    /// Whether the family is a torus (two task variables).
+    pub fn is_torus(&self) -> bool {
+        self.s2.is_some()
+    }
+
+    /// Task `t`'s variables `[s, s2]` (`s2` = 0 on a one-variable family).
+    pub fn point(&self, t: usize) -> [f64; 2] {
+        [self.s[t], self.s2.as_ref().map_or(0.0, |s2| s2[t])]
+    }
+
+    /// Every task's variables ([`HeldoutExperiment::point`]).
+    pub fn points(&self) -> Vec<[f64; 2]> {
+        (0..self.s.len()).map(|t| self.point(t)).collect()
+    }
+
+    /// The training tasks' variables, in order.
+    pub fn train_points(&self) -> Vec<[f64; 2]> {
+        self.train_tasks.iter().map(|&t| self.point(t)).collect()
+    }
 }
 
 impl SweepTransform {

@@ -486,9 +486,9 @@ crate::table! {
         seed: u64,
         /// `points-nearest`, `points-interp` (the CRWN's points, an unseen task served by the nearest training task's context or by linear interpolation between its two neighbours), `shared`, `input`, `line`, `circle`, `fourierK`, each `-metric` when trained with the metric-preconditioned update
         method: String,
-        /// `points`, `none`, `line` or `circle` (for `input`: the shape of its task encoding)
+        /// `points`, `none`, `line` or `circle`; on a torus family `torus` or `circles` (two circles added) (for `input`: the shape of its task encoding)
         topology: String,
-        /// `onehot`, `constant`, `line`, `fourierK`; `constant+input` for input conditioning
+        /// `onehot`, `constant`, `line`, `fourierK`, on a torus family `torus`, `circlesK`; `constant+input` for input conditioning
         basis: String,
         /// `rmsprop` or `metric`
         update: String,
@@ -496,9 +496,9 @@ crate::table! {
         parameters: u64,
         /// task index
         task: u16,
-        /// the task variable in `[0, 1)`
+        /// the task variable in `[0, 1)` (on a torus family the rotation's `s₁`; the shift's `s₂` follows from the task index, `task mod shifts`)
         s: f64 where finite,
-        /// `seen` (trained), `interpolated` (untrained, inside the training arc), `extrapolated` (outside it)
+        /// `seen` (trained), `interpolated` (untrained, inside the training arc; on a torus every untrained grid task), `extrapolated` (outside it)
         split: String,
         /// `split == "seen"`
         seen: bool,
@@ -537,8 +537,10 @@ crate::table! {
         seed: u64,
         /// `points` (the CRWN's contexts at the training tasks) or a jointly trained model's label
         method: String,
-        /// the task variable at which the context is taken (for a manifold: 360 values evenly spaced over `[0, 1)`)
+        /// the task variable at which the context is taken (for a manifold: 360 values evenly spaced over `[0, 1)`; on a torus family the rotation's `s₁`, 120 values)
         s: f64 where finite,
+        /// the second task variable on a torus family (the shift's `s₂`: a manifold is drawn as one curve over `s₁` per trained value of `s₂`); 0 on a one-variable family
+        s2: f64 where finite,
         /// coordinate on the first principal component of the CRWN's points
         pc1: f64 where finite,
         /// coordinate on the second principal component
