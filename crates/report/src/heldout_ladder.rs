@@ -10,6 +10,7 @@ use crate::heldout_figures::{xy_chart, XyChart, XySeries};
 use crate::{html, ReportError};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use tgsh_common::config::TrainedMethod;
 use tgsh_common::schema::analysis::ManifoldPcaRow;
 use tgsh_common::schema::{HeldoutMetricsRow, Table};
 
@@ -136,12 +137,12 @@ pub(crate) fn learning_section(page: &Page) -> Result<String, ReportError> {
         (
             "learning_rmsprop",
             "RMSprop models",
-            &(|l: &str| !l.ends_with("-metric") && !l.ends_with("-sgd")) as &dyn Fn(&str) -> bool,
+            &(|l: &str| !TrainedMethod::label_is_other_update(l)) as &dyn Fn(&str) -> bool,
         ),
         (
             "learning_metric_sgd",
             "the metric update and plain SGD",
-            &(|l: &str| l.ends_with("-metric") || l.ends_with("-sgd")) as &dyn Fn(&str) -> bool,
+            &TrainedMethod::label_is_other_update as &dyn Fn(&str) -> bool,
         ),
     ] {
         let series: Vec<XySeries> = labels.iter().filter(|l| pick(l)).map(|l| curve(l)).collect();
@@ -228,12 +229,12 @@ pub(crate) fn manifold_section(page: &Page) -> Result<String, ReportError> {
         (
             "manifold_rmsprop",
             "RMSprop models",
-            &(|l: &str| !l.ends_with("-metric") && !l.ends_with("-sgd")) as &dyn Fn(&str) -> bool,
+            &(|l: &str| !TrainedMethod::label_is_other_update(l)) as &dyn Fn(&str) -> bool,
         ),
         (
             "manifold_metric_sgd",
             "the metric update and plain SGD",
-            &(|l: &str| l.ends_with("-metric") || l.ends_with("-sgd")) as &dyn Fn(&str) -> bool,
+            &TrainedMethod::label_is_other_update as &dyn Fn(&str) -> bool,
         ),
     ] {
         let mut series: Vec<XySeries> = vec![XySeries {

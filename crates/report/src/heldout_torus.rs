@@ -11,6 +11,7 @@ use crate::html;
 use crate::ReportError;
 use plotters::prelude::*;
 use std::path::Path;
+use tgsh_common::config::TrainedMethod;
 use tgsh_common::schema::analysis::HeldoutCurveRow;
 
 /// One method's panel: its name and the mean accuracy (%) of every grid
@@ -203,12 +204,12 @@ pub(crate) fn grid_section(page: &Page, curves: &[(String, Vec<HeldoutCurveRow>)
         (
             "heldout_grid",
             "RMSprop models and the CRWN's points",
-            &(|l: &str| !l.ends_with("-metric") && !l.ends_with("-sgd")) as &dyn Fn(&str) -> bool,
+            &(|l: &str| !TrainedMethod::label_is_other_update(l)) as &dyn Fn(&str) -> bool,
         ),
         (
             "heldout_grid_updates",
             "the metric-preconditioned update and plain SGD",
-            &(|l: &str| l.ends_with("-metric") || l.ends_with("-sgd")) as &dyn Fn(&str) -> bool,
+            &TrainedMethod::label_is_other_update as &dyn Fn(&str) -> bool,
         ),
     ] {
         let panels: Vec<Panel> = all.iter().filter(|p| pick(&p.0)).cloned().collect();

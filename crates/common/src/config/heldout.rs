@@ -218,6 +218,13 @@ impl TrainedMethod {
             Update::Sgd => format!("{}-sgd", self.method.name()),
         }
     }
+
+    /// Whether a table's method name (a [`TrainedMethod::label`], or the
+    /// points' `points-nearest`/`points-interp`) is a model trained with an
+    /// update other than RMSprop: the pages draw those apart.
+    pub fn label_is_other_update(label: &str) -> bool {
+        label.ends_with("-metric") || label.ends_with("-sgd")
+    }
 }
 
 /// `heldout.train_every`: one step for a one-variable family, or one per
