@@ -11,7 +11,7 @@ test_artifacts := "target/test-artifacts"
 
 # The pipeline lists, each stated once.
 reproduction := "rotation shift-1px shift-2px augment"
-manifold_pipelines := "heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap heldout-blur-interp heldout-blur-extrap heldout-torus"
+manifold_pipelines := "heldout-rotation-interp heldout-rotation-extrap heldout-shift-interp heldout-shift-extrap heldout-blur-interp heldout-blur-extrap heldout-torus-fine"
 smoke_pipelines := "smoke heldout-smoke"
 
 # List the recipes
@@ -79,7 +79,7 @@ report pipeline: build
 index *pipelines: build
     {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{pipelines}}
 
-# Weight manifolds vs input conditioning and the CRWN on held-out tasks at full data, then the index page (extrapolated: about 31 h on 2 shared cores; run pipeline by pipeline, see docs/MANIFOLDS.md)
+# Weight manifolds vs input conditioning and the CRWN on held-out tasks at full data, then the index page (extrapolated: about 34 h on 2 shared cores; run pipeline by pipeline, see docs/MANIFOLDS.md)
 [group('pipeline')]
 manifolds: build
     for p in {{manifold_pipelines}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
