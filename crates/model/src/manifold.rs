@@ -162,7 +162,12 @@ impl Basis {
             "line" => Basis::Line,
             "quadratic" => Basis::Quadratic,
             "piecewise" => Basis::Piecewise { knots: points.to_vec() },
-            "torus" => Basis::Torus(TorusBasis::Product { order: 1 }),
+            other if other.starts_with("torus") => Basis::Torus(TorusBasis::Product {
+                order: match &other["torus".len()..] {
+                    "" => 1,
+                    k => k.parse().ok().filter(|&k| k >= 1)?,
+                },
+            }),
             other if other.starts_with("circles") => Basis::Torus(TorusBasis::Additive {
                 order: match &other["circles".len()..] {
                     "" => 1,

@@ -194,8 +194,9 @@ fn a_heldout_model_file_names_the_tasks_it_was_trained_on() {
 
 #[test]
 fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
-    // 6 rotations by 60 degrees x 4 periodic shifts by 7 px (24 tasks),
-    // trained on every other rotation and every shift (12 tasks).
+    // 10 rotations by 36 degrees x 7 periodic shifts by 4 px (70 tasks),
+    // trained on every other rotation and every shift (35 tasks): 5 and 7
+    // trained values, enough for `circles2` (order 2 needs 5 of each).
     let dir = common::temp_dir("heldout-torus");
     let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
     let text = format!(
@@ -207,7 +208,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         test_images = 300
         [data.family]
         name = "RotationShiftMNIST-tiny"
-        torus = [{{ transform = "rotate", count = 6, step = 60.0 }}, {{ transform = "shift", count = 4, step = 7 }}]
+        torus = [{{ transform = "rotate", count = 10, step = 36.0 }}, {{ transform = "shift", count = 7, step = 4 }}]
         [train]
         seeds = [0, 1]
         epochs = 2
@@ -225,7 +226,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
     std::fs::write(&path, &text).unwrap();
     let pipeline = tgsh_common::Pipeline::load(&path).unwrap();
     let heldout = heldout_of(&pipeline).clone();
-    assert_eq!(heldout.train_tasks.len(), 12);
+    assert_eq!(heldout.train_tasks.len(), 35);
     let artifacts = Artifacts::new(&dir, &pipeline.name);
     run_all(&pipeline, &artifacts, None);
 
@@ -255,13 +256,13 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         (accuracy[k], splits[k].clone())
     };
     let test = tgsh_analyze::shard::TestSet::load(&artifacts.tasks(), &artifacts.test_images()).unwrap();
-    // Task 5 = rotation 1 (60 degrees, untrained), shift 1 (7 px).
-    assert_eq!(at("torus", 5).1, "interpolated");
-    let point = heldout.point(5);
-    assert_eq!(point, [60.0 / 360.0, 7.0 / 28.0]);
+    // Task 8 = rotation 1 (36 degrees, untrained), shift 1 (4 px).
+    assert_eq!(at("torus", 8).1, "interpolated");
+    let point = heldout.point(8);
+    assert_eq!(point, [36.0 / 360.0, 4.0 / 28.0]);
     for (name, model) in [("torus", &torus), ("input", &input)] {
-        let again = accuracy_at(&model.after, model, &test.images[5], &test.labels, point);
-        assert_eq!(again, at(name, 5).0, "{name}");
+        let again = accuracy_at(&model.after, model, &test.images[8], &test.labels, point);
+        assert_eq!(again, at(name, 8).0, "{name}");
     }
     // The points agree on training tasks whichever way they serve.
     for &t in &heldout.train_tasks {

@@ -64,7 +64,7 @@ pub fn method_shape(method: Method, topology: Topology, torus: bool, train_s: &[
             },
             InputEncoding::None,
         ),
-        Method::Torus => (Basis::Torus(TorusBasis::Product { order: 1 }), InputEncoding::None),
+        Method::Torus(order) => (Basis::Torus(TorusBasis::Product { order }), InputEncoding::None),
         Method::Circles(order) => (Basis::Torus(TorusBasis::Additive { order }), InputEncoding::None),
         Method::Points => unreachable!("points are trained as CRWN tasks"),
     }

@@ -62,9 +62,9 @@ pub enum Method {
     /// linearly between knots.
     Piecewise,
     /// On a torus family (two task variables): every product of the
-    /// circle's terms in `s₁` and `s₂`, `(1, cos, sin) ⊗ (1, cos, sin)`
-    /// (9H numbers).
-    Torus,
+    /// circle's terms of this order in `s₁` and `s₂`: order 1 is `(1, cos,
+    /// sin) ⊗ (1, cos, sin)`, 9H numbers; order `K` is `(2K + 1)²` H.
+    Torus(usize),
     /// On a torus family: the sum of two Fourier series of this order, one
     /// per variable (`1 + 4K` functions: order 1 is 5H, order 2 is 9H, the
     /// torus' size).
@@ -73,6 +73,10 @@ pub enum Method {
 
 /// Highest Fourier order accepted (`fourier8`: 17 basis functions).
 pub const MAX_FOURIER_ORDER: usize = 8;
+
+/// Highest order of a torus basis accepted, in each variable (`torus4`:
+/// 81 functions; `circles4`: 17).
+pub const MAX_TORUS_ORDER: usize = 4;
 
 impl Method {
     /// The name in the pipeline file and in artifacts: `points`, `shared`,
@@ -88,7 +92,8 @@ impl Method {
             Method::Fourier(k) => format!("fourier{k}"),
             Method::Quadratic => "quadratic".into(),
             Method::Piecewise => "piecewise".into(),
-            Method::Torus => "torus".into(),
+            Method::Torus(1) => "torus".into(),
+            Method::Torus(k) => format!("torus{k}"),
             Method::Circles(1) => "circles".into(),
             Method::Circles(k) => format!("circles{k}"),
         }
@@ -96,7 +101,7 @@ impl Method {
 
     /// Whether the method takes two task variables (a torus family's).
     pub fn is_two_variable(self) -> bool {
-        matches!(self, Method::Torus | Method::Circles(_))
+        matches!(self, Method::Torus(_) | Method::Circles(_))
     }
 
     /// Whether the method takes one task variable (it is a basis of `s`
@@ -118,7 +123,7 @@ impl Method {
                 | Method::Fourier(_)
                 | Method::Quadratic
                 | Method::Piecewise
-                | Method::Torus
+                | Method::Torus(_)
                 | Method::Circles(_)
         )
     }
@@ -134,7 +139,7 @@ impl Method {
             Method::Quadratic => Some(3),
             Method::Fourier(k) => Some(1 + 2 * k),
             Method::Piecewise => Some(trained),
-            Method::Torus => Some(9),
+            Method::Torus(k) => Some((1 + 2 * k) * (1 + 2 * k)),
             Method::Circles(k) => Some(1 + 4 * k),
             Method::Points | Method::Input => None,
         }
@@ -146,7 +151,7 @@ impl TryFrom<String> for Method {
     fn try_from(name: String) -> Result<Method, String> {
         let known =
             "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`, \
-                     and on a torus family `torus`, `circles`, `circles2`";
+                     and on a torus family `torus`, `torus2` .. `torus4`, `circles`, `circles2` .. `circles4`";
         Ok(match name.as_str() {
             "points" => Method::Points,
             "shared" => Method::Shared,
@@ -155,13 +160,25 @@ impl TryFrom<String> for Method {
             "quadratic" => Method::Quadratic,
             "piecewise" => Method::Piecewise,
             "circle" => Method::Fourier(1),
-            "torus" => Method::Torus,
+            "torus" => Method::Torus(1),
             "circles" => Method::Circles(1),
-            "circles2" => Method::Circles(2),
-            other => match other.strip_prefix("fourier").and_then(|k| k.parse::<usize>().ok()) {
-                Some(k) if (1..=MAX_FOURIER_ORDER).contains(&k) => Method::Fourier(k),
-                _ => return Err(format!("unknown method `{name}`: use {known}")),
-            },
+            other => {
+                let order = |prefix: &str, max: usize| {
+                    other
+                        .strip_prefix(prefix)
+                        .and_then(|k| k.parse::<usize>().ok())
+                        .filter(|k| (1..=max).contains(k))
+                };
+                if let Some(k) = order("fourier", MAX_FOURIER_ORDER) {
+                    Method::Fourier(k)
+                } else if let Some(k) = order("torus", MAX_TORUS_ORDER) {
+                    Method::Torus(k)
+                } else if let Some(k) = order("circles", MAX_TORUS_ORDER) {
+                    Method::Circles(k)
+                } else {
+                    return Err(format!("unknown method `{name}`: use {known}"));
+                }
+            }
         })
     }
 }
@@ -484,7 +501,7 @@ impl HeldoutConfig {
         let (wrong, why) = if torus {
             (
                 self.methods.iter().find(|m| m.is_one_variable()),
-                "is a basis of one task variable, but data.family.torus has two: use `torus`, `circles` or `circles2`",
+                "is a basis of one task variable, but data.family.torus has two: use `torus`, `torus2` .., `circles`, `circles2` ..",
             )
         } else {
             (
@@ -527,6 +544,20 @@ impl HeldoutConfig {
             return Err(format!(
                 "heldout.train_every = [{e1}, {e2}] trains only {v} values of one variable: a circle in it needs at least 3"
             ));
+        }
+        // A basis of order K in each variable needs 2K + 1 trained values of
+        // each, or its harmonics alias on the training grid.
+        for method in &self.methods {
+            if let Method::Torus(k) | Method::Circles(k) = *method {
+                let need = 2 * k + 1;
+                if let Some(v) = values.iter().find(|&&v| v < need) {
+                    return Err(format!(
+                        "heldout.methods: `{}` needs at least {need} trained values of each variable (harmonics up \
+                         to {k}), but heldout.train_every = [{e1}, {e2}] trains only {v} of one: use a lower order",
+                        method.name()
+                    ));
+                }
+            }
         }
         Ok(trained)
     }

@@ -162,8 +162,8 @@ pub const KEYS: &[Key] = &[
     key(
         "heldout",
         "methods",
-        "list of `points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`; on a torus `torus`, `circles`, `circles2`",
-        "what is trained: the CRWN's per-task contexts, one shared context, input conditioning, or a context manifold of that basis (`quadratic`: `1, s, s²`; `piecewise`: periodic piecewise-linear, one knot per training task); a basis with more coefficients than training tasks is rejected; on a blur family (a line) `piecewise` is rejected and a periodic basis closes the sweep into a circle one step past its last task; on a torus family only `points`, `shared`, `input` and the two-variable bases (`torus`: products of Fourier terms, 9H; `circles`, `circles2`: the sum of one circle per variable, 5H and 9H) are accepted, and the trainer does not take them yet",
+        "list of `points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`; on a torus `torus`, `torus2` .. `torus4`, `circles`, `circles2` .. `circles4`",
+        "what is trained: the CRWN's per-task contexts, one shared context, input conditioning, or a context manifold of that basis (`quadratic`: `1, s, s²`; `piecewise`: periodic piecewise-linear, one knot per training task); a basis with more coefficients than training tasks is rejected; on a blur family (a line) `piecewise` is rejected and a periodic basis closes the sweep into a circle one step past its last task; on a torus family only `points`, `shared`, `input` and the two-variable bases (`torusK`: every product of the two variables' Fourier terms up to order K, (2K + 1)²H, `torus` = 9H; `circlesK`: the sum of one Fourier series of order K per variable, (1 + 4K)H) are accepted, and a basis of order K needs at least 2K + 1 trained values of each variable",
     ),
     key(
         "heldout",

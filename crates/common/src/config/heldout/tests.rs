@@ -134,7 +134,7 @@ fn torus(extra: &str) -> Result<Pipeline, String> {
 
 #[test]
 fn a_torus_trains_every_other_value_of_each_variable() {
-    let p = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"points\", \"input\", \"torus\", \"circles\", \"circles2\"]\nupdates = [\"rmsprop\"]\n")
+    let p = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"points\", \"input\", \"torus\", \"circles\"]\nupdates = [\"rmsprop\"]\n")
         .unwrap();
     let Experiment::Heldout(h) = p.experiment else {
         panic!("held out")
@@ -148,7 +148,7 @@ fn a_torus_trains_every_other_value_of_each_variable() {
     assert!((h.s[9] - 1.0 / 12.0).abs() < 1e-12);
     assert!((h.s2.as_ref().unwrap()[9] - 8.0 / 28.0).abs() < 1e-12);
     let labels: Vec<String> = h.methods.iter().map(|m| m.label()).collect();
-    assert_eq!(labels, ["points", "input", "torus", "circles", "circles2"]);
+    assert_eq!(labels, ["points", "input", "torus", "circles"]);
 }
 
 #[test]
@@ -232,4 +232,30 @@ fn invalid_heldout_values_are_named() {
     assert!(e.contains("swept family"), "{e}");
     let e = parse("[heldout]\ntrain_every = 4\n[analyze]\nclusters = 2\n").unwrap_err();
     assert!(e.contains("remove the [analyze] section"), "{e}");
+}
+
+#[test]
+fn torus_bases_of_higher_order_are_named_and_checked_against_the_grid() {
+    for (name, method, coefficients) in [
+        ("torus", Method::Torus(1), 9),
+        ("torus2", Method::Torus(2), 25),
+        ("circles", Method::Circles(1), 5),
+        ("circles3", Method::Circles(3), 13),
+    ] {
+        let parsed = Method::try_from(name.to_string()).unwrap();
+        assert_eq!((parsed, parsed.name()), (method, name.to_string()));
+        assert_eq!(parsed.coefficients(100), Some(coefficients));
+    }
+    for bad in ["torus5", "circles0", "torusx"] {
+        let e = Method::try_from(bad.to_string()).unwrap_err();
+        assert!(e.contains(bad) && e.contains("torus2"), "{e}");
+    }
+    // 12 x 7 trained every other: 6 rotations and 4 shifts, so order 2
+    // (5 values per variable) is not determined in the shift.
+    let e = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"torus2\"]\n").unwrap_err();
+    assert!(
+        e.contains("heldout.methods: `torus2`") && e.contains("at least 5") && e.contains("only 4"),
+        "{e}"
+    );
+    assert!(torus("[heldout]\ntrain_every = [2, 1]\nmethods = [\"torus2\", \"circles2\"]\n").is_ok());
 }
