@@ -154,6 +154,11 @@ impl Basis {
     /// `points` (a piecewise-linear basis takes them as its knots). `None`
     /// for an unknown name.
     pub fn from_name(name: &str, points: &[f64]) -> Option<Basis> {
+        // A torus basis' order after its prefix: `torus` is 1, `torus2` 2.
+        let order = |prefix: &str| match name.strip_prefix(prefix)? {
+            "" => Some(1),
+            k => k.parse().ok().filter(|&k| k >= 1),
+        };
         Some(match name {
             "onehot" => Basis::OneHot {
                 points: points.to_vec(),
@@ -162,17 +167,9 @@ impl Basis {
             "line" => Basis::Line,
             "quadratic" => Basis::Quadratic,
             "piecewise" => Basis::Piecewise { knots: points.to_vec() },
-            other if other.starts_with("torus") => Basis::Torus(TorusBasis::Product {
-                order: match &other["torus".len()..] {
-                    "" => 1,
-                    k => k.parse().ok().filter(|&k| k >= 1)?,
-                },
-            }),
+            other if other.starts_with("torus") => Basis::Torus(TorusBasis::Product { order: order("torus")? }),
             other if other.starts_with("circles") => Basis::Torus(TorusBasis::Additive {
-                order: match &other["circles".len()..] {
-                    "" => 1,
-                    k => k.parse().ok().filter(|&k| k >= 1)?,
-                },
+                order: order("circles")?,
             }),
             other => Basis::Fourier {
                 order: other.strip_prefix("fourier")?.parse().ok().filter(|&k| k >= 1)?,
