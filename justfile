@@ -85,11 +85,11 @@ manifolds: build
     for p in {{manifold_pipelines}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
     just artifacts={{artifacts}} index
 
-# The validation pilot: one step size per trained model of a held-out pipeline, on its own training tasks' validation images (after `just data <pipeline>`; `images` = training images per task used, 0 for all; `max_epochs` its budget)
+# The validation pilot: one step size per trained model of a held-out pipeline, on its own training tasks' validation images (after `just data <pipeline>`; `images` = training images per task used, 0 for all; `max_epochs` its budget; `models` = comma-separated labels to pilot only those, empty for all)
 [group('pipeline')]
-pilot pipeline="heldout-rotation-interp" images="3000" max_epochs="15":
+pilot pipeline="heldout-rotation-interp" images="3000" max_epochs="15" models="":
     cargo build --release --workspace --examples
-    {{bin}}/examples/pilot pipelines/{{pipeline}}.toml --artifacts {{artifacts}} --max-epochs {{max_epochs}} {{ if images == "0" { "" } else { "--images " + images } }}
+    {{bin}}/examples/pilot pipelines/{{pipeline}}.toml --artifacts {{artifacts}} --max-epochs {{max_epochs}} {{ if images == "0" { "" } else { "--images " + images } }} {{ if models == "" { "" } else { "--models " + models } }}
 
 # The reproduction: all four task families end to end, then the index page (its path is printed last)
 [group('pipeline')]

@@ -297,6 +297,7 @@ pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> 
         ("circles", "input"),
         ("circles2", "input"),
         ("torus", "points-interp"),
+        ("torus2", "circles2"),
     ]
     .iter()
     .map(|&(a, b)| (a.to_string(), b.to_string()))
@@ -316,9 +317,33 @@ pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> 
     if let Some(largest) = largest_fourier(names) {
         pairs.push((largest, "points-interp".into()));
     }
+    if let Some(largest) = largest_torus(names) {
+        pairs.push((largest, "points-interp".into()));
+    }
     pairs.retain(|(a, b)| names.contains(&a.as_str()) && names.contains(&b.as_str()));
-    pairs.dedup();
+    // Each pair once (the largest torus may be `torus` itself).
+    let mut seen = std::collections::BTreeSet::new();
+    pairs.retain(|pair| seen.insert(pair.clone()));
     pairs
+}
+
+/// The order of a product basis on the torus named `name` (`torus` is 1,
+/// `torusK` is K); `None` for any other name (`torus-metric` included).
+pub fn torus_order(name: &str) -> Option<usize> {
+    match name.strip_prefix("torus")? {
+        "" => Some(1),
+        k => k.parse().ok(),
+    }
+}
+
+/// The RMSprop product basis on the torus of the highest order among
+/// `names` (`torus` or `torusK`), if any.
+pub fn largest_torus(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter(|n| torus_order(n).is_some())
+        .max_by_key(|n| torus_order(n))
+        .map(|n| n.to_string())
 }
 
 /// The RMSprop Fourier model of the highest order among `names`
@@ -793,6 +818,21 @@ mod tests {
         let torus = ["points-interp", "input", "torus", "circles", "circles2"];
         let pairs = claim_pairs(&torus, Topology::Circle);
         for (a, b) in [("torus", "circles2"), ("torus", "input"), ("torus", "points-interp")] {
+            assert!(pairs.contains(&(a.into(), b.into())), "{a} - {b}");
+        }
+        assert!(!pairs.iter().any(|(a, _)| a == "torus2"), "torus2 was not trained");
+        assert_eq!(
+            pairs
+                .iter()
+                .filter(|(a, b)| a == "torus" && b == "points-interp")
+                .count(),
+            1,
+            "the largest torus is the torus: its pair once"
+        );
+        let ladder = ["points-interp", "torus-metric", "torus", "torus2", "circles2"];
+        assert_eq!(largest_torus(&ladder).as_deref(), Some("torus2"));
+        let pairs = claim_pairs(&ladder, Topology::Circle);
+        for (a, b) in [("torus2", "circles2"), ("torus2", "points-interp")] {
             assert!(pairs.contains(&(a.into(), b.into())), "{a} - {b}");
         }
         assert!(!pairs.iter().any(|(a, _)| a == "torus-metric"));

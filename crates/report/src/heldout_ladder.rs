@@ -25,6 +25,11 @@ fn figure_error(e: crate::heldout_figures::CurveError) -> ReportError {
 fn family_of(basis: &str) -> Option<&'static str> {
     Some(match basis {
         b if b.starts_with("fourier") => "circle, fourierK",
+        // A torus family's two ladders: products of the two variables'
+        // Fourier terms (torus: 9H, torus2: 25H) and their sums (circles:
+        // 5H, circles2: 9H).
+        b if b.starts_with("torus") => "torus, torusK",
+        b if b.starts_with("circles") => "circles, circlesK",
         "line" | "quadratic" => "line, quadratic",
         "piecewise" => "piecewise-linear",
         "constant+input" => "input conditioning",
@@ -92,7 +97,8 @@ pub(crate) fn capacity_section(page: &Page) -> Result<String, ReportError> {
             &format!(
                 "The capacity ladder on the {split} tasks: mean test accuracy against the learned numbers in units of \
                  H = {} (the circle: 3; fourierK: 2K + 1; the quadratic: 3; piecewise-linear and the CRWN's points: \
-                 one per training task), RMSprop models",
+                 one per training task; on a torus torusK: (2K + 1)², circlesK: 4K + 1, input conditioning: the \
+                 torus' 9), RMSprop models",
                 page.pipeline.train.hidden
             ),
             false,

@@ -215,7 +215,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         hidden = 784
         [heldout]
         train_every = [2, 1]
-        methods = ["points", "shared", "input", "torus", "circles", "circles2"]
+        methods = ["points", "shared", "input", "torus", "circles", "circles2", "torus2"]
         updates = ["rmsprop", "metric", "sgd"]
         update_methods = ["torus"]
         patience = 1
@@ -239,6 +239,8 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
     assert_eq!(torus.after.parameter_count(), input.after.parameter_count());
     let (circles2, _) = ManifoldModel::load(&artifacts.method_model(0, "circles2")).unwrap();
     assert_eq!(circles2.after.parameter_count(), torus.after.parameter_count());
+    let (torus2, _) = ManifoldModel::load(&artifacts.method_model(0, "torus2")).unwrap();
+    assert_eq!(torus2.after.parameter_count(), 25 * 784);
 
     // A grid task's accuracy is the model served at both of its variables:
     // recompute one unseen task's accuracy from the files alone.
@@ -277,6 +279,8 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         "torus-beats-input-interpolated",
         "torus-metric-update-helps-interpolated",
         "torus-beats-input-seen",
+        "torus2-beats-circles2-interpolated",
+        "largest-torus-matches-crwn-interpolated",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id} missing: {ids:?}");
     }
@@ -288,6 +292,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         "heldout_grid_updates.png",
         "manifold_torus.png",
         "manifold_circles2.png",
+        "capacity_interpolated.png",
     ] {
         assert!(html.contains(link) && report.join(link).exists(), "{link}");
     }

@@ -14,11 +14,14 @@
 //! The pilot may use the first `--images N` training images of each task
 //! (the same split into fitted and validation images) and a smaller
 //! budget (`--max-epochs E`), which keeps it affordable on 2 cores; the
-//! table says what it used.
+//! table says what it used. `--models a,b` runs only the named models
+//! (their labels, as in `[heldout.learning_rates]`): a model added to a
+//! pipeline later is piloted without repeating the others, each model's
+//! pick being its own (the same seed, data and budget).
 //!
 //! ```sh
 //! just data heldout-rotation-interp
-//! cargo run --release --example pilot -- pipelines/heldout-rotation-interp.toml [--artifacts data] [--images 5000]
+//! cargo run --release --example pilot -- pipelines/heldout-rotation-interp.toml [--artifacts data] [--images 5000] [--models torus2]
 //! ```
 
 use std::path::PathBuf;
@@ -31,24 +34,47 @@ use tgsh_train::heldout::train_model;
 const RMSPROP: [f64; 3] = [3e-3, 1e-2, 3e-2];
 /// The metric update's and plain SGD's candidates.
 const SGD: [f64; 4] = [10.0, 30.0, 100.0, 300.0];
-const USAGE: &str = "usage: pilot <pipeline.toml> [--artifacts DIR] [--images N] [--max-epochs E]";
+const USAGE: &str =
+    "usage: pilot <pipeline.toml> [--artifacts DIR] [--images N] [--max-epochs E] [--models LABEL,LABEL]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = PathBuf::from(args.next().ok_or(USAGE)?);
     let (mut root, mut images, mut max_epochs) = (PathBuf::from("data"), None::<usize>, None::<usize>);
+    let mut only: Option<Vec<String>> = None;
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--artifacts" => root = PathBuf::from(value),
             "--images" => images = Some(value.parse().map_err(|_| format!("--images {value}: {USAGE}"))?),
             "--max-epochs" => max_epochs = Some(value.parse().map_err(|_| format!("--max-epochs {value}: {USAGE}"))?),
+            "--models" => only = Some(value.split(',').map(|m| m.trim().to_string()).collect()),
             _ => return Err(format!("unknown option {flag}; {USAGE}").into()),
         }
     }
     let pipeline = Pipeline::load(&path)?;
     let Experiment::Heldout(heldout) = &pipeline.experiment else {
         return Err("the pipeline has no [heldout] section".into());
+    };
+    let methods: Vec<_> = match &only {
+        None => heldout.methods.clone(),
+        Some(labels) => {
+            let known: Vec<String> = heldout.methods.iter().map(|m| m.label()).collect();
+            if let Some(unknown) = labels.iter().find(|l| !known.contains(l)) {
+                return Err(format!(
+                    "--models: `{unknown}` is not a trained model of {} (its models: {})",
+                    path.display(),
+                    known.join(", ")
+                )
+                .into());
+            }
+            heldout
+                .methods
+                .iter()
+                .copied()
+                .filter(|m| labels.contains(&m.label()))
+                .collect()
+        }
     };
     let artifacts = Artifacts::new(&root, &pipeline.name);
     let mut data: Vec<tgsh_train::TaskData> = heldout
@@ -87,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("| model | step | validation | kept epoch | epochs run |\n|---|---|---|---|---|");
     let mut picks = Vec::new();
-    for method in &heldout.methods {
+    for method in &methods {
         let candidates: &[f64] = match method.update {
             Update::Rmsprop => &RMSPROP,
             Update::Metric | Update::Sgd => &SGD,
