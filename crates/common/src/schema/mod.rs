@@ -342,6 +342,87 @@ fn contain_panics<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T>
 }
 
 fn read_unguarded(path: &Path, expected: Option<&SchemaRef>, task: Option<u16>) -> Result<ParquetTable> {
+    let mut batches = Vec::new();
+    let metadata = read_batches(path, expected, task, 1 << 16, &mut |batch| {
+        batches.push(batch);
+        Ok(())
+    })?;
+    Ok(ParquetTable {
+        path: path.to_path_buf(),
+        batches,
+        metadata,
+    })
+}
+
+/// Rows per decoded batch when images are streamed into a caller's
+/// buffers: 3.2 MB of images, small enough for the allocator to reuse the
+/// decoder's buffers from batch to batch, where one batch of a whole task
+/// (47 MB) is fresh memory from the OS every time, page-faulted in.
+const IMAGE_BATCH_ROWS: usize = 4096;
+
+/// Reads task `task`'s images and labels from a data stage's images file
+/// (`train.parquet` or `test.parquet`, [`images_schema`]) into `images`
+/// (concatenated 784-byte images) and `labels`, both cleared first: their
+/// memory is reused, so a caller that reads task after task into the same
+/// buffers touches no new memory after the first.
+pub fn read_task_images_into(path: &Path, task: u16, images: &mut Vec<u8>, labels: &mut Vec<u8>) -> Result<()> {
+    images.clear();
+    labels.clear();
+    contain_panics(path, || {
+        read_batches(
+            path,
+            Some(&images_schema()),
+            Some(task),
+            IMAGE_BATCH_ROWS,
+            &mut |batch| {
+                images.extend_from_slice(image_values(path, &batch)?);
+                labels.extend_from_slice(label_values(path, &batch)?);
+                Ok(())
+            },
+        )
+    })
+    .map(|_| ())
+}
+
+/// The concatenated 784-byte values of `batch`'s `image` column.
+fn image_values<'a>(path: &Path, batch: &'a RecordBatch) -> Result<&'a [u8]> {
+    let column = batch
+        .column_by_name("image")
+        .ok_or_else(|| Error::schema(path, "column `image` is missing"))?;
+    let images = column
+        .as_fixed_size_binary_opt()
+        .ok_or_else(|| Error::schema(path, "column `image` is not fixed_size_binary[784]"))?;
+    if images.value_length() as usize != crate::PIXELS {
+        return Err(Error::schema(path, "column `image` values are not 784 bytes"));
+    }
+    // A sliced array's value buffer is sliced too: it starts at row 0.
+    Ok(&images.value_data()[..images.len() * crate::PIXELS])
+}
+
+/// The values of `batch`'s uint8 `label` column, which has no nulls.
+fn label_values<'a>(path: &Path, batch: &'a RecordBatch) -> Result<&'a [u8]> {
+    let column = batch
+        .column_by_name("label")
+        .ok_or_else(|| Error::schema(path, "column `label` is missing"))?;
+    let labels = column
+        .as_primitive_opt::<arrow_array::types::UInt8Type>()
+        .ok_or_else(|| Error::schema(path, format!("column `label` has type {}", column.data_type())))?;
+    if labels.null_count() > 0 {
+        return Err(Error::schema(path, "column `label` has nulls"));
+    }
+    Ok(labels.values())
+}
+
+/// Decodes `path` in batches of `rows` rows (only task `task`'s rows, when
+/// given) and hands each non-empty batch to `sink`; returns the file's
+/// key-value metadata.
+fn read_batches(
+    path: &Path,
+    expected: Option<&SchemaRef>,
+    task: Option<u16>,
+    rows: usize,
+    sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+) -> Result<BTreeMap<String, String>> {
     let wrap = |source| Error::Parquet {
         path: path.to_path_buf(),
         source,
@@ -385,8 +466,7 @@ fn read_unguarded(path: &Path, expected: Option<&SchemaRef>, task: Option<u16>) 
             .collect();
         builder = builder.with_row_groups(groups);
     }
-    let reader = builder.with_batch_size(1 << 16).build().map_err(wrap)?;
-    let mut batches = Vec::new();
+    let reader = builder.with_batch_size(rows).build().map_err(wrap)?;
     for batch in reader {
         let batch = batch.map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
@@ -409,14 +489,10 @@ fn read_unguarded(path: &Path, expected: Option<&SchemaRef>, task: Option<u16>) 
             None => batch,
         };
         if batch.num_rows() > 0 {
-            batches.push(batch);
+            sink(batch)?;
         }
     }
-    Ok(ParquetTable {
-        path: path.to_path_buf(),
-        batches,
-        metadata,
-    })
+    Ok(metadata)
 }
 
 /// Every column chunk the footer lists lies inside the file: the parquet
@@ -602,17 +678,7 @@ impl ParquetTable {
     pub fn images(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(self.num_rows() * crate::PIXELS);
         for batch in &self.batches {
-            let column = batch
-                .column_by_name("image")
-                .ok_or_else(|| Error::schema(&self.path, "column `image` is missing"))?;
-            let images = column
-                .as_fixed_size_binary_opt()
-                .ok_or_else(|| Error::schema(&self.path, "column `image` is not fixed_size_binary[784]"))?;
-            if images.value_length() as usize != crate::PIXELS {
-                return Err(Error::schema(&self.path, "column `image` values are not 784 bytes"));
-            }
-            // A sliced array's value buffer is sliced too: it starts at row 0.
-            out.extend_from_slice(&images.value_data()[..images.len() * crate::PIXELS]);
+            out.extend_from_slice(image_values(&self.path, batch)?);
         }
         Ok(out)
     }
@@ -719,6 +785,47 @@ mod tests {
 
         let wrong = read_parquet(&path, &metrics_schema()).unwrap_err().to_string();
         assert!(wrong.contains("images.parquet") && wrong.contains("`seed`"), "{wrong}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn images_streamed_into_reused_buffers_are_the_tables_images() {
+        let dir = std::env::temp_dir().join(format!("tgsh-schema-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("images.parquet");
+        let mut sink = ParquetSink::create(&path, images_schema(), &BTreeMap::new()).unwrap();
+        // Task 1 spans more than one streamed batch.
+        let counts = [3usize, IMAGE_BATCH_ROWS + 5, 2];
+        for (task, &n) in counts.iter().enumerate() {
+            let pixels: Vec<u8> = (0..n * crate::PIXELS).map(|i| (i / 7 + task * 31) as u8).collect();
+            let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+            let b = batch(
+                &path,
+                images_schema(),
+                vec![
+                    Arc::new(UInt16Array::from(vec![task as u16; n])),
+                    Arc::new(StringArray::from(vec!["train"; n])),
+                    Arc::new(UInt32Array::from((0..n as u32).collect::<Vec<_>>())),
+                    Arc::new(UInt8Array::from(labels)),
+                    image_column(pixels).unwrap(),
+                ],
+            )
+            .unwrap();
+            sink.write(&b).unwrap();
+        }
+        sink.close().unwrap();
+
+        // Buffers left over from a larger task, as the train stage reuses them.
+        let (mut images, mut labels) = (vec![255u8; 9 * crate::PIXELS * 1000], vec![255u8; 9000]);
+        for task in [1u16, 0, 2, 1] {
+            read_task_images_into(&path, task, &mut images, &mut labels).unwrap();
+            let table = read_task(&path, &images_schema(), task).unwrap();
+            assert_eq!(images, table.images().unwrap(), "task {task}");
+            assert_eq!(labels, table.primitive::<UInt8Type>("label").unwrap(), "task {task}");
+            assert_eq!(labels.len(), counts[task as usize]);
+        }
+        let wrong = read_task_images_into(&dir.join("missing.parquet"), 0, &mut images, &mut labels).unwrap_err();
+        assert!(wrong.to_string().contains("missing.parquet"), "{wrong}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
