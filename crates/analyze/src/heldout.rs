@@ -298,6 +298,7 @@ pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> 
         ("circles2", "input"),
         ("torus", "points-interp"),
         ("torus2", "circles2"),
+        ("bilinear", "points-interp"),
     ]
     .iter()
     .map(|&(a, b)| (a.to_string(), b.to_string()))
@@ -829,10 +830,21 @@ mod tests {
             1,
             "the largest torus is the torus: its pair once"
         );
-        let ladder = ["points-interp", "torus-metric", "torus", "torus2", "circles2"];
+        let ladder = [
+            "points-interp",
+            "torus-metric",
+            "torus",
+            "torus2",
+            "circles2",
+            "bilinear",
+        ];
         assert_eq!(largest_torus(&ladder).as_deref(), Some("torus2"));
         let pairs = claim_pairs(&ladder, Topology::Circle);
-        for (a, b) in [("torus2", "circles2"), ("torus2", "points-interp")] {
+        for (a, b) in [
+            ("torus2", "circles2"),
+            ("torus2", "points-interp"),
+            ("bilinear", "points-interp"),
+        ] {
             assert!(pairs.contains(&(a.into(), b.into())), "{a} - {b}");
         }
         assert!(!pairs.iter().any(|(a, _)| a == "torus-metric"));

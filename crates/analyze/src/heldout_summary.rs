@@ -248,6 +248,16 @@ pub fn heldout_claims(statistics: &crate::summary::PerSeed, splits: &[Split], to
             0.0,
             note("torus2", "circles2", split),
         );
+        push(
+            format!("bilinear-matches-crwn-{split}"),
+            format!(
+                "A manifold matches the CRWN's points at their size, on a torus: the jointly trained bilinear manifold (one knot per training task, T H numbers) is at most {MATCH_MARGIN_POINTS} point below the points interpolated bilinearly on {split} grid tasks"
+            ),
+            paper,
+            format!("heldout.difference[bilinear - points-interp].{split}"),
+            -MATCH_MARGIN_POINTS,
+            note("bilinear", "points-interp", split),
+        );
         if let Some(largest) = &largest_torus {
             push(
                 format!("largest-torus-matches-crwn-{split}"),
@@ -594,6 +604,10 @@ mod tests {
                 vec![-0.5],
             ),
             (key("heldout.difference[torus2 - circles2].interpolated"), vec![4.0]),
+            (
+                key("heldout.difference[bilinear - points-interp].interpolated"),
+                vec![0.2],
+            ),
         ]);
         let claims = heldout_claims(&stats, &[Split::Seen, Split::Interpolated], Topology::Circle);
         let ids: Vec<&str> = claims.iter().map(|c| c.id.as_str()).collect();
@@ -601,11 +615,13 @@ mod tests {
             ids,
             [
                 "torus2-beats-circles2-interpolated",
+                "bilinear-matches-crwn-interpolated",
                 "largest-torus-matches-crwn-interpolated",
                 "torus-beats-crwn-interpolation-interpolated"
             ]
         );
-        let matched = &claims[1];
+        assert!(matches!(claims[1].test, Test::Bar { threshold, .. } if threshold == -MATCH_MARGIN_POINTS));
+        let matched = &claims[2];
         assert_eq!(
             matched.statistic,
             "heldout.difference[torus2 - points-interp].interpolated"

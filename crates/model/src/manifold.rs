@@ -145,7 +145,7 @@ impl Basis {
             Basis::Constant => "none",
             Basis::Line | Basis::Quadratic => "line",
             Basis::Fourier { .. } | Basis::Piecewise { .. } => "circle",
-            Basis::Torus(TorusBasis::Product { .. }) => "torus",
+            Basis::Torus(TorusBasis::Product { .. } | TorusBasis::Bilinear { .. }) => "torus",
             Basis::Torus(TorusBasis::Additive { .. }) => "circles",
         }
     }
@@ -154,11 +154,9 @@ impl Basis {
     /// `points` (a piecewise-linear basis takes them as its knots). `None`
     /// for an unknown name.
     pub fn from_name(name: &str, points: &[f64]) -> Option<Basis> {
-        // A torus basis' order after its prefix: `torus` is 1, `torus2` 2.
-        let order = |prefix: &str| match name.strip_prefix(prefix)? {
-            "" => Some(1),
-            k => k.parse().ok().filter(|&k| k >= 1),
-        };
+        if let Some(torus) = TorusBasis::from_name(name) {
+            return Some(Basis::Torus(torus));
+        }
         Some(match name {
             "onehot" => Basis::OneHot {
                 points: points.to_vec(),
@@ -167,10 +165,6 @@ impl Basis {
             "line" => Basis::Line,
             "quadratic" => Basis::Quadratic,
             "piecewise" => Basis::Piecewise { knots: points.to_vec() },
-            other if other.starts_with("torus") => Basis::Torus(TorusBasis::Product { order: order("torus")? }),
-            other if other.starts_with("circles") => Basis::Torus(TorusBasis::Additive {
-                order: order("circles")?,
-            }),
             other => Basis::Fourier {
                 order: other.strip_prefix("fourier")?.parse().ok().filter(|&k| k >= 1)?,
             },
@@ -304,7 +298,7 @@ impl Basis {
 
 /// The inverse of the symmetric positive definite `k x k` matrix `a`
 /// (row-major), by Gauss-Jordan elimination with partial pivoting.
-fn invert(a: &[f64], k: usize) -> Vec<f64> {
+pub(crate) fn invert(a: &[f64], k: usize) -> Vec<f64> {
     let mut m = a.to_vec();
     let mut inv = vec![0.0; k * k];
     for i in 0..k {

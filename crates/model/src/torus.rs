@@ -17,6 +17,14 @@
 //! matrix `G = ∫∫ φ φᵀ ds₁ ds₂` is diagonal: 1 for the constant, 1/2 for a
 //! term in one variable, 1/4 for a product of two non-constant terms.
 //!
+//! A third basis is not Fourier: [`TorusBasis::Bilinear`], one knot per
+//! training task on the regular training grid (`n₁ x n₂` knots at `(i/n₁,
+//! j/n₂)`), each function the product of a periodic hat in each variable.
+//! `c` is then the knots' contexts interpolated bilinearly: the CRWN's
+//! points on the grid, trained jointly, at their size (`n₁ n₂ H`). Its Gram
+//! matrix is the Kronecker product of the two variables' cyclic
+//! tridiagonal hat Gram matrices.
+//!
 //! Input conditioning on a torus encodes both variables,
 //! [`torus_encoding`]: the torus basis' eight non-constant terms (`8H`
 //! numbers in `U`, with the shared context `9H`: the torus' size, so the
@@ -42,6 +50,58 @@ pub enum TorusBasis {
         /// The highest harmonic in each variable.
         order: usize,
     },
+    /// Products of periodic hats on the regular grid of `rotations x
+    /// shifts` knots at `(i / rotations, j / shifts)`: bilinear
+    /// interpolation between the knots' contexts.
+    Bilinear {
+        /// Knots in `s₁` (the trained rotations).
+        rotations: usize,
+        /// Knots in `s₂` (the trained shifts).
+        shifts: usize,
+    },
+}
+
+/// The periodic hat functions of `n` evenly spaced knots `i / n` at `s`:
+/// 1 at its own knot, 0 at every other, linear between neighbours (round
+/// the circle from the last knot to the first).
+fn hats(n: usize, s: f64) -> Vec<f64> {
+    let mut v = vec![0.0; n];
+    let x = s.rem_euclid(1.0) * n as f64;
+    let lo = (x.floor() as usize).min(n - 1);
+    let w = x - lo as f64;
+    v[lo] += 1.0 - w;
+    v[(lo + 1) % n] += w;
+    v
+}
+
+/// The Gram matrix `∫ h hᵀ ds` of [`hats`]: over each gap `1/n` the two
+/// hats that meet there give `1/(3n)` to each diagonal entry and `1/(6n)`
+/// to their pair (with `n = 2` both gaps join the same pair; `n = 1` is the
+/// constant).
+fn hat_gram(n: usize) -> Vec<f64> {
+    let mut g = vec![0.0; n * n];
+    let h = 1.0 / n as f64;
+    for lo in 0..n {
+        let hi = (lo + 1) % n;
+        g[lo * n + lo] += h / 3.0;
+        g[hi * n + hi] += h / 3.0;
+        g[lo * n + hi] += h / 6.0;
+        g[hi * n + lo] += h / 6.0;
+    }
+    g
+}
+
+/// The Kronecker product of the `n x n` matrix `a` and the `m x m` matrix
+/// `b`, row-major over (row of `a`, row of `b`).
+fn kronecker(a: &[f64], n: usize, b: &[f64], m: usize) -> Vec<f64> {
+    let k = n * m;
+    let mut out = vec![0.0; k * k];
+    for (i, j) in (0..n).flat_map(|i| (0..n).map(move |j| (i, j))) {
+        for (p, q) in (0..m).flat_map(|p| (0..m).map(move |q| (p, q))) {
+            out[(i * m + p) * k + j * m + q] = a[i * n + j] * b[p * m + q];
+        }
+    }
+    out
 }
 
 /// The circle's terms of one variable up to `order`: `1, cos 2πs, sin 2πs, ...`.
@@ -61,6 +121,7 @@ impl TorusBasis {
         match self {
             TorusBasis::Product { order } => (1 + 2 * order) * (1 + 2 * order),
             TorusBasis::Additive { order } => 1 + 4 * order,
+            TorusBasis::Bilinear { rotations, shifts } => rotations * shifts,
         }
     }
 
@@ -76,6 +137,29 @@ impl TorusBasis {
             TorusBasis::Product { order } => format!("torus{order}"),
             TorusBasis::Additive { order: 1 } => "circles".into(),
             TorusBasis::Additive { order } => format!("circles{order}"),
+            TorusBasis::Bilinear { rotations, shifts } => format!("bilinear{rotations}x{shifts}"),
+        }
+    }
+
+    /// The basis named `name` ([`TorusBasis::name`]); `None` for any other.
+    pub fn from_name(name: &str) -> Option<TorusBasis> {
+        let order = |prefix: &str| match name.strip_prefix(prefix)? {
+            "" => Some(1),
+            k => k.parse().ok().filter(|&k| k >= 1),
+        };
+        if let Some(knots) = name.strip_prefix("bilinear") {
+            let (a, b) = knots.split_once('x')?;
+            let (rotations, shifts) = (a.parse().ok()?, b.parse().ok()?);
+            return (rotations >= 1 && shifts >= 1).then_some(TorusBasis::Bilinear { rotations, shifts });
+        }
+        if name.starts_with("torus") {
+            Some(TorusBasis::Product { order: order("torus")? })
+        } else if name.starts_with("circles") {
+            Some(TorusBasis::Additive {
+                order: order("circles")?,
+            })
+        } else {
+            None
         }
     }
 
@@ -93,12 +177,16 @@ impl TorusBasis {
                 v.extend_from_slice(&circle_terms(order, s2)[1..]);
                 v
             }
+            TorusBasis::Bilinear { rotations, shifts } => {
+                let (a, b) = (hats(rotations, s1), hats(shifts, s2));
+                a.iter().flat_map(|x| b.iter().map(move |y| x * y)).collect()
+            }
         }
     }
 
-    /// The diagonal of the Gram matrix `∫∫ φ φᵀ ds₁ ds₂` (every other
-    /// entry is 0): a product of per-variable mean squares, 1 for the
-    /// constant and 1/2 for a cosine or sine.
+    /// The diagonal of the Gram matrix `∫∫ φ φᵀ ds₁ ds₂` (for the Fourier
+    /// bases every other entry is 0): a product of per-variable mean
+    /// squares, 1 for the constant and 1/2 for a cosine or sine.
     pub fn gram_diagonal(self) -> Vec<f64> {
         let one = |order: usize| {
             let mut g = vec![1.0];
@@ -111,21 +199,43 @@ impl TorusBasis {
                 g.iter().flat_map(|x| g.iter().map(move |y| x * y)).collect()
             }
             TorusBasis::Additive { order } => one(2 * order),
+            TorusBasis::Bilinear { .. } => {
+                let (g, k) = (self.gram(), self.len());
+                (0..k).map(|i| g[i * k + i]).collect()
+            }
         }
     }
 
     /// `G`, `K x K` row-major.
     pub fn gram(self) -> Vec<f64> {
-        diagonal(&self.gram_diagonal())
+        match self {
+            TorusBasis::Bilinear { rotations, shifts } => {
+                kronecker(&hat_gram(rotations), rotations, &hat_gram(shifts), shifts)
+            }
+            _ => diagonal(&self.gram_diagonal()),
+        }
     }
 
-    /// `G⁻¹`, `K x K` row-major: the reciprocal diagonal.
+    /// `G⁻¹`, `K x K` row-major: the reciprocal diagonal, or for the
+    /// bilinear basis `G₁⁻¹ ⊗ G₂⁻¹`.
     pub fn gram_inverse(self) -> Vec<f64> {
-        diagonal(&self.gram_diagonal().iter().map(|g| 1.0 / g).collect::<Vec<_>>())
+        match self {
+            TorusBasis::Bilinear { rotations, shifts } => kronecker(
+                &crate::manifold::invert(&hat_gram(rotations), rotations),
+                rotations,
+                &crate::manifold::invert(&hat_gram(shifts), shifts),
+                shifts,
+            ),
+            _ => diagonal(&self.gram_diagonal().iter().map(|g| 1.0 / g).collect::<Vec<_>>()),
+        }
     }
 
-    /// Coefficients `a` with `Σ_k a_k φ_k = 1`: the constant term alone.
+    /// Coefficients `a` with `Σ_k a_k φ_k = 1`: the constant term alone;
+    /// for the bilinear basis every knot's 1 (its hats sum to 1).
     pub fn constant_coefficients(self) -> Vec<f64> {
+        if let TorusBasis::Bilinear { .. } = self {
+            return vec![1.0; self.len()];
+        }
         let mut a = vec![0.0; self.len()];
         a[0] = 1.0;
         a
@@ -314,8 +424,94 @@ mod tests {
     }
 
     #[test]
+    fn the_bilinear_basis_has_its_hat_gram_and_inverts() {
+        // Each gap's products of two hats are quadratics: Simpson's rule
+        // on every gap is exact.
+        for n in [1usize, 2, 3, 6, 7] {
+            let mut numeric = vec![0.0; n * n];
+            for gap in 0..n {
+                let (a, h) = (gap as f64 / n as f64, 1.0 / n as f64);
+                for (x, w) in [(a, h / 6.0), (a + h / 2.0, 4.0 * h / 6.0), (a + h, h / 6.0)] {
+                    // The right end of the last gap is s = 1 = 0; take it from the left.
+                    let v = hats(n, if x >= 1.0 { 1.0 - 1e-15 } else { x });
+                    for i in 0..n {
+                        for j in 0..n {
+                            numeric[i * n + j] += w * v[i] * v[j];
+                        }
+                    }
+                }
+            }
+            for (a, b) in hat_gram(n).iter().zip(&numeric) {
+                assert!((a - b).abs() < 1e-12, "n = {n}: {a} vs {b}");
+            }
+        }
+        let basis = TorusBasis::Bilinear {
+            rotations: 3,
+            shifts: 2,
+        };
+        assert_eq!((basis.len(), basis.name()), (6, "bilinear3x2".to_string()));
+        assert_eq!(TorusBasis::from_name("bilinear3x2"), Some(basis));
+        assert_eq!(TorusBasis::from_name("bilinear3"), None);
+        let (g, inv, k) = (basis.gram(), basis.gram_inverse(), basis.len());
+        // G = G₁ ⊗ G₂ entry by entry: knot (1, 0) against knot (2, 1).
+        let (g1, g2) = (hat_gram(3), hat_gram(2));
+        assert!((g[2 * k + 5] - g1[3 + 2] * g2[1]).abs() < 1e-15);
+        for i in 0..k {
+            for j in 0..k {
+                let product: f64 = (0..k).map(|m| g[i * k + m] * inv[m * k + j]).sum();
+                assert!((product - f64::from(u8::from(i == j))).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn the_bilinear_basis_is_the_points_interpolated_bilinearly() {
+        // The 6 x 7 training grid of the fine torus (every other of 12
+        // rotations and 14 shifts): knots at (i/6, j/7).
+        let (n1, n2) = (6usize, 7usize);
+        let basis = TorusBasis::Bilinear {
+            rotations: n1,
+            shifts: n2,
+        };
+        let points: Vec<[f64; 2]> = (0..n1)
+            .flat_map(|i| (0..n2).map(move |j| [i as f64 / n1 as f64, j as f64 / n2 as f64]))
+            .collect();
+        let grid = Grid::of(&points).unwrap();
+        let contexts: Vec<Vec<f32>> = (0..points.len())
+            .map(|t| vec![(t * 7 % 11) as f32, (t as f32).sin(), 1.0])
+            .collect();
+        for (s1, s2) in [
+            (0.0, 0.0),
+            (1.0 / 12.0, 0.0),
+            (0.5, 1.0 / 14.0),
+            (11.0 / 12.0, 13.0 / 14.0),
+            (0.37, 0.81),
+        ] {
+            let phi = basis.values(s1, s2);
+            let manifold: Vec<f64> = (0..3)
+                .map(|c| phi.iter().zip(&contexts).map(|(p, x)| p * x[c] as f64).sum())
+                .collect();
+            let interpolated = bilinear_grid(&contexts, &grid, s1, s2);
+            for (a, b) in manifold.iter().zip(&interpolated) {
+                assert!((a - *b as f64).abs() < 1e-5, "({s1}, {s2}): {a} vs {b}");
+            }
+        }
+        // At a knot the basis is one-hot.
+        let phi = basis.values(2.0 / 6.0, 3.0 / 7.0);
+        assert_eq!(phi.iter().filter(|&&p| p != 0.0).count(), 1);
+        assert_eq!(phi[2 * n2 + 3], 1.0);
+    }
+
+    #[test]
     fn the_constant_coefficients_give_the_constant() {
-        for basis in [TorusBasis::Product { order: 1 }, TorusBasis::Additive { order: 2 }] {
+        for basis in [
+            TorusBasis::Product { order: 1 },
+            TorusBasis::Additive { order: 2 },
+            TorusBasis::Bilinear {
+                rotations: 6,
+                shifts: 7,
+            },
+        ] {
             let a = basis.constant_coefficients();
             for (s1, s2) in [(0.0, 0.0), (0.3, 0.7), (0.9, 0.1)] {
                 let sum: f64 = basis.values(s1, s2).iter().zip(&a).map(|(p, a)| p * a).sum();

@@ -31,7 +31,9 @@ fn family_of(basis: &str) -> Option<&'static str> {
         b if b.starts_with("torus") => "torus, torusK",
         b if b.starts_with("circles") => "circles, circlesK",
         "line" | "quadratic" => "line, quadratic",
+        // On a torus, piecewise-linear in each variable.
         "piecewise" => "piecewise-linear",
+        b if b.starts_with("bilinear") => "piecewise-linear",
         "constant+input" => "input conditioning",
         "constant" => "shared",
         "onehot" => return None,
@@ -97,8 +99,8 @@ pub(crate) fn capacity_section(page: &Page) -> Result<String, ReportError> {
             &format!(
                 "The capacity ladder on the {split} tasks: mean test accuracy against the learned numbers in units of \
                  H = {} (the circle: 3; fourierK: 2K + 1; the quadratic: 3; piecewise-linear and the CRWN's points: \
-                 one per training task; on a torus torusK: (2K + 1)², circlesK: 4K + 1, input conditioning: the \
-                 torus' 9), RMSprop models",
+                 one per training task; on a torus torusK: (2K + 1)², circlesK: 4K + 1, bilinear: one per training \
+                 task, input conditioning: the torus' 9), RMSprop models",
                 page.pipeline.train.hidden
             ),
             false,

@@ -215,7 +215,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         hidden = 784
         [heldout]
         train_every = [2, 1]
-        methods = ["points", "shared", "input", "torus", "circles", "circles2", "torus2"]
+        methods = ["points", "shared", "input", "torus", "circles", "circles2", "torus2", "bilinear"]
         updates = ["rmsprop", "metric", "sgd"]
         update_methods = ["torus"]
         patience = 1
@@ -241,6 +241,11 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
     assert_eq!(circles2.after.parameter_count(), torus.after.parameter_count());
     let (torus2, _) = ManifoldModel::load(&artifacts.method_model(0, "torus2")).unwrap();
     assert_eq!(torus2.after.parameter_count(), 25 * 784);
+    // The bilinear manifold: one knot per training task (5 x 7), and at a
+    // training task its context is that knot's.
+    let (bilinear, meta) = ManifoldModel::load(&artifacts.method_model(0, "bilinear")).unwrap();
+    assert_eq!(meta["basis"].as_str(), "bilinear5x7");
+    assert_eq!(bilinear.after.parameter_count(), 35 * 784);
 
     // A grid task's accuracy is the model served at both of its variables:
     // recompute one unseen task's accuracy from the files alone.
@@ -281,6 +286,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         "torus-beats-input-seen",
         "torus2-beats-circles2-interpolated",
         "largest-torus-matches-crwn-interpolated",
+        "bilinear-matches-crwn-interpolated",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id} missing: {ids:?}");
     }
@@ -292,6 +298,7 @@ fn a_torus_pipeline_runs_end_to_end_with_both_task_variables() {
         "heldout_grid_updates.png",
         "manifold_torus.png",
         "manifold_circles2.png",
+        "manifold_bilinear.png",
         "capacity_interpolated.png",
     ] {
         assert!(html.contains(link) && report.join(link).exists(), "{link}");

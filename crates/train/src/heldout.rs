@@ -38,8 +38,8 @@ use tgsh_model::{encoder, Basis, Conditioned, InputEncoding, ManifoldModel, Mode
 
 /// The basis and input encoding of a jointly trained method on a family
 /// with `topology` (`torus`: two task variables) whose training tasks are
-/// at `train_s`.
-pub fn method_shape(method: Method, topology: Topology, torus: bool, train_s: &[f64]) -> (Basis, InputEncoding) {
+/// at `train` (`(s, s2)` each; `s2` is 0 on a one-variable family).
+pub fn method_shape(method: Method, topology: Topology, torus: bool, train: &[[f64; 2]]) -> (Basis, InputEncoding) {
     match method {
         Method::Shared => (Basis::Constant, InputEncoding::None),
         // The task encoding follows the family's shape: (cos 2πs, sin 2πs)
@@ -60,10 +60,31 @@ pub fn method_shape(method: Method, topology: Topology, torus: bool, train_s: &[
         Method::Quadratic => (Basis::Quadratic, InputEncoding::None),
         Method::Piecewise => (
             Basis::Piecewise {
-                knots: train_s.to_vec(),
+                knots: train.iter().map(|p| p[0]).collect(),
             },
             InputEncoding::None,
         ),
+        // The loader checked that the training tasks are a regular grid
+        // from 0 (steps that divide each variable's count), so the knots
+        // are (i / rotations, j / shifts), the training tasks themselves.
+        Method::Bilinear => {
+            let grid = tgsh_model::torus::Grid::of(train).expect("a torus' training tasks form a grid");
+            let (rotations, shifts) = (grid.s1.len(), grid.s2.len());
+            debug_assert!(grid
+                .s1
+                .iter()
+                .enumerate()
+                .all(|(i, &s)| (s - i as f64 / rotations as f64).abs() < 1e-9));
+            debug_assert!(grid
+                .s2
+                .iter()
+                .enumerate()
+                .all(|(j, &s)| (s - j as f64 / shifts as f64).abs() < 1e-9));
+            (
+                Basis::Torus(TorusBasis::Bilinear { rotations, shifts }),
+                InputEncoding::None,
+            )
+        }
         Method::Torus(order) => (Basis::Torus(TorusBasis::Product { order }), InputEncoding::None),
         Method::Circles(order) => (Basis::Torus(TorusBasis::Additive { order }), InputEncoding::None),
         Method::Points => unreachable!("points are trained as CRWN tasks"),
@@ -402,8 +423,8 @@ pub fn train_converged(
     patience: usize,
     mut on_epoch: impl FnMut(MetricRow),
 ) -> Result<(Conditioned, Conditioned), crate::kernels::Diverged> {
-    let train_s: Vec<f64> = fit.iter().map(|t| t.s).collect();
-    let (basis, encoding) = method_shape(method.method, topology, torus, &train_s);
+    let train: Vec<[f64; 2]> = fit.iter().map(|t| [t.s, t.s2]).collect();
+    let (basis, encoding) = method_shape(method.method, topology, torus, &train);
     let before = Conditioned::constant(basis, &model.init_shared_context(), encoding);
     let mut params = before.clone();
     let decoder = tgsh_model::Decoder::new(&model.decoder);

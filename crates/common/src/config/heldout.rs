@@ -69,6 +69,10 @@ pub enum Method {
     /// per variable (`1 + 4K` functions: order 1 is 5H, order 2 is 9H, the
     /// torus' size).
     Circles(usize),
+    /// On a torus family: one knot per training task on the training grid,
+    /// the contexts between knots interpolated bilinearly (`T H` numbers):
+    /// the torus' `piecewise`, the CRWN's points trained jointly.
+    Bilinear,
 }
 
 /// Highest Fourier order accepted (`fourier8`: 17 basis functions).
@@ -96,12 +100,13 @@ impl Method {
             Method::Torus(k) => format!("torus{k}"),
             Method::Circles(1) => "circles".into(),
             Method::Circles(k) => format!("circles{k}"),
+            Method::Bilinear => "bilinear".into(),
         }
     }
 
     /// Whether the method takes two task variables (a torus family's).
     pub fn is_two_variable(self) -> bool {
-        matches!(self, Method::Torus(_) | Method::Circles(_))
+        matches!(self, Method::Torus(_) | Method::Circles(_) | Method::Bilinear)
     }
 
     /// Whether the method takes one task variable (it is a basis of `s`
@@ -125,6 +130,7 @@ impl Method {
                 | Method::Piecewise
                 | Method::Torus(_)
                 | Method::Circles(_)
+                | Method::Bilinear
         )
     }
 
@@ -138,7 +144,7 @@ impl Method {
             Method::Line => Some(2),
             Method::Quadratic => Some(3),
             Method::Fourier(k) => Some(1 + 2 * k),
-            Method::Piecewise => Some(trained),
+            Method::Piecewise | Method::Bilinear => Some(trained),
             Method::Torus(k) => Some((1 + 2 * k) * (1 + 2 * k)),
             Method::Circles(k) => Some(1 + 4 * k),
             Method::Points | Method::Input => None,
@@ -151,7 +157,7 @@ impl TryFrom<String> for Method {
     fn try_from(name: String) -> Result<Method, String> {
         let known =
             "`points`, `shared`, `input`, `line`, `quadratic`, `circle`, `fourier2` .. `fourier8`, `piecewise`, \
-                     and on a torus family `torus`, `torus2` .. `torus4`, `circles`, `circles2` .. `circles4`";
+                     and on a torus family `torus`, `torus2` .. `torus4`, `circles`, `circles2` .. `circles4`, `bilinear`";
         Ok(match name.as_str() {
             "points" => Method::Points,
             "shared" => Method::Shared,
@@ -162,6 +168,7 @@ impl TryFrom<String> for Method {
             "circle" => Method::Fourier(1),
             "torus" => Method::Torus(1),
             "circles" => Method::Circles(1),
+            "bilinear" => Method::Bilinear,
             other => {
                 let order = |prefix: &str, max: usize| {
                     other
@@ -501,7 +508,7 @@ impl HeldoutConfig {
         let (wrong, why) = if torus {
             (
                 self.methods.iter().find(|m| m.is_one_variable()),
-                "is a basis of one task variable, but data.family.torus has two: use `torus`, `torus2` .., `circles`, `circles2` ..",
+                "is a basis of one task variable, but data.family.torus has two: use `torus`, `torus2` .., `circles`, `circles2` .., `bilinear`",
             )
         } else {
             (
@@ -557,6 +564,17 @@ impl HeldoutConfig {
                         method.name()
                     ));
                 }
+            }
+        }
+        // The bilinear basis' knots are evenly spaced round each circle:
+        // every step must divide its variable's count, or the gap from the
+        // last trained value back to the first would differ from the rest.
+        if self.methods.contains(&Method::Bilinear) {
+            if let Some((count, every)) = shape.iter().zip([e1, e2]).find(|(&c, e)| c % e != 0) {
+                return Err(format!(
+                    "heldout.methods: `bilinear` needs evenly spaced knots round each variable, but heldout.train_every                      = [{e1}, {e2}] steps {every} through {count} values, which {every} does not divide: choose steps                      that divide the torus' counts ({} x {})",
+                    shape[0], shape[1]
+                ));
             }
         }
         Ok(trained)

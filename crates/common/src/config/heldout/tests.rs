@@ -259,3 +259,25 @@ fn torus_bases_of_higher_order_are_named_and_checked_against_the_grid() {
     );
     assert!(torus("[heldout]\ntrain_every = [2, 1]\nmethods = [\"torus2\", \"circles2\"]\n").is_ok());
 }
+
+#[test]
+fn the_bilinear_manifold_needs_a_torus_and_evenly_spaced_knots() {
+    let parsed = Method::try_from("bilinear".to_string()).unwrap();
+    assert_eq!((parsed, parsed.name()), (Method::Bilinear, "bilinear".to_string()));
+    // One knot per training task.
+    assert_eq!(parsed.coefficients(42), Some(42));
+    // 12 x 7 every [2, 1]: 6 x 7 knots, evenly spaced round both circles.
+    assert!(torus("[heldout]\ntrain_every = [2, 1]\nmethods = [\"points\", \"bilinear\"]\n").is_ok());
+    // 7 shifts every 2nd: 0, 2, 4, 6, then a gap of 1 back to 0.
+    let e = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"bilinear\"]\n").unwrap_err();
+    assert!(
+        e.contains("heldout.methods: `bilinear`") && e.contains("[2, 2]") && e.contains("12 x 7"),
+        "{e}"
+    );
+    // A basis of two variables on a one-variable family.
+    let e = parse("[heldout]\ntrain_every = 4\nmethods = [\"bilinear\"]\n").unwrap_err();
+    assert!(
+        e.contains("heldout.methods: `bilinear`") && e.contains("two task variables"),
+        "{e}"
+    );
+}
