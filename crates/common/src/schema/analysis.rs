@@ -484,13 +484,13 @@ crate::table! {
     pub struct HeldoutRow in "heldout.parquet" {
         /// model seed
         seed: u64,
-        /// `points-nearest`, `points-interp` (the CRWN's points, an unseen task served by the nearest training task's context or by linear interpolation between its two neighbours), `shared`, `input`, `line`, `circle`, `fourierK`, each `-metric` when trained with the metric-preconditioned update
+        /// `points-nearest`, `points-interp` (the CRWN's points, an unseen task served by the nearest training task's context or by linear interpolation between its two neighbours; on a torus, bilinear between four), `shared`, `input`, `line`, `quadratic`, `circle`, `fourierK`, `piecewise`, on a torus family `torusK`, `circlesK`, `bilinear`, each `-metric` or `-sgd` when trained with the metric-preconditioned update or plain SGD
         method: String,
         /// `points`, `none`, `line` or `circle`; on a torus family `torus` or `circles` (two circles added) (for `input`: the shape of its task encoding)
         topology: String,
-        /// `onehot`, `constant`, `line`, `fourierK`, on a torus family `torus`, `circlesK`; `constant+input` for input conditioning
+        /// `onehot`, `constant`, `line`, `quadratic`, `fourierK`, `piecewise`; on a torus family `torusK` (`torus` for K = 1), `circlesK` (`circles`), `bilinearN1xN2` (knots per variable); `constant+input` for input conditioning
         basis: String,
-        /// `rmsprop` or `metric`
+        /// `rmsprop`, `metric` or `sgd`
         update: String,
         /// learned numbers (points: `T (H + 1)`, manifolds `K H`, input `H + E H`)
         parameters: u64,
