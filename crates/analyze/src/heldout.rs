@@ -331,9 +331,9 @@ pub fn claim_pairs(names: &[&str], topology: Topology) -> Vec<(String, String)> 
 /// The order of a product basis on the torus named `name` (`torus` is 1,
 /// `torusK` is K); `None` for any other name (`torus-metric` included).
 pub fn torus_order(name: &str) -> Option<usize> {
-    match name.strip_prefix("torus")? {
-        "" => Some(1),
-        k => k.parse().ok(),
+    match tgsh_model::torus::TorusBasis::from_name(name)? {
+        tgsh_model::torus::TorusBasis::Product { order } => Some(order),
+        _ => None,
     }
 }
 

@@ -572,7 +572,9 @@ impl HeldoutConfig {
         if self.methods.contains(&Method::Bilinear) {
             if let Some((count, every)) = shape.iter().zip([e1, e2]).find(|(&c, e)| c % e != 0) {
                 return Err(format!(
-                    "heldout.methods: `bilinear` needs evenly spaced knots round each variable, but heldout.train_every                      = [{e1}, {e2}] steps {every} through {count} values, which {every} does not divide: choose steps                      that divide the torus' counts ({} x {})",
+                    "heldout.methods: `bilinear` needs evenly spaced knots round each variable, but heldout.train_every \
+                     = [{e1}, {e2}] steps {every} through {count} values, which {every} does not divide: choose steps \
+                     that divide the torus' counts ({} x {})",
                     shape[0], shape[1]
                 ));
             }

@@ -271,7 +271,7 @@ fn the_bilinear_manifold_needs_a_torus_and_evenly_spaced_knots() {
     // 7 shifts every 2nd: 0, 2, 4, 6, then a gap of 1 back to 0.
     let e = torus("[heldout]\ntrain_every = [2, 2]\nmethods = [\"bilinear\"]\n").unwrap_err();
     assert!(
-        e.contains("heldout.methods: `bilinear`") && e.contains("[2, 2]") && e.contains("12 x 7"),
+        e.contains("heldout.methods: `bilinear`") && e.contains("[2, 2]") && e.contains("12 x 7") && !e.contains("  "),
         "{e}"
     );
     // A basis of two variables on a one-variable family.
