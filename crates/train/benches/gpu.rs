@@ -12,6 +12,8 @@
 //!   of each split (default all);
 //! - `TGSH_BENCH_CPU_CHECK=0` skips the CPU trainer;
 //! - `TGSH_RESIDENCY`, `TGSH_DEVICE_MEMORY_GIB`: as for `tgsh-train`.
+//!
+//! Run from the repository root; from elsewhere it reads the tree it was built from.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -56,7 +58,14 @@ fn family_data(pipeline: &Pipeline, mnist: &tgsh_data::mnist::Mnist) -> Vec<Task
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The repository root: the working directory when it holds the pipelines
+    // (a copied tree on a GPU machine, where the build's path does not exist),
+    // else the tree this program was built from.
+    let root = if Path::new("pipelines").is_dir() {
+        Path::new(".").to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    };
     let device = match std::env::var("TGSH_BENCH_DEVICE").as_deref() {
         Ok("cpu") => candle_core::Device::Cpu,
         _ => tgsh_train::candle_trainer::cuda_device().unwrap_or_else(|e| {

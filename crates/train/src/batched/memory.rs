@@ -13,7 +13,8 @@
 //!   1.85 GiB.
 //!
 //! The rule ([`plan`]): keep every lane encoded when the whole sweep fits the
-//! budget (no encoding work per step); otherwise stream, with as many tasks
+//! budget and one tensor ([`MAX_TENSOR_VALUES`]; no encoding work per step);
+//! otherwise stream, with as many tasks
 //! per group as fit (all of them, on any GPU this project targets); when not
 //! even one task with all its seeds fits, stop with an error that says how
 //! much was needed. The estimate is deliberately generous about the step's
@@ -29,6 +30,15 @@ pub const STEP_BYTES_PER_VALUE: u64 = 16;
 
 /// Bytes per pixel (u8) and per label (u32) of a streamed image.
 const IMAGE_BYTES: u64 = 784 + 4;
+
+/// The most values one input tensor may hold: candle's CUDA `index_select`
+/// (the minibatch gather) computes source offsets in 32-bit unsigned
+/// integers, so rows past 2^32 - 1 values are read from the wrong place
+/// without an error (seen on an H200: AugmentMNIST kept encoded, 18.8e9
+/// values, trained every lane past the first 4.3e9 on garbage). The CPU
+/// backend follows the same plan, so the grouping its tests check is the
+/// one a GPU runs.
+pub const MAX_TENSOR_VALUES: u64 = u32::MAX as u64;
 
 /// How the inputs are kept: asked for by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,25 +147,46 @@ pub fn group_bytes(shape: &SweepShape, tasks: usize, residency: Residency) -> By
     }
 }
 
+/// The values of a group's largest input tensor (its training or its test
+/// split), which [`MAX_TENSOR_VALUES`] bounds.
+pub fn largest_tensor_values(shape: &SweepShape, tasks: usize, residency: Residency) -> u64 {
+    let rows = shape.train_rows.max(shape.test_rows) as u64;
+    match residency {
+        Residency::Encoded => (shape.seeds * tasks) as u64 * rows * shape.hidden as u64,
+        Residency::Streamed | Residency::Auto => tasks as u64 * rows * 784,
+    }
+}
+
 /// Decides the residency and the grouping of tasks under `budget` bytes
-/// (`None`: no limit, as on the CPU backend).
+/// (`None`: no limit, as on the CPU backend) and [`MAX_TENSOR_VALUES`].
 pub fn plan(shape: SweepShape, budget: Option<u64>, asked: Residency) -> Result<Plan, DoesNotFit> {
-    let fits = |bytes: &Bytes| budget.is_none_or(|b| bytes.total() <= b);
+    let fits = |tasks: usize, residency: Residency| {
+        budget.is_none_or(|b| group_bytes(&shape, tasks, residency).total() <= b)
+            && largest_tensor_values(&shape, tasks, residency) <= MAX_TENSOR_VALUES
+    };
     let encoded_whole = group_bytes(&shape, shape.tasks, Residency::Encoded).total();
     let residency = match asked {
-        Residency::Auto if budget.is_none_or(|b| encoded_whole <= b) => Residency::Encoded,
+        Residency::Auto if fits(shape.tasks, Residency::Encoded) => Residency::Encoded,
         Residency::Auto => Residency::Streamed,
         other => other,
     };
     // The largest group that fits: memory grows with the group, so search down.
     let tasks_per_group = (1..=shape.tasks.max(1))
         .rev()
-        .find(|&t| fits(&group_bytes(&shape, t, residency)))
-        .ok_or_else(|| DoesNotFit {
-            budget: budget.map_or("no limit".into(), gib),
-            needed: gib(group_bytes(&shape, 1, residency).total()),
-            seeds: shape.seeds,
-            residency,
+        .find(|&t| fits(t, residency))
+        .ok_or_else(|| {
+            let values = largest_tensor_values(&shape, 1, residency);
+            let needed = if values > MAX_TENSOR_VALUES {
+                format!("{values} values in one tensor, over the {MAX_TENSOR_VALUES} that candle's CUDA row gather addresses")
+            } else {
+                gib(group_bytes(&shape, 1, residency).total())
+            };
+            DoesNotFit {
+                budget: budget.map_or("no limit".into(), gib),
+                needed,
+                seeds: shape.seeds,
+                residency,
+            }
         })?;
     Ok(Plan {
         residency,
@@ -252,9 +283,33 @@ mod tests {
         };
         let plan = plan(shape, Some(72 << 30), Residency::Auto).unwrap();
         assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Encoded, 4));
-        // No budget (the CPU backend): encoded, whatever the size.
+        // No budget (the CPU backend): encoded while one tensor can hold the sweep.
+        let plan = super::plan(shape, None, Residency::Auto).unwrap();
+        assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Encoded, 4));
+    }
+
+    #[test]
+    fn no_input_tensor_holds_more_values_than_a_32_bit_gather_addresses() {
+        // AugmentMNIST: 8 tasks x 5 seeds fit an H200's memory encoded
+        // (82 GiB) but would be 18.8e9 values in one tensor: streamed.
+        let augment = SweepShape {
+            tasks: 8,
+            ..rotation(5)
+        };
+        let plan = plan(augment, Some(125 << 30), Residency::Auto).unwrap();
+        assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Streamed, 8));
+        // Encoded on request: one task (5 x 60,000 x 7,840 = 2.35e9 values) per group.
+        let plan = super::plan(augment, Some(125 << 30), Residency::Encoded).unwrap();
+        assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Encoded, 1));
+        assert!(largest_tensor_values(&augment, 1, Residency::Encoded) <= MAX_TENSOR_VALUES);
+        assert!(largest_tensor_values(&augment, 2, Residency::Encoded) > MAX_TENSOR_VALUES);
+        // Without a memory limit the same bound holds.
         let plan = super::plan(rotation(5), None, Residency::Auto).unwrap();
-        assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Encoded, 36));
+        assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Streamed, 36));
+        // Even one task over the bound: an error that says so.
+        let wide = SweepShape { seeds: 10, ..augment };
+        let text = super::plan(wide, None, Residency::Encoded).unwrap_err().to_string();
+        assert!(text.contains("values in one tensor"), "{text}");
     }
 
     #[test]
