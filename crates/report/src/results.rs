@@ -258,12 +258,12 @@ pub struct TaskAccuracy {
 /// Reads `summary/accuracy.parquet`.
 pub fn task_accuracy(artifacts: &Artifacts) -> Result<TaskAccuracy, ReportError> {
     let path = artifacts.summary(AccuracySummaryRow::FILE);
-    let df = read_frame(&path)?;
+    // One decode, typed by the declared schema (the per-seed lists too).
     let table = schema::read_parquet(&path, &analysis::accuracy_summary_schema())?;
     Ok(TaskAccuracy {
-        mean: f64s(&df, "mean", &path)?,
-        low: f64s(&df, "ci_low", &path)?,
-        high: f64s(&df, "ci_high", &path)?,
+        mean: table.f64_or_nan("mean")?,
+        low: table.f64_or_nan("ci_low")?,
+        high: table.f64_or_nan("ci_high")?,
         values: table.float_lists("values")?,
     })
 }
