@@ -79,7 +79,7 @@ report pipeline: build
 index *pipelines: build
     {{bin}}/tgsh-index --artifacts {{artifacts}} --check-in-browser {{pipelines}}
 
-# Weight manifolds vs input conditioning and the CRWN on held-out tasks at full data, then the index page (extrapolated: about 35 h on 2 shared cores; run pipeline by pipeline, see docs/MANIFOLDS.md)
+# Weight manifolds vs input conditioning and the CRWN on held-out tasks at full data, then the index page (roughly 35-45 h on 2 cores, one seed measured; run pipeline by pipeline, see docs/MANIFOLDS.md)
 [group('pipeline')]
 manifolds: build
     for p in {{manifold_pipelines}}; do just artifacts={{artifacts}} _stages "$p" {{artifacts}}; done
