@@ -223,10 +223,12 @@ impl fmt::Display for Plan {
         )?;
         match self.residency {
             Residency::Encoded => write!(f, "inputs kept encoded")?,
+            // Either bound can be why: say both.
             _ => write!(
                 f,
-                "raw images kept, each minibatch encoded on the device (keeping every lane encoded would need {})",
-                gib(self.encoded_whole)
+                "raw images kept, each minibatch encoded on the device (keeping every lane encoded would need {} and {} values in one tensor, at most {MAX_TENSOR_VALUES})",
+                gib(self.encoded_whole),
+                largest_tensor_values(s, s.tasks, Residency::Encoded)
             )?,
         }
         let b = &self.bytes;
@@ -298,6 +300,9 @@ mod tests {
         };
         let plan = plan(augment, Some(125 << 30), Residency::Auto).unwrap();
         assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Streamed, 8));
+        // The message names the bound that decided, not only the memory.
+        let text = plan.to_string();
+        assert!(text.contains("18816000000 values in one tensor"), "{text}");
         // Encoded on request: one task (5 x 60,000 x 7,840 = 2.35e9 values) per group.
         let plan = super::plan(augment, Some(125 << 30), Residency::Encoded).unwrap();
         assert_eq!((plan.residency, plan.tasks_per_group), (Residency::Encoded, 1));
